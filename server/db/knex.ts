@@ -1,0 +1,24 @@
+import knex, { type Knex } from 'knex';
+import pg from 'pg';
+
+export type Db = Knex;
+export type Trx = Knex.Transaction;
+export type DbOrTrx = Knex | Knex.Transaction;
+
+// int8 (bigint) columns hold money in minor units: parse them to numbers once, here, and refuse
+// anything beyond a safe integer rather than silently losing precision.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`int8 value ${v} is beyond a safe integer`);
+  return n;
+});
+// numeric stays a string (exactness); dates are timestamptz → Date (default).
+
+export function createDb(connectionString: string, opts: { poolMax?: number } = {}): Db {
+  return knex({
+    client: 'pg',
+    connection: { connectionString, application_name: 'store-server', connectionTimeoutMillis: 3000 },
+    pool: { min: 0, max: opts.poolMax ?? 20, idleTimeoutMillis: 30_000 },
+    acquireConnectionTimeout: 5000,
+  });
+}

@@ -1,0 +1,25 @@
+import type { Knex } from 'knex';
+import * as m0001 from './0001_settings';
+import * as m0002 from './0002_catalog';
+import * as m0003 from './0003_floor_and_staff';
+
+/**
+ * Every migration, in order, bundled as a static list so the binary, the CLI and the tests run
+ * the same list without reading a directory. Append only: never edit one that has shipped.
+ */
+const migrations: Array<[string, Knex.Migration]> = [
+  ['0001_settings', m0001],
+  ['0002_catalog', m0002],
+  ['0003_floor_and_staff', m0003],
+];
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => migrations.map(([name]) => name),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations.find(([n]) => n === name)![1],
+};
+
+export async function migrateLatest(db: Knex): Promise<string[]> {
+  const [, applied] = await db.migrate.latest({ migrationSource, tableName: 'knex_migrations' });
+  return applied as string[];
+}

@@ -1,0 +1,62 @@
+import type { Context, Next } from 'koa';
+import { malformed, payloadTooLarge, unsupportedMediaType } from '../errors';
+
+declare module 'koa' {
+  interface Request {
+    body?: unknown;
+  }
+}
+
+/**
+ * Reads JSON and urlencoded bodies with a size limit. Malformed JSON is a 400 with the parser's
+ * message, an oversized body a 413, any other media type a 415.
+ */
+export function bodyParser(opts: { limit: number }) {
+  return async (ctx: Context, next: Next) => {
+    const hasBody = ctx.req.headers['transfer-encoding'] !== undefined || Number(ctx.req.headers['content-length'] ?? 0) > 0;
+    if (!hasBody || ['GET', 'HEAD', 'OPTIONS'].includes(ctx.method)) return next();
+    const declared = Number(ctx.req.headers['content-length'] ?? 0);
+    if (declared > opts.limit) {
+      ctx.req.resume();
+      throw payloadTooLarge(opts.limit);
+    }
+    const raw = await readLimited(ctx, opts.limit);
+    const type = ctx.request.type;
+    if (type === 'application/json' || type.endsWith('+json')) {
+      try {
+        ctx.request.body = raw.length ? JSON.parse(raw.toString('utf8')) : {};
+      } catch (err) {
+        throw malformed(`The request body is not valid JSON: ${(err as Error).message}`);
+      }
+    } else if (type === 'application/x-www-form-urlencoded') {
+      ctx.request.body = parseForm(raw.toString('utf8'));
+    } else if (raw.length) {
+      throw unsupportedMediaType(type || 'unknown');
+    }
+    return next();
+  };
+}
+
+/** Form fields; a repeated name (checkbox groups) becomes an array. */
+export function parseForm(text: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = Object.create(null);
+  for (const [k, v] of new URLSearchParams(text)) {
+    const prev = out[k];
+    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+  }
+  return out;
+}
+
+async function readLimited(ctx: Context, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      ctx.req.resume();
+      throw payloadTooLarge(limit);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

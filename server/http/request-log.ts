@@ -1,0 +1,19 @@
+import type { Context, Next } from 'koa';
+import type { Logger } from '../logger';
+
+/** One structured line per request, and a request-scoped logger on ctx.state.log. */
+export function requestLog(log: Logger) {
+  let seq = 0;
+  return async (ctx: Context, next: Next) => {
+    const started = process.hrtime.bigint();
+    const reqId = (++seq).toString(36);
+    ctx.state.log = log.child({ reqId });
+    try {
+      await next();
+    } finally {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const level = ctx.status >= 500 ? 'error' : 'info';
+      ctx.state.log[level]({ method: ctx.method, url: ctx.url, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+    }
+  };
+}

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { currencyExponent } from '../money';
+
+/** Business settings: how the store runs, edited in the back office, stored in `settings`. */
+export const BusinessSettings = z.object({
+  storeName: z.string().trim().min(1).max(120),
+  timezone: z.string().refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone'),
+  currency: z.string().refine((c) => currencyExponent(c) !== undefined, 'must be an ISO 4217 code'),
+  pricesIncludeTax: z.boolean(),
+  cashRounding: z.number().int().min(1).max(100_000), // in minor units: 5 = round cash to 0.05
+  businessDayStart: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM'),
+  receiptHeader: z.string().max(500),
+  receiptFooter: z.string().max(500),
+});
+export type BusinessSettings = z.infer<typeof BusinessSettings>;
+
+export const DEFAULT_SETTINGS: BusinessSettings = {
+  storeName: 'My Store',
+  timezone: 'UTC',
+  currency: 'EUR',
+  pricesIncludeTax: true,
+  cashRounding: 1,
+  businessDayStart: '04:00',
+  receiptHeader: '',
+  receiptFooter: 'Thank you!',
+};

@@ -1,8 +1,3 @@
-import http from 'node:http';
-import https from 'node:https';
-import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import type { Socket } from 'node:net';
 import { createApp } from './app';
 import { systemClock, type Clock } from './clock';
 import type { Config } from './config';
@@ -11,7 +6,8 @@ import { openDatabase, type Database } from './db/database';
 import { migrateLatest } from './db/migrations';
 import type { Db } from './db/knex';
 import { createLogger, type Logger } from './logger';
-import { createRealtime, type Io } from './realtime/io';
+import type { Io } from './realtime/io';
+import { listen } from './http/server';
 import { resolveSecretKey } from './secret-key';
 import { seedSettings } from './settings/service';
 import { seedDemo, type DemoInfo } from './demo/seed';
@@ -53,41 +49,22 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
 
     const realtime: { io?: Io } = {};
     const app = createApp({ config, db, clock, log, realtime });
-    const server = config.TLS_CERT
-      ? https.createServer({ cert: fs.readFileSync(config.TLS_CERT), key: fs.readFileSync(config.TLS_KEY!) })
-      : http.createServer();
-    server.on('request', app.callback());
-    const io = createRealtime(server);
-    realtime.io = io;
-    const sockets = new Set<Socket>();
-    server.on('connection', (s) => {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
+    const http = await listen(app, {
+      port: config.PORT,
+      host: config.HOST,
+      tls: config.TLS_CERT ? { cert: config.TLS_CERT, key: config.TLS_KEY! } : undefined,
+      timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+      log,
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.PORT, config.HOST, () => resolve());
-    });
-    const port = (server.address() as AddressInfo).port;
-    const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
-    const url = `${config.TLS_CERT ? 'https' : 'http'}://${host}:${port}`;
+    realtime.io = http.io;
+    const { url, port, io } = http;
     log.info({ url }, 'store server listening');
 
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
         log.info('shutting down');
-        // stop accepting; let in-flight requests finish, up to the timeout
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
-        io.disconnectSockets(true);
-        const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.SHUTDOWN_TIMEOUT_MS).unref());
-        if ((await Promise.race([closed, timeout])) === 'timeout') {
-          log.warn('in-flight requests did not finish in time; closing them');
-          for (const s of sockets) s.destroy();
-          await closed;
-        }
-        await new Promise<void>((resolve) => io.close(() => resolve()));
+        await http.close();
         await rollback();
         log.info('stopped');
       })());

@@ -20,5 +20,9 @@ export function createDb(connectionString: string, opts: { poolMax?: number } = 
     connection: { connectionString, application_name: 'store-server', connectionTimeoutMillis: 3000 },
     pool: { min: 0, max: opts.poolMax ?? 20, idleTimeoutMillis: 30_000 },
     acquireConnectionTimeout: 5000,
+    // knex would print pool errors to the console; callers see the rejected query and log it
+    log: { warn: noop, error: noop, deprecate: noop, debug: noop },
   });
 }
+
+function noop(): void {}

@@ -12,6 +12,8 @@ import { createViews, render, type Views } from './http/render';
 import { requestLog } from './http/request-log';
 import { serveStatic } from './http/static';
 import { getSettings } from './settings/service';
+import { orderRoutes } from './orders/routes';
+import { orderRoom } from './realtime/io';
 
 export interface AppDeps {
   config: Config;
@@ -41,15 +43,21 @@ export function createApp(deps: AppDeps): Koa {
 
   const router = new Router();
   router.get('/healthz', healthz(deps.db, startedAt));
-  router.get('/', async (ctx) => {
+  router.get('/status', async (ctx) => {
     const settings = await getSettings(deps.db);
     render(ctx, 'home/index.html', null, { settings });
   });
-  router.get('/home/clock', async (ctx) => {
+  router.get('/status/clock', async (ctx) => {
     const settings = await getSettings(deps.db);
     const time = new Intl.DateTimeFormat('en-GB', { timeZone: settings.timezone, dateStyle: 'medium', timeStyle: 'medium' }).format(deps.clock.now());
     render(ctx, 'home/_clock.html', 'home/_clock.html', { time });
   });
+  const events = {
+    orderChanged(orderId: number, version: number) {
+      deps.realtime.io?.to(orderRoom(orderId)).emit('order:updated', { orderId, version });
+    },
+  };
+  router.use(orderRoutes({ db: deps.db, clock: deps.clock, events }).routes());
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

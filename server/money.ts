@@ -193,7 +193,7 @@ export function parseDecimal(text: string, exponent: number): Minor | undefined 
   if (frac.length > exponent) return undefined;
   const n = Number(m[2] + frac.padEnd(exponent, '0'));
   if (!Number.isSafeInteger(n)) return undefined;
-  return m[1] ? -n : n;
+  return m[1] && n ? -n : n; // no -0 (it would display as "-0.00")
 }
 
 /** Formats minor units for display (views only). */

@@ -1,7 +1,7 @@
 import nunjucks from 'nunjucks';
 import type { Context } from 'koa';
 import { viewsDir } from '../paths';
-import { formatMoney } from '../money';
+import { currencyExponent, formatMoney } from '../money';
 
 export type Views = nunjucks.Environment;
 
@@ -13,6 +13,8 @@ export function createViews(dir = viewsDir): Views {
     trimBlocks: true,
     lstripBlocks: true,
   });
+  env.addFilter('orderType', (t: string) => ({ counter: 'Counter', takeaway: 'Take-away', dine_in: 'Dine-in' })[t] ?? t);
+  env.addFilter('decimal', (amount: number, currency: string) => toDecimal(Number(amount), currency));
   env.addFilter('money', (amount: number, currency: string) => formatMoney(Number(amount), currency));
   return env;
 }
@@ -28,4 +30,10 @@ export function render(ctx: Context, page: string, partial: string | null, data:
   const template = partial && isHtmx(ctx) ? partial : page;
   ctx.type = 'html';
   ctx.body = views.render(template, { ...(ctx.state.view ?? {}), ...data });
+}
+
+/** Minor units as a plain decimal for form fields ("12.50"), no currency symbol. */
+function toDecimal(amount: number, currency: string): string {
+  const exp = currencyExponent(currency) ?? 2;
+  return exp ? (amount / 10 ** exp).toFixed(exp) : String(amount);
 }

@@ -4,7 +4,7 @@ import { bootApp, type TestApp } from '../helpers/app';
 import { launchBrowser, watchPage } from '../helpers/browser';
 import { createTestDb, type TestDb } from '../helpers/pg';
 
-describe('e2e: the home page in Chromium', function () {
+describe('e2e: the status page in Chromium', function () {
   this.timeout(90_000);
   let browser: Browser;
   let t: TestDb;
@@ -23,10 +23,10 @@ describe('e2e: the home page in Chromium', function () {
   it('loads, and an hx-get swap replaces its target (htmx is really active)', async () => {
     const page = await browser.newPage();
     const watch = watchPage(page);
-    await page.goto(app.url + '/');
+    await page.goto(app.url + '/status');
     await page.waitForFunction(() => typeof (window as unknown as { htmx?: unknown }).htmx === 'object');
     assert.equal(await page.textContent('#store-clock'), 'Store time appears here.');
-    await page.click('button[hx-get="/home/clock"]');
+    await page.click('button[hx-get="/status/clock"]');
     await page.waitForSelector('#store-clock .clock');
     assert.match((await page.textContent('#store-clock'))!, /Store time: 14 Mar 2026/);
     assert.deepEqual(watch.errors, []);

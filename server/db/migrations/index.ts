@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as m0001 from './0001_settings';
 import * as m0002 from './0002_catalog';
 import * as m0003 from './0003_floor_and_staff';
+import * as m0004 from './0004_orders';
 
 /**
  * Every migration, in order, bundled as a static list so the binary, the CLI and the tests run
@@ -11,6 +12,7 @@ const migrations: Array<[string, Knex.Migration]> = [
   ['0001_settings', m0001],
   ['0002_catalog', m0002],
   ['0003_floor_and_staff', m0003],
+  ['0004_orders', m0004],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,0 +1,19 @@
+/**
+ * The business date of a moment: the store-local date of (moment − business-day start). With a
+ * 04:00 start, a sale at 01:30 on the 15th belongs to the 14th.
+ */
+export function businessDate(at: Date, timeZone: string, dayStart: string): string {
+  const [h, m] = dayStart.split(':').map(Number);
+  const shifted = new Date(at.getTime() - (h * 60 + m) * 60_000);
+  return localDate(shifted, timeZone);
+}
+
+export function localDate(at: Date, timeZone: string): string {
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(at);
+  const get = (t: string) => parts.find((p) => p.type === t)!.value;
+  return `${get('year')}-${get('month')}-${get('day')}`;
+}
+
+export function formatLocal(at: Date, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-GB', { timeZone, dateStyle: 'medium', timeStyle: 'short' }).format(at);
+}

@@ -1,0 +1,43 @@
+import type { DbOrTrx } from '../db/knex';
+import { unprocessable } from '../errors';
+import { findProduct, productModifierGroups, type ModifierGroup, type ProductRow } from './queries';
+
+export interface ChosenModifier {
+  id: number;
+  groupName: string;
+  name: string;
+  priceDelta: number;
+}
+
+/** A sellable product, or a clear refusal: unknown, inactive, or 86'd (unavailable). */
+export async function sellableProduct(db: DbOrTrx, productId: number): Promise<ProductRow> {
+  const p = await findProduct(db, productId);
+  if (!p || !p.active) throw unprocessable(`There is no product with id ${productId}.`, 'unknown-product');
+  if (!p.available) throw unprocessable(`${p.name} is not available right now.`, 'unavailable-product');
+  return p;
+}
+
+/**
+ * Checks chosen modifier ids against the product's groups: each id must belong to one of them,
+ * none twice, and each group's count must be within its min and max.
+ */
+export async function resolveModifiers(db: DbOrTrx, product: ProductRow, modifierIds: number[]): Promise<ChosenModifier[]> {
+  const groups: ModifierGroup[] = await productModifierGroups(db, product.id);
+  const byId = new Map<number, { group: ModifierGroup; mod: ModifierGroup['modifiers'][number] }>();
+  for (const g of groups) for (const m of g.modifiers) byId.set(m.id, { group: g, mod: m });
+  if (new Set(modifierIds).size !== modifierIds.length) throw unprocessable('The same option was chosen twice.', 'modifier-choice');
+  const chosen: ChosenModifier[] = [];
+  const counts = new Map<number, number>();
+  for (const id of modifierIds) {
+    const hit = byId.get(id);
+    if (!hit) throw unprocessable(`Option ${id} does not belong to ${product.name}.`, 'modifier-choice');
+    counts.set(hit.group.id, (counts.get(hit.group.id) ?? 0) + 1);
+    chosen.push({ id, groupName: hit.group.name, name: hit.mod.name, priceDelta: hit.mod.priceDelta });
+  }
+  for (const g of groups) {
+    const n = counts.get(g.id) ?? 0;
+    if (n < g.min) throw unprocessable(`${g.name}: choose at least ${g.min}.`, 'modifier-choice');
+    if (n > g.max) throw unprocessable(`${g.name}: choose at most ${g.max}.`, 'modifier-choice');
+  }
+  return chosen;
+}

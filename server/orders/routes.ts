@@ -1,0 +1,239 @@
+import crypto from 'node:crypto';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { listCategories, listProducts, productModifierGroups } from '../catalog/queries';
+import { sellableProduct } from '../catalog/service';
+import { invalid, unprocessable } from '../errors';
+import { isHtmx, render } from '../http/render';
+import { idParam, parseInput, validate } from '../http/validate';
+import { formatLocal } from '../business-date';
+import { getSettings } from '../settings/service';
+import { openOrders } from './queries';
+import * as schema from './schema';
+import * as orders from './service';
+import type { OrderDeps } from './service';
+
+const newKey = () => crypto.randomUUID();
+
+/** The counter terminal: product grid, order panel, dialogs. Thin handlers over the order service. */
+export function orderRoutes(deps: OrderDeps): Router {
+  const router = new Router();
+
+  const panel = async (ctx: Context, orderId: number, extra: object = {}) => {
+    const view = await orders.getOrderView(deps.db, orderId);
+    render(ctx, 'orders/terminal.html', 'orders/_panel.html', { ...view, ...extra, closeModal: true });
+  };
+
+  router.get('/', (ctx) => ctx.redirect('/terminal'));
+
+  router.get('/terminal', async (ctx) => {
+    const categories = await listCategories(deps.db);
+    const settings = await getSettings(deps.db);
+    const open = await openOrders(deps.db);
+    render(ctx, 'orders/terminal.html', null, { categories, settings, openOrders: open, order: null });
+  });
+
+  router.get('/terminal/products', validate(schema.ProductSearch, 'query'), async (ctx) => {
+    const { category, q } = ctx.state.input as { category?: number; q?: string };
+    const orderId = Number(ctx.query.order) || null;
+    const settings = await getSettings(deps.db);
+    const products = await listProducts(deps.db, q ? { search: q } : { categoryId: category });
+    render(ctx, 'orders/_grid.html', 'orders/_grid.html', { products, settings, orderId, search: q });
+  });
+
+  router.post('/orders', validate(schema.OpenOrder), async (ctx) => {
+    const input = ctx.state.input as { type: 'counter' | 'takeaway' | 'dine_in'; customer_name?: string };
+    const order = await orders.openOrder(deps, { type: input.type, customerName: input.customer_name });
+    const to = `/orders/${order.id}`;
+    if (isHtmx(ctx)) {
+      ctx.set('HX-Redirect', to);
+      ctx.status = 204;
+    } else {
+      ctx.status = 303;
+      ctx.redirect(to);
+    }
+  });
+
+  router.get('/orders', async (ctx) => {
+    const settings = await getSettings(deps.db);
+    const open = await openOrders(deps.db);
+    render(ctx, 'orders/open-orders.html', null, { openOrders: open, settings });
+  });
+
+  router.get('/orders/:id', async (ctx) => {
+    const view = await orders.getOrderView(deps.db, idParam(ctx, 'id'));
+    const categories = await listCategories(deps.db);
+    render(ctx, 'orders/terminal.html', null, { ...view, categories });
+  });
+
+  router.get('/orders/:id/panel', async (ctx) => panel(ctx, idParam(ctx, 'id'), { closeModal: false }));
+
+  router.get('/orders/:id/products/:productId/options', async (ctx) => {
+    const orderId = idParam(ctx, 'id');
+    const product = await sellableProduct(deps.db, idParam(ctx, 'productId'));
+    const groups = await productModifierGroups(deps.db, product.id);
+    const settings = await getSettings(deps.db);
+    render(ctx, 'orders/_options.html', 'orders/_options.html', { product, groups, orderId, settings });
+  });
+
+  router.post('/orders/:id/lines', validate(schema.AddLine), async (ctx) => {
+    const id = idParam(ctx, 'id');
+    const input = ctx.state.input as schema.AddLine;
+    await orders.addLine(deps, id, {
+      productId: input.product_id, quantity: input.quantity, modifierIds: input.modifier_ids, note: input.note, openPrice: input.open_price,
+    });
+    await panel(ctx, id);
+  });
+
+  router.get('/orders/:id/lines/:lineId/edit', async (ctx) => {
+    const view = await orders.getOrderView(deps.db, idParam(ctx, 'id'));
+    const line = view.lines.find((l) => l.id === idParam(ctx, 'lineId'));
+    if (!line) ctx.throw(404);
+    render(ctx, 'orders/_line_edit.html', 'orders/_line_edit.html', { ...view, line });
+  });
+
+  router.post('/orders/:id/lines/:lineId/quantity', validate(schema.SetQuantity), async (ctx) => {
+    const id = idParam(ctx, 'id');
+    await orders.setQuantity(deps, id, idParam(ctx, 'lineId'), (ctx.state.input as { quantity: number }).quantity);
+    await panel(ctx, id);
+  });
+
+  router.post('/orders/:id/lines/:lineId/note', validate(schema.SetNote), async (ctx) => {
+    const id = idParam(ctx, 'id');
+    await orders.setNote(deps, id, idParam(ctx, 'lineId'), (ctx.state.input as { note: string | null }).note);
+    await panel(ctx, id);
+  });
+
+  router.post('/orders/:id/lines/:lineId/price', validate(schema.OverridePrice), async (ctx) => {
+    const id = idParam(ctx, 'id');
+    const { price, reason } = ctx.state.input as { price: string; reason: string };
+    await orders.overridePrice(deps, id, idParam(ctx, 'lineId'), price, reason);
+    await panel(ctx, id);
+  });
+
+  router.post('/orders/:id/lines/:lineId/discount', validate(schema.DiscountInput), async (ctx) => {
+    const id = idParam(ctx, 'id');
+    const { kind, value } = ctx.state.input as { kind: 'percent' | 'amount' | 'none'; value?: string };
+    await orders.setLineDiscount(deps, id, idParam(ctx, 'lineId'), kind, value);
+    await panel(ctx, id);
+  });
+
+  router.post('/orders/:id/lines/:lineId/remove', async (ctx) => {
+    const id = idParam(ctx, 'id');
+    await orders.removeLine(deps, id, idParam(ctx, 'lineId'));
+    await panel(ctx, id);
+  });
+
+  router.get('/orders/:id/discount', async (ctx) => {
+    const view = await orders.getOrderView(deps.db, idParam(ctx, 'id'));
+    render(ctx, 'orders/_order_discount.html', 'orders/_order_discount.html', view);
+  });
+
+  router.post('/orders/:id/discount', validate(schema.DiscountInput), async (ctx) => {
+    const id = idParam(ctx, 'id');
+    const { kind, value } = ctx.state.input as { kind: 'percent' | 'amount' | 'none'; value?: string };
+    await orders.setOrderDiscount(deps, id, kind, value);
+    await panel(ctx, id);
+  });
+
+  router.post('/orders/:id/customer', validate(schema.CustomerName), async (ctx) => {
+    const id = idParam(ctx, 'id');
+    await orders.setCustomerName(deps, id, (ctx.state.input as { customer_name: string }).customer_name);
+    await panel(ctx, id);
+  });
+
+  router.post('/orders/:id/park', async (ctx) => {
+    const id = idParam(ctx, 'id');
+    await orders.setParked(deps, id, true);
+    if (isHtmx(ctx)) {
+      ctx.set('HX-Redirect', '/terminal');
+      ctx.status = 204;
+    } else ctx.redirect('/terminal');
+  });
+
+  router.post('/orders/:id/resume', async (ctx) => {
+    const id = idParam(ctx, 'id');
+    await orders.setParked(deps, id, false);
+    if (isHtmx(ctx)) {
+      ctx.set('HX-Redirect', `/orders/${id}`);
+      ctx.status = 204;
+    } else ctx.redirect(`/orders/${id}`);
+  });
+
+  router.get('/orders/:id/void', async (ctx) => {
+    const view = await orders.getOrderView(deps.db, idParam(ctx, 'id'));
+    render(ctx, 'orders/_void.html', 'orders/_void.html', { ...view, idempotencyKey: newKey() });
+  });
+
+  router.post('/orders/:id/void', validate(schema.VoidOrder), async (ctx) => {
+    const id = idParam(ctx, 'id');
+    await orders.voidOrder(deps, id, (ctx.state.input as { reason: string }).reason);
+    await panel(ctx, id);
+  });
+
+  router.get('/orders/:id/pay', async (ctx) => {
+    const view = await orders.getOrderView(deps.db, idParam(ctx, 'id'));
+    if (view.order.status !== 'open') throw unprocessable('This order is already closed.', 'order-closed');
+    render(ctx, 'orders/_pay.html', 'orders/_pay.html', { ...view, idempotencyKey: newKey(), quickCash: quickCash(view.cashDue, view.settings.currency) });
+  });
+
+  router.post('/orders/:id/payments', validate(schema.CashTender), async (ctx) => {
+    const id = idParam(ctx, 'id');
+    const { tendered, idempotency_key } = ctx.state.input as { tendered: string; idempotency_key: string };
+    const result = await orders.tenderCash(deps, id, tendered, idempotency_key);
+    const view = await orders.getOrderView(deps.db, id);
+    if (result.closed) {
+      render(ctx, 'orders/_paid.html', 'orders/_paid.html', { ...view, result, printedAt: formatLocal(view.order.closed_at!, view.settings.timezone), duplicate: result.replayed });
+    } else {
+      await panel(ctx, id, { result });
+    }
+  });
+
+  router.get('/orders/:id/receipt', async (ctx) => {
+    const view = await orders.getOrderView(deps.db, idParam(ctx, 'id'));
+    if (view.order.status === 'open') throw unprocessable('An open order has no receipt yet.', 'no-receipt');
+    // the original receipt was issued when the sale closed; every later print is a reprint
+    render(ctx, 'orders/receipt.html', null, { ...view, duplicate: true, printedAt: formatLocal(view.order.closed_at!, view.settings.timezone) });
+  });
+
+  router.get('/orders/:id/refund', async (ctx) => {
+    const view = await orders.getOrderView(deps.db, idParam(ctx, 'id'));
+    render(ctx, 'orders/refund.html', 'orders/_refund.html', { ...view, idempotencyKey: newKey() });
+  });
+
+  router.post('/orders/:id/refunds', validate(schema.RefundInput), async (ctx) => {
+    const id = idParam(ctx, 'id');
+    const input = ctx.state.input as { reason: string; idempotency_key: string; scope: 'all' | 'lines' };
+    let lines: Map<number, number> | undefined;
+    if (input.scope === 'lines') {
+      lines = new Map();
+      const body = ctx.request.body as Record<string, string>;
+      for (const [k, v] of Object.entries(body)) {
+        const m = /^line_(\d{1,15})$/.exec(k);
+        if (!m || v === '' || v === '0') continue;
+        const q = parseInput(schema.SetQuantity, { quantity: v }).quantity;
+        lines.set(Number(m[1]), q);
+      }
+      if (!lines.size) throw invalid('Choose at least one item to refund.', [{ field: 'lines', message: 'nothing chosen' }]);
+    }
+    const refund = await orders.refundOrder(deps, id, { reason: input.reason, idempotencyKey: input.idempotency_key, lines });
+    const view = await orders.getOrderView(deps.db, id);
+    render(ctx, 'orders/refund.html', 'orders/_refund.html', { ...view, refund, idempotencyKey: newKey() });
+  });
+
+  return router;
+}
+
+/** Exact, then the next round notes above it (5, 10, 20 in major units), without repeats. */
+export function quickCash(due: number, currency: string): number[] {
+  const exp = ({ JPY: 0, KRW: 0 } as Record<string, number>)[currency] ?? 2;
+  const unit = 10 ** exp;
+  const out = [due];
+  for (const step of [5, 10, 20]) {
+    const s = step * unit;
+    const next = Math.ceil(due / s) * s;
+    const v = next === due ? next + s : next;
+    if (!out.includes(v)) out.push(v);
+  }
+  return out.filter((v) => v > 0);
+}

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+/** Form fields arrive as strings; these coerce and bound them. */
+const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const idList = z
+  .union([z.array(z.string()), z.string()])
+  .optional()
+  .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]))
+  .pipe(z.array(z.string().regex(/^\d{1,15}$/, 'must be an id').transform(Number)).max(50));
+export const MAX_QTY = 999;
+const quantity = z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(MAX_QTY, `must be at most ${MAX_QTY}`);
+const note = z.string().max(500, 'must be at most 500 characters').optional().transform((s) => (s?.trim() ? s.trim() : null));
+const reason = z.string().trim().min(3, 'give a reason (at least 3 characters)').max(200, 'must be at most 200 characters');
+/** A typed decimal amount ("12.50"); turned into minor units by the service with the store's currency. */
+const decimal = z.string().trim().regex(/^\d{1,11}([.,]\d{0,4})?$/, 'must be an amount like 12.50');
+export const idempotencyKey = z.string().regex(/^[A-Za-z0-9_-]{8,100}$/, 'must be 8–100 letters, digits, - or _');
+
+export const OpenOrder = z.object({
+  type: z.enum(['counter', 'takeaway', 'dine_in']).default('counter'),
+  customer_name: z.string().trim().max(80).optional(),
+});
+
+export const AddLine = z.object({
+  product_id: id,
+  quantity: quantity.default(1),
+  modifier_ids: idList,
+  note,
+  open_price: decimal.optional(),
+});
+export type AddLine = z.infer<typeof AddLine>;
+
+export const SetQuantity = z.object({ quantity });
+export const OverridePrice = z.object({ price: decimal, reason });
+export const SetNote = z.object({ note });
+
+export const DiscountInput = z
+  .object({
+    kind: z.enum(['percent', 'amount', 'none']),
+    value: z.string().trim().max(20).optional(),
+  })
+  .superRefine((d, ctx) => {
+    if (d.kind !== 'none' && !d.value) ctx.addIssue({ code: 'custom', path: ['value'], message: 'enter a value' });
+  });
+
+export const CustomerName = z.object({ customer_name: z.string().trim().max(80) });
+
+export const VoidOrder = z.object({ reason, idempotency_key: idempotencyKey.optional() });
+
+export const CashTender = z.object({ tendered: decimal, idempotency_key: idempotencyKey });
+
+export const RefundInput = z.object({
+  reason,
+  idempotency_key: idempotencyKey,
+  /** "all", or per-line quantities as line_<id>=<qty> fields */
+  scope: z.enum(['all', 'lines']).default('all'),
+});
+
+export const ProductSearch = z.object({
+  category: id.optional(),
+  q: z.string().trim().max(60).optional(),
+});

@@ -1,0 +1,520 @@
+import type { Clock } from '../clock';
+import type { Db, Trx } from '../db/knex';
+import { businessDate } from '../business-date';
+import { resolveModifiers, sellableProduct } from '../catalog/service';
+import { findTaxRate } from '../catalog/queries';
+import { conflict, invalid, notFound, unprocessable } from '../errors';
+import { appendEntry } from '../journal/service';
+import {
+  allocate, cashRound, computeTotals, currencyExponent, divRound, parseDecimal,
+  PPM, type Discount, type Minor, type Totals,
+} from '../money';
+import { getSettings } from '../settings/service';
+import type { BusinessSettings } from '../settings/schema';
+import {
+  findOrder, lineModifiers, lockOrder, nextOrderNumber, orderLines, orderPayments, orderRefunds, refundedByLine,
+  type LineRow, type ModifierRow, type OrderRow,
+} from './queries';
+
+export interface OrderEvents {
+  orderChanged(orderId: number, version: number): void;
+}
+
+export interface OrderDeps {
+  db: Db;
+  clock: Clock;
+  events: OrderEvents;
+}
+
+/** Who did it, from where: filled in by the staff & security layer. */
+export interface Actor {
+  staffId?: number | null;
+  staffName?: string | null;
+  terminal?: string | null;
+}
+
+const MAX_AMOUNT = 100_000_000_000; // minor units; beyond this a typed amount is a typo
+
+export function toMinor(text: string, currency: string, what: string): Minor {
+  const exp = currencyExponent(currency) ?? 2;
+  const n = parseDecimal(text, exp);
+  if (n === undefined) throw invalid(`${what} must be an amount with at most ${exp} decimals.`, [{ field: what, message: 'not an amount' }]);
+  if (n < 0 || n > MAX_AMOUNT) throw invalid(`${what} is out of range.`, [{ field: what, message: 'out of range' }]);
+  return n;
+}
+
+export function toDiscount(kind: 'percent' | 'amount' | 'none', value: string | undefined, currency: string): Discount | null {
+  if (kind === 'none') return null;
+  if (kind === 'percent') {
+    const ppm = parseDecimal(value ?? '', 4);
+    if (ppm === undefined || ppm <= 0 || ppm > 100 * 10_000) throw invalid('A percent discount must be between 0 and 100.', [{ field: 'value', message: 'out of range' }]);
+    return { kind: 'percent', ppm }; // '12.5' parsed with 4 decimals is 125 000 ppm = 12.5%
+  }
+  const amount = toMinor(value ?? '', currency, 'value');
+  if (amount <= 0) throw invalid('A discount amount must be more than zero.', [{ field: 'value', message: 'must be more than zero' }]);
+  return { kind: 'amount', amount };
+}
+
+const discountOf = (kind: string | null, value: number | null): Discount | null =>
+  kind === 'percent' ? { kind: 'percent', ppm: value! } : kind === 'amount' ? { kind: 'amount', amount: value! } : null;
+const discountValue = (d: Discount | null) => (d ? (d.kind === 'percent' ? d.ppm : d.amount) : null);
+
+export function totalsFor(order: OrderRow, lines: LineRow[], settings: BusinessSettings): Totals {
+  return computeTotals(
+    lines.map((l) => ({
+      key: String(l.id),
+      unitPrice: l.unit_price,
+      quantity: l.quantity,
+      taxRateId: String(l.tax_rate_id),
+      taxPpm: l.tax_ppm,
+      discount: discountOf(l.discount_kind, l.discount_value),
+    })),
+    discountOf(order.discount_kind, order.discount_value),
+    settings.pricesIncludeTax,
+  );
+}
+
+/**
+ * One mutation of an open order: one transaction that locks the order row first, so two
+ * terminals on one check serialise instead of losing a line; totals recomputed; version bumped;
+ * other terminals nudged after commit.
+ */
+async function mutate<T>(
+  deps: OrderDeps,
+  orderId: number,
+  fn: (trx: Trx, order: OrderRow, settings: BusinessSettings) => Promise<T>,
+): Promise<T> {
+  const { result, version } = await deps.db.transaction(async (trx) => {
+    const order = await lockOrder(trx, orderId);
+    if (!order) throw notFound('That order');
+    assertOpen(order);
+    const settings = await getSettings(trx);
+    const result = await fn(trx, order, settings);
+    const version = await recompute(trx, deps.clock, (await lockOrder(trx, orderId))!, settings);
+    return { result, version };
+  });
+  deps.events.orderChanged(orderId, version);
+  return result;
+}
+
+function assertOpen(order: OrderRow) {
+  if (order.status !== 'open') {
+    throw conflict(`Order #${order.number} is already ${order.status === 'paid' ? 'paid' : 'voided'}; it cannot change.`, 'order-closed');
+  }
+}
+
+async function recompute(trx: Trx, clock: Clock, order: OrderRow, settings: BusinessSettings): Promise<number> {
+  const t = totalsFor(order, await orderLines(trx, order.id), settings);
+  const version = order.version + 1;
+  await trx('orders').where({ id: order.id }).update({
+    subtotal: t.subtotal, discount_total: t.discountTotal, tax_total: t.taxTotal, total: t.total, version, updated_at: clock.now(),
+  });
+  return version;
+}
+
+export async function openOrder(deps: OrderDeps, input: { type: OrderRow['type']; customerName?: string | null; tableId?: number | null }, actor: Actor = {}): Promise<OrderRow> {
+  return deps.db.transaction(async (trx) => {
+    const settings = await getSettings(trx);
+    const now = deps.clock.now();
+    const bd = businessDate(now, settings.timezone, settings.businessDayStart);
+    const number = await nextOrderNumber(trx, bd);
+    const [row] = await trx('orders')
+      .insert({
+        number, business_date: bd, type: input.type, customer_name: input.customerName || null, table_id: input.tableId ?? null,
+        staff_id: actor.staffId ?? null, created_at: now, updated_at: now,
+      })
+      .returning('*');
+    return row as OrderRow;
+  });
+}
+
+export interface NewLine {
+  productId: number;
+  quantity: number;
+  modifierIds: number[];
+  note: string | null;
+  openPrice?: string;
+}
+
+export async function addLine(deps: OrderDeps, orderId: number, input: NewLine): Promise<number> {
+  return mutate(deps, orderId, async (trx, _order, settings) => {
+    const product = await sellableProduct(trx, input.productId);
+    const mods = await resolveModifiers(trx, product, input.modifierIds);
+    let base = product.price;
+    if (product.open_price) {
+      if (input.openPrice === undefined) throw invalid(`${product.name} has an open price: type the price.`, [{ field: 'open_price', message: 'required' }]);
+      base = toMinor(input.openPrice, settings.currency, 'open_price');
+    } else if (input.openPrice !== undefined) {
+      throw invalid(`${product.name} has a fixed price.`, [{ field: 'open_price', message: 'not allowed' }]);
+    }
+    const tax = await findTaxRate(trx, product.tax_rate_id);
+    const unit = base + mods.reduce((s, m) => s + m.priceDelta, 0);
+    const [line] = await trx('order_lines')
+      .insert({
+        order_id: orderId, product_id: product.id, name: product.name, base_price: base, unit_price: Math.max(0, unit),
+        quantity: input.quantity, note: input.note, tax_rate_id: tax!.id, tax_name: tax!.name, tax_ppm: tax!.rate_ppm,
+        created_at: deps.clock.now(),
+      })
+      .returning('id');
+    if (mods.length) {
+      await trx('order_line_modifiers').insert(
+        mods.map((m) => ({ line_id: line.id, modifier_id: m.id, group_name: m.groupName, name: m.name, price_delta: m.priceDelta })),
+      );
+    }
+    return line.id as number;
+  });
+}
+
+async function lockLine(trx: Trx, orderId: number, lineId: number): Promise<LineRow> {
+  const line = await trx('order_lines').where({ id: lineId, order_id: orderId }).first();
+  if (!line) throw notFound('That line');
+  return line;
+}
+
+export function setQuantity(deps: OrderDeps, orderId: number, lineId: number, quantity: number) {
+  return mutate(deps, orderId, async (trx) => {
+    await lockLine(trx, orderId, lineId);
+    await trx('order_lines').where({ id: lineId }).update({ quantity });
+  });
+}
+
+export function setNote(deps: OrderDeps, orderId: number, lineId: number, note: string | null) {
+  return mutate(deps, orderId, async (trx) => {
+    await lockLine(trx, orderId, lineId);
+    await trx('order_lines').where({ id: lineId }).update({ note });
+  });
+}
+
+export function removeLine(deps: OrderDeps, orderId: number, lineId: number) {
+  return mutate(deps, orderId, async (trx) => {
+    await lockLine(trx, orderId, lineId);
+    await trx('order_lines').where({ id: lineId }).delete();
+  });
+}
+
+export function overridePrice(deps: OrderDeps, orderId: number, lineId: number, price: string, reason: string) {
+  return mutate(deps, orderId, async (trx, _o, settings) => {
+    const line = await lockLine(trx, orderId, lineId);
+    const base = toMinor(price, settings.currency, 'price');
+    const mods = await trx('order_line_modifiers').where({ line_id: lineId }).sum({ d: 'price_delta' });
+    const delta = Number(mods[0].d ?? 0);
+    await trx('order_lines').where({ id: lineId }).update({
+      base_price: base, unit_price: Math.max(0, base + delta), override_reason: reason, original_price: line.original_price ?? line.base_price,
+    });
+  });
+}
+
+export function setLineDiscount(deps: OrderDeps, orderId: number, lineId: number, kind: 'percent' | 'amount' | 'none', value?: string) {
+  return mutate(deps, orderId, async (trx, _o, settings) => {
+    await lockLine(trx, orderId, lineId);
+    const d = toDiscount(kind, value, settings.currency);
+    await trx('order_lines').where({ id: lineId }).update({ discount_kind: d?.kind ?? null, discount_value: discountValue(d) });
+  });
+}
+
+export function setOrderDiscount(deps: OrderDeps, orderId: number, kind: 'percent' | 'amount' | 'none', value?: string) {
+  return mutate(deps, orderId, async (trx, _o, settings) => {
+    const d = toDiscount(kind, value, settings.currency);
+    await trx('orders').where({ id: orderId }).update({ discount_kind: d?.kind ?? null, discount_value: discountValue(d) });
+  });
+}
+
+export function setCustomerName(deps: OrderDeps, orderId: number, name: string) {
+  return mutate(deps, orderId, async (trx) => {
+    await trx('orders').where({ id: orderId }).update({ customer_name: name || null });
+  });
+}
+
+export function setParked(deps: OrderDeps, orderId: number, parked: boolean) {
+  return mutate(deps, orderId, async (trx) => {
+    await trx('orders').where({ id: orderId }).update({ parked });
+  });
+}
+
+/** The complete record of an order for its journal entry: every line, modifier, discount, tax. */
+async function orderRecord(trx: Trx, order: OrderRow, settings: BusinessSettings, actor: Actor) {
+  const lines = await orderLines(trx, order.id);
+  const mods = await lineModifiers(trx, lines.map((l) => l.id));
+  const totals = totalsFor(order, lines, settings);
+  const lineTax = allocateLineTax(lines, totals);
+  const byKey = new Map(totals.lines.map((l) => [l.key, l]));
+  const record = {
+    order_id: order.id,
+    order_number: order.number,
+    business_date: order.business_date,
+    order_type: order.type,
+    customer_name: order.customer_name,
+    currency: settings.currency,
+    prices_include_tax: settings.pricesIncludeTax,
+    staff: actor.staffId ? { id: actor.staffId, name: actor.staffName ?? null } : null,
+    terminal: actor.terminal ?? null,
+    lines: lines.map((l) => {
+      const t = byKey.get(String(l.id))!;
+      return {
+        line_id: l.id,
+        product_id: l.product_id,
+        name: l.name,
+        quantity: l.quantity,
+        unit_price: l.unit_price,
+        modifiers: mods.filter((m) => m.line_id === l.id).map((m) => ({ group: m.group_name, name: m.name, price_delta: m.price_delta })),
+        note: l.note,
+        price_override: l.override_reason ? { original_price: l.original_price, price: l.base_price, reason: l.override_reason } : null,
+        discount: l.discount_kind ? { kind: l.discount_kind, value: l.discount_value } : null,
+        gross: t.gross,
+        line_discount: t.lineDiscount,
+        order_discount: t.orderDiscount,
+        net: t.net,
+        tax_rate: { id: l.tax_rate_id, name: l.tax_name, ppm: l.tax_ppm },
+        tax: lineTax.get(l.id)!,
+      };
+    }),
+    order_discount: order.discount_kind ? { kind: order.discount_kind, value: order.discount_value } : null,
+    subtotal: totals.subtotal,
+    discount_total: totals.discountTotal,
+    taxes: totals.taxes.map((x) => {
+      const l = lines.find((ln) => String(ln.tax_rate_id) === x.taxRateId)!;
+      return { tax_rate_id: Number(x.taxRateId), name: l.tax_name, ppm: x.ppm, base: x.base, tax: x.tax };
+    }),
+    tax_total: totals.taxTotal,
+    total: totals.total,
+  };
+  return { record, lines, totals, lineTax };
+}
+
+/** Each rate's tax shared over its lines by net amount (largest remainder), so refunds take exact shares. */
+function allocateLineTax(lines: LineRow[], totals: Totals): Map<number, Minor> {
+  const out = new Map<number, Minor>();
+  const byKey = new Map(totals.lines.map((l) => [l.key, l]));
+  for (const t of totals.taxes) {
+    const ls = lines.filter((l) => String(l.tax_rate_id) === t.taxRateId);
+    const shares = allocate(t.tax, ls.map((l) => byKey.get(String(l.id))!.net));
+    ls.forEach((l, i) => out.set(l.id, shares[i]));
+  }
+  return out;
+}
+
+export interface TenderResult {
+  paymentId: number;
+  amount: Minor;
+  tendered: Minor;
+  change: Minor;
+  closed: boolean;
+  replayed: boolean;
+  receiptNo: number | null;
+}
+
+/**
+ * A cash tender. Tendered ≥ what is due (after cash rounding) pays in full, shows change and
+ * closes the sale with its journal entry; less leaves a balance. The idempotency key makes a
+ * double tap or a retried request record one payment: a replay returns the first outcome.
+ */
+export async function tenderCash(deps: OrderDeps, orderId: number, tenderedText: string, idempotencyKey: string, actor: Actor = {}): Promise<TenderResult> {
+  let changedVersion: number | undefined;
+  const result = await deps.db.transaction(async (trx) => {
+    const order = await lockOrder(trx, orderId);
+    if (!order) throw notFound('That order');
+    const settings = await getSettings(trx);
+    const tendered = toMinor(tenderedText, settings.currency, 'tendered');
+    const prior = await trx('payments').where({ idempotency_key: idempotencyKey }).first();
+    if (prior) {
+      if (prior.order_id !== orderId || prior.tendered !== tendered) {
+        throw unprocessable('This idempotency key was already used for a different payment.', 'idempotency-mismatch');
+      }
+      return { paymentId: prior.id, amount: prior.amount, tendered: prior.tendered, change: prior.change, closed: order.status === 'paid', replayed: true, receiptNo: order.receipt_no };
+    }
+    assertOpen(order);
+    if (tendered <= 0) throw invalid('The amount tendered must be more than zero.', [{ field: 'tendered', message: 'must be more than zero' }]);
+    const lines = await orderLines(trx, orderId);
+    if (!lines.length) throw unprocessable('The order has no items to pay for.', 'empty-order');
+    const totals = totalsFor(order, lines, settings);
+    const due = totals.total - order.paid_total;
+    const cashDue = cashRound(due, settings.cashRounding);
+    const paysInFull = tendered >= cashDue;
+    const amount = paysInFull ? due : tendered;
+    const change = paysInFull ? tendered - cashDue : 0;
+    const now = deps.clock.now();
+    const [payment] = await trx('payments')
+      .insert({ order_id: orderId, method: 'cash', amount: Math.max(amount, 0) || 0, tendered, change, idempotency_key: idempotencyKey, staff_id: actor.staffId ?? null, created_at: now })
+      .returning('id')
+      .catch((err: { code?: string }) => {
+        if (err.code === '23514' && amount <= 0) throw unprocessable('Nothing is due on this order.', 'nothing-due');
+        throw err;
+      });
+    const paidTotal = order.paid_total + amount;
+    let receiptNo: number | null = null;
+    if (paysInFull) {
+      const { record, lines: ls, lineTax, totals: tt } = await orderRecord(trx, order, settings, actor);
+      const payments = await orderPayments(trx, orderId);
+      const entry = await appendEntry(trx, deps.clock, {
+        kind: 'sale',
+        record: {
+          ...record,
+          rounding: cashDue - due,
+          tenders: payments.map((p: { method: string; amount: number; tendered: number; change: number }) => ({ method: p.method, amount: p.amount, tendered: p.tendered, change: p.change })),
+        },
+        sales: tt.total,
+      });
+      for (const l of ls) {
+        const lt = tt.lines.find((x) => x.key === String(l.id))!;
+        await trx('order_lines').where({ id: l.id }).update({ net: lt.net, tax: lineTax.get(l.id)! });
+      }
+      receiptNo = entry.receipt_no!;
+      await trx('orders').where({ id: orderId }).update({
+        status: 'paid', paid_total: paidTotal, rounding: cashDue - due, receipt_no: receiptNo, journal_seq: entry.seq,
+        closed_at: now, version: order.version + 1, updated_at: now,
+        subtotal: tt.subtotal, discount_total: tt.discountTotal, tax_total: tt.taxTotal, total: tt.total,
+      });
+    } else {
+      await trx('orders').where({ id: orderId }).update({ paid_total: paidTotal, version: order.version + 1, updated_at: now });
+    }
+    changedVersion = order.version + 1;
+    return { paymentId: payment.id, amount, tendered, change, closed: paysInFull, replayed: false, receiptNo };
+  });
+  if (changedVersion) deps.events.orderChanged(orderId, changedVersion);
+  return result;
+}
+
+/** Voids an unpaid order with a reason: a journal entry with its full record and a receipt number. */
+export async function voidOrder(deps: OrderDeps, orderId: number, reason: string, actor: Actor = {}): Promise<number> {
+  const version = await deps.db.transaction(async (trx) => {
+    const order = await lockOrder(trx, orderId);
+    if (!order) throw notFound('That order');
+    if (order.status === 'paid') throw conflict(`Order #${order.number} is paid: refund it instead.`, 'order-closed');
+    assertOpen(order);
+    if (order.paid_total > 0) throw conflict('Part of this order is already paid: it cannot be voided.', 'has-payments');
+    const settings = await getSettings(trx);
+    const { record, totals } = await orderRecord(trx, order, settings, actor);
+    const entry = await appendEntry(trx, deps.clock, { kind: 'void', record: { ...record, reason }, voids: totals.total });
+    const now = deps.clock.now();
+    await trx('orders').where({ id: orderId }).update({
+      status: 'voided', void_reason: reason, receipt_no: entry.receipt_no, journal_seq: entry.seq, closed_at: now, version: order.version + 1, updated_at: now,
+    });
+    return order.version + 1;
+  });
+  deps.events.orderChanged(orderId, version);
+  return version;
+}
+
+export interface RefundRequest {
+  reason: string;
+  idempotencyKey: string;
+  /** per line id, how many to refund; undefined refunds everything not yet refunded */
+  lines?: Map<number, number>;
+}
+
+/**
+ * Refunds a paid sale, whole or by line: a new negative record with its own receipt number;
+ * the original order and its journal entry stay untouched. Amounts are the exact shares of what
+ * was charged; the last refund of a line takes whatever remains, so refunds never exceed a sale.
+ */
+export async function refundOrder(deps: OrderDeps, orderId: number, req: RefundRequest, actor: Actor = {}) {
+  return deps.db.transaction(async (trx) => {
+    const order = await lockOrder(trx, orderId);
+    if (!order) throw notFound('That order');
+    const prior = await trx('refunds').where({ idempotency_key: req.idempotencyKey }).first();
+    if (prior) {
+      if (prior.order_id !== orderId) throw unprocessable('This idempotency key was already used for another refund.', 'idempotency-mismatch');
+      return { refundId: prior.id as number, total: prior.total as number, receiptNo: prior.receipt_no as number, replayed: true };
+    }
+    if (order.status !== 'paid') throw conflict('Only a paid sale can be refunded.', 'not-refundable');
+    const settings = await getSettings(trx);
+    const lines = await orderLines(trx, orderId);
+    const done = await refundedByLine(trx, orderId);
+    const picked: Array<{ line: LineRow; quantity: number; net: Minor; tax: Minor }> = [];
+    if (req.lines) {
+      for (const lineId of req.lines.keys()) {
+        if (!lines.some((l) => l.id === lineId)) throw unprocessable(`Line ${lineId} is not part of this sale.`, 'unknown-line');
+      }
+    }
+    for (const line of lines) {
+      const prev = done.get(line.id) ?? { quantity: 0, net: 0, tax: 0 };
+      const remaining = line.quantity - prev.quantity;
+      const q = req.lines ? req.lines.get(line.id) ?? 0 : remaining;
+      if (q === 0) continue;
+      if (!Number.isInteger(q) || q < 0) throw invalid('Refund quantities must be whole numbers.');
+      if (q > remaining) throw unprocessable(`Only ${remaining} of ${line.name} can still be refunded.`, 'refund-too-much');
+      const last = q === remaining;
+      const net = last ? line.net! - prev.net : Number(divRound(BigInt(line.net!) * BigInt(q), BigInt(line.quantity)));
+      const tax = last ? line.tax! - prev.tax : Number(divRound(BigInt(line.tax!) * BigInt(q), BigInt(line.quantity)));
+      picked.push({ line, quantity: q, net, tax });
+    }
+    if (!picked.length) throw unprocessable('Nothing left to refund on this sale.', 'nothing-to-refund');
+    const net = picked.reduce((s, p) => s + p.net, 0);
+    const taxTotal = picked.reduce((s, p) => s + p.tax, 0);
+    const total = settings.pricesIncludeTax ? net : net + taxTotal;
+    const byRate = new Map<number, { name: string; ppm: number; tax: number; net: number }>();
+    for (const p of picked) {
+      const r = byRate.get(p.line.tax_rate_id) ?? { name: p.line.tax_name, ppm: p.line.tax_ppm, tax: 0, net: 0 };
+      r.tax += p.tax;
+      r.net += p.net;
+      byRate.set(p.line.tax_rate_id, r);
+    }
+    const entry = await appendEntry(trx, deps.clock, {
+      kind: 'refund',
+      record: {
+        order_id: order.id,
+        order_number: order.number,
+        original_receipt_no: order.receipt_no,
+        original_seq: order.journal_seq,
+        business_date: businessDate(deps.clock.now(), settings.timezone, settings.businessDayStart),
+        currency: settings.currency,
+        prices_include_tax: settings.pricesIncludeTax,
+        reason: req.reason,
+        staff: actor.staffId ? { id: actor.staffId, name: actor.staffName ?? null } : null,
+        terminal: actor.terminal ?? null,
+        lines: picked.map((p) => ({ line_id: p.line.id, product_id: p.line.product_id, name: p.line.name, quantity: -p.quantity, unit_price: p.line.unit_price, net: -p.net, tax: -p.tax, tax_rate: { id: p.line.tax_rate_id, name: p.line.tax_name, ppm: p.line.tax_ppm } })),
+        taxes: [...byRate.entries()].map(([id, r]) => ({ tax_rate_id: id, name: r.name, ppm: r.ppm, base: -(settings.pricesIncludeTax ? r.net - r.tax : r.net), tax: -r.tax })),
+        tax_total: -taxTotal,
+        total: -total,
+        tenders: [{ method: 'cash', amount: -total }],
+      },
+      refunds: total,
+    });
+    const [refund] = await trx('refunds')
+      .insert({ order_id: orderId, receipt_no: entry.receipt_no, journal_seq: entry.seq, reason: req.reason, total, tax_total: taxTotal, idempotency_key: req.idempotencyKey, staff_id: actor.staffId ?? null, created_at: deps.clock.now() })
+      .returning('id');
+    await trx('refund_lines').insert(picked.map((p) => ({ refund_id: refund.id, order_line_id: p.line.id, quantity: p.quantity, net: p.net, tax: p.tax })));
+    return { refundId: refund.id as number, total, receiptNo: entry.receipt_no!, replayed: false };
+  });
+}
+
+export interface OrderView {
+  order: OrderRow;
+  lines: Array<LineRow & { modifiers: ModifierRow[]; gross: Minor; discount: Minor; lineNet: Minor; refunded: number }>;
+  totals: Totals;
+  taxes: Array<{ name: string; ppm: number; base: Minor; tax: Minor; percent: string }>;
+  due: Minor;
+  cashDue: Minor;
+  payments: Array<{ id: number; method: string; amount: number; tendered: number; change: number; created_at: Date }>;
+  refunds: Array<{ id: number; receipt_no: number; reason: string; total: number; created_at: Date }>;
+  settings: BusinessSettings;
+}
+
+export async function getOrderView(db: Db | Trx, orderId: number): Promise<OrderView> {
+  const order = await findOrder(db, orderId);
+  if (!order) throw notFound('That order');
+  const settings = await getSettings(db);
+  const lines = await orderLines(db, orderId);
+  const mods = await lineModifiers(db, lines.map((l) => l.id));
+  const totals = totalsFor(order, lines, settings);
+  const refunded = await refundedByLine(db, orderId);
+  const byKey = new Map(totals.lines.map((l) => [l.key, l]));
+  const due = order.status === 'open' ? totals.total - order.paid_total : 0;
+  return {
+    order,
+    lines: lines.map((l) => {
+      const t = byKey.get(String(l.id))!;
+      return { ...l, modifiers: mods.filter((m) => m.line_id === l.id), gross: t.gross, discount: t.lineDiscount, lineNet: t.gross - t.lineDiscount, refunded: refunded.get(l.id)?.quantity ?? 0 };
+    }),
+    totals,
+    taxes: totals.taxes.map((x) => ({
+      name: lines.find((l) => String(l.tax_rate_id) === x.taxRateId)!.tax_name,
+      ppm: x.ppm, base: x.base, tax: x.tax, percent: `${(x.ppm / (PPM / 100)).toString()}%`,
+    })),
+    due,
+    cashDue: cashRound(due, settings.cashRounding),
+    payments: await orderPayments(db, orderId),
+    refunds: await orderRefunds(db, orderId),
+    settings,
+  };
+}

@@ -10,6 +10,7 @@ import { seedSettings } from './settings/service';
 import { seedDemo } from './demo/seed';
 import { startServer } from './main';
 import { systemClock } from './clock';
+import { verifyJournal } from './journal/verify';
 
 /**
  * The one command line. npm scripts and the packaged binary both call it.
@@ -21,6 +22,7 @@ commands:
   start [--demo]   run the store server (--demo seeds the demo café into an empty store)
   migrate          apply database migrations
   seed-demo        seed the demo café into an empty store
+  journal-verify   walk the journal's hash chain; names the first broken link, exit 1 if any
   version          print the version`;
 
 type Command = (args: string[], config: () => Config) => Promise<number>;
@@ -60,6 +62,17 @@ const commands: Record<string, Command> = {
       const applied = await migrateLatest(db);
       process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'database is up to date\n');
       return 0;
+    });
+  },
+  async 'journal-verify'(_args, config) {
+    return withDatabase(config(), async (db) => {
+      const r = await verifyJournal(db);
+      if (r.ok) {
+        process.stdout.write(`journal OK: ${r.checked} entries, chain intact\n`);
+        return 0;
+      }
+      process.stdout.write(`journal BROKEN at seq ${r.broken!.seq}: ${r.broken!.problem} (${r.checked} entries verified before it)\n`);
+      return 1;
     });
   },
   async 'seed-demo'(_args, config) {

@@ -12,7 +12,9 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => {
   if (!Number.isSafeInteger(n)) throw new RangeError(`int8 value ${v} is beyond a safe integer`);
   return n;
 });
-// numeric stays a string (exactness); dates are timestamptz → Date (default).
+// a business date is a calendar day, not an instant: keep `date` columns as 'YYYY-MM-DD' strings.
+pg.types.setTypeParser(pg.types.builtins.DATE, (v: string) => v);
+// numeric stays a string (exactness); timestamptz → Date (default).
 
 export function createDb(connectionString: string, opts: { poolMax?: number } = {}): Db {
   return knex({

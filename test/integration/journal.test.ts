@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { FakeClock } from '../helpers/clock';
+import { createTestDb, type TestDb } from '../helpers/pg';
+import { seedStore } from '../helpers/store';
+import { spawnCli } from '../helpers/spawn';
+import { tempDir } from '../helpers/config';
+import * as orders from '../../server/orders/service';
+import { verifyJournal } from '../../server/journal/verify';
+import { seedSettings } from '../../server/settings/service';
+
+/**
+ * RFC 8785 written out here, independently of the library the server uses, for the JSON the
+ * journal holds (objects, arrays, strings, safe integers, booleans, null).
+ */
+function jcs(v: unknown): string {
+  if (v === null || typeof v === 'boolean') return JSON.stringify(v);
+  if (typeof v === 'number') {
+    assert.ok(Number.isSafeInteger(v), 'journal numbers are integers');
+    return String(v);
+  }
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (Array.isArray(v)) return '[' + v.map(jcs).join(',') + ']';
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort(); // UTF-16 code-unit order
+  return '{' + keys.map((k) => JSON.stringify(k) + ':' + jcs(o[k])).join(',') + '}';
+}
+
+describe('the journal', function () {
+  this.timeout(120_000);
+  let t: TestDb;
+  let store: Awaited<ReturnType<typeof seedStore>>;
+  const clock = new FakeClock();
+  const events = { orderChanged: () => {} };
+  let deps: orders.OrderDeps;
+
+  before(async () => {
+    t = await createTestDb({ poolMax: 60 });
+    store = await seedStore(t.db);
+    await seedSettings(t.db, clock, {});
+    deps = { db: t.db, clock, events };
+  });
+  after(async () => t.drop());
+
+  async function sale(productName: string, qty = 1): Promise<number> {
+    const o = await orders.openOrder(deps, { type: 'counter' });
+    const p = await store.product(productName);
+    await orders.addLine(deps, o.id, { productId: p.id, quantity: qty, modifierIds: [], note: null });
+    return o.id;
+  }
+
+  it('50 parallel add-line requests on one order → 50 lines and correct totals', async () => {
+    const o = await orders.openOrder(deps, { type: 'counter' });
+    const brownie = await store.product('Brownie');
+    await Promise.all(Array.from({ length: 50 }, () => orders.addLine(deps, o.id, { productId: brownie.id, quantity: 1, modifierIds: [], note: null })));
+    const lines = await t.db('order_lines').where({ order_id: o.id });
+    assert.equal(lines.length, 50);
+    const row = await t.db('orders').where({ id: o.id }).first();
+    assert.equal(row.total, 50 * brownie.price);
+    assert.equal(row.version, 1 + 50);
+  });
+
+  it('50 concurrent closes, 10 forced to roll back → receipt numbers and seq contiguous, no fork, verify passes', async () => {
+    // a trigger that fails the closing transaction of marked orders after the journal append
+    await t.db.raw(`
+      create function fail_marked_close() returns trigger language plpgsql as $$
+      begin
+        if new.status = 'paid' and new.customer_name = 'ROLLBACK' then raise exception 'forced rollback'; end if;
+        return new;
+      end $$;
+      create trigger fail_marked_close before update on orders for each row execute function fail_marked_close();`);
+    try {
+      const ids: number[] = [];
+      for (let i = 0; i < 50; i++) ids.push(await sale('Croissant'));
+      const doomed = new Set(ids.filter((_, i) => i % 5 === 2));
+      assert.equal(doomed.size, 10);
+      for (const id of doomed) await t.db('orders').where({ id }).update({ customer_name: 'ROLLBACK' });
+      const headBefore = await t.db('journal_head').first();
+      const results = await Promise.allSettled(ids.map((id) => orders.tenderCash(deps, id, '5', crypto.randomUUID())));
+      const failed = results.filter((r) => r.status === 'rejected');
+      assert.equal(failed.length, 10);
+      for (const f of failed) assert.match(String((f as PromiseRejectedResult).reason), /forced rollback/);
+      const entries = await t.db('journal').where('seq', '>', headBefore.seq).orderBy('seq');
+      assert.equal(entries.length, 40);
+      entries.forEach((e: { seq: number; entry: { receipt_no: number; prev_hash: string } }, i: number) => {
+        assert.equal(e.seq, headBefore.seq + 1 + i, 'seq has no holes');
+        assert.equal(e.entry.receipt_no, headBefore.receipt_no + 1 + i, 'receipt numbers have no holes');
+      });
+      const prevs = entries.map((e: { prev_hash: string }) => e.prev_hash);
+      assert.equal(new Set(prevs).size, prevs.length, 'no two entries share a parent: no fork');
+      const paidReceipts = (await t.db('orders').whereIn('id', ids).whereNotNull('receipt_no').pluck('receipt_no')).sort((a: number, b: number) => a - b);
+      assert.equal(paidReceipts.length, 40);
+      for (const id of doomed) assert.equal((await t.db('orders').where({ id }).first()).status, 'open');
+      const v = await verifyJournal(t.db);
+      assert.ok(v.ok, JSON.stringify(v));
+    } finally {
+      await t.db.raw('drop trigger fail_marked_close on orders; drop function fail_marked_close()');
+    }
+  });
+
+  it("an entry's hash recomputed independently (RFC 8785 + SHA-256) equals the stored one", async () => {
+    const id = await sale('Espresso', 2);
+    await orders.tenderCash(deps, id, '10', crypto.randomUUID());
+    const rows = await t.db('journal').orderBy('seq').select('seq', 'hash', 'prev_hash', 'entry');
+    assert.ok(rows.length > 1);
+    let prev = '0'.repeat(64);
+    for (const r of rows) {
+      const { hash, ...rest } = r.entry;
+      assert.equal(rest.prev_hash, prev);
+      const recomputed = crypto.createHash('sha256').update(prev + jcs(rest)).digest('hex');
+      assert.equal(recomputed, hash, `entry ${r.seq}`);
+      assert.equal(r.hash, hash);
+      prev = hash;
+    }
+    assert.equal(rows[0].entry.seq, 1, 'seq starts at 1');
+    const last = rows[rows.length - 1].entry;
+    for (const field of ['lines', 'taxes', 'tenders', 'grand_totals', 'receipt_no', 'total', 'tax_total', 'business_date']) {
+      assert.ok(field in last, `the entry records ${field}`);
+    }
+  });
+
+  it('refund by line → a negative entry; grand totals only grow; the original stays unchanged', async () => {
+    const o = await orders.openOrder(deps, { type: 'counter' });
+    const cake = await store.product('Carrot cake');
+    const tea = await store.product('Green tea');
+    await orders.addLine(deps, o.id, { productId: cake.id, quantity: 3, modifierIds: [], note: null });
+    await orders.addLine(deps, o.id, { productId: tea.id, quantity: 1, modifierIds: [], note: null });
+    await orders.tenderCash(deps, o.id, '50', crypto.randomUUID());
+    const original = await t.db('orders').where({ id: o.id }).first();
+    const originalLines = await t.db('order_lines').where({ order_id: o.id }).orderBy('id');
+    const originalEntry = (await t.db('journal').where({ seq: original.journal_seq }).first()).entry;
+    const headBefore = await t.db('journal_head').first();
+    const cakeLine = originalLines.find((l: { product_id: number }) => l.product_id === cake.id);
+
+    const r1 = await orders.refundOrder(deps, o.id, { reason: 'one was dropped', idempotencyKey: crypto.randomUUID(), lines: new Map([[cakeLine.id, 1]]) });
+    assert.equal(r1.total, cake.price);
+    const refundEntry = (await t.db('journal').where({ seq: headBefore.seq + 1 }).first()).entry;
+    assert.equal(refundEntry.kind, 'refund');
+    assert.equal(refundEntry.total, -cake.price);
+    assert.equal(refundEntry.lines[0].quantity, -1);
+    assert.equal(refundEntry.original_receipt_no, original.receipt_no);
+    assert.equal(refundEntry.grand_totals.sales, headBefore.grand_sales, 'sales do not shrink');
+    assert.equal(refundEntry.grand_totals.refunds, headBefore.grand_refunds + cake.price, 'refunds accumulate apart');
+
+    await assert.rejects(
+      orders.refundOrder(deps, o.id, { reason: 'too many', idempotencyKey: crypto.randomUUID(), lines: new Map([[cakeLine.id, 3]]) }),
+      /Only 2 of Carrot cake can still be refunded/,
+    );
+    const rest = await orders.refundOrder(deps, o.id, { reason: 'the rest', idempotencyKey: crypto.randomUUID() });
+    assert.equal(rest.total + r1.total, original.total, 'refunds never exceed the sale');
+    await assert.rejects(orders.refundOrder(deps, o.id, { reason: 'again', idempotencyKey: crypto.randomUUID() }), /Nothing left to refund/);
+
+    assert.deepEqual(await t.db('orders').where({ id: o.id }).first(), original, 'the original order is untouched');
+    assert.deepEqual(await t.db('order_lines').where({ order_id: o.id }).orderBy('id'), originalLines);
+    assert.deepEqual((await t.db('journal').where({ seq: original.journal_seq }).first()).entry, originalEntry);
+    const v = await verifyJournal(t.db);
+    assert.ok(v.ok, JSON.stringify(v));
+  });
+
+  it('refuses UPDATE and DELETE through the trigger', async () => {
+    await assert.rejects(t.db('journal').where({ seq: 1 }).update({ kind: 'x' }), /append-only: UPDATE refused/);
+    await assert.rejects(t.db('journal').where({ seq: 1 }).delete(), /append-only: DELETE refused/);
+    await assert.rejects(t.db.raw('truncate journal cascade'), /append-only/);
+  });
+
+  it('a row altered behind the trigger (superuser, trigger disabled) → verify and the CLI name it', async () => {
+    const n = (await t.db('journal').count<{ n: string }[]>('* as n'))[0].n;
+    assert.ok(Number(n) >= 5);
+    await t.db.raw('alter table journal disable trigger journal_append_only');
+    await t.db.raw(`update journal set entry = jsonb_set(entry, '{total}', '1') where seq = 3`);
+    await t.db.raw('alter table journal enable trigger journal_append_only');
+    const v = await verifyJournal(t.db);
+    assert.equal(v.ok, false);
+    assert.equal(v.broken!.seq, 3);
+    assert.match(v.broken!.problem, /content was altered/);
+    const cli = spawnCli(['journal-verify'], { DATA_DIR: tempDir(), DATABASE_URL: t.url, LOG_LEVEL: 'warn' });
+    assert.equal(await cli.exited, 1);
+    assert.match(cli.output(), /journal BROKEN at seq 3/);
+  });
+});

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import type { Browser, Page } from 'playwright-core';
+import { bootApp, type TestApp } from '../helpers/app';
+import { launchBrowser, watchPage } from '../helpers/browser';
+import { createTestDb, type TestDb } from '../helpers/pg';
+import { seedStore } from '../helpers/store';
+import { verifyJournal } from '../../server/journal/verify';
+
+async function startSale(page: Page, url: string): Promise<number> {
+  await page.goto(`${url}/terminal`);
+  await page.click('.start-buttons button:has-text("Counter")');
+  await page.waitForURL(/\/orders\/\d+$/);
+  await page.waitForSelector('#product-grid button.product');
+  return Number(/\/orders\/(\d+)$/.exec(page.url())![1]);
+}
+
+async function addPlain(page: Page, category: string, product: string) {
+  await page.click(`.categories button:has-text("${category}")`);
+  await page.waitForSelector(`#product-grid button.product:has-text("${product}")`);
+  const before = await page.locator('#order-lines tr.line').count();
+  await page.click(`#product-grid button.product:has-text("${product}")`);
+  await page.waitForFunction((n) => document.querySelectorAll('#order-lines tr.line').length === n + 1, before);
+}
+
+describe('e2e: selling at the counter in Chromium', function () {
+  this.timeout(120_000);
+  let browser: Browser;
+  let t: TestDb;
+  let app: TestApp;
+  before(async () => {
+    t = await createTestDb();
+    await seedStore(t.db);
+    app = await bootApp(t.db);
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await app?.close();
+    await t?.drop();
+  });
+
+  it('adds 3 products (one with a required modifier), sets a quantity to 2, adds a note, pays cash with change, shows the receipt', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const watch = watchPage(page);
+    const orderId = await startSale(page, app.url);
+
+    await addPlain(page, 'Cakes & pastries', 'Croissant'); // 2.80
+
+    // Latte needs a size: the picker refuses to add without one, then adds with Large + oat milk
+    await page.click('.categories button:has-text("Coffee")');
+    await page.click('#product-grid button.product:has-text("Latte")');
+    await page.waitForSelector('#modal #options-form');
+    await page.click('#add-with-options');
+    assert.match((await page.textContent('#modal .modifier-error'))!, /Size: choose 1/);
+    await page.check('#modal label:has-text("Large") input');
+    await page.check('#modal label:has-text("Oat milk") input');
+    await page.click('#add-with-options');
+    await page.waitForFunction(() => document.querySelectorAll('#order-lines tr.line').length === 2);
+    assert.equal(await page.locator('#modal .modal').count(), 0, 'the dialog closed');
+
+    await addPlain(page, 'Cakes & pastries', 'Brownie'); // 3.50
+    const brownie = page.locator('#order-lines tr.line', { hasText: 'Brownie' });
+    await brownie.locator('button[aria-label="One more"]').click();
+    await page.waitForSelector('#order-lines tr.line:has-text("Brownie") td.qty:has-text("2×")');
+
+    await page.locator('#order-lines tr.line', { hasText: 'Croissant' }).locator('button.edit-line').click();
+    await page.fill('#modal input[name=note]', 'warm it up');
+    await page.click('#modal button:has-text("Save note")');
+    await page.waitForSelector('#order-lines .note:has-text("warm it up")');
+
+    // 2.80 + (4.20 + 1.00 + 0.40) + 2 × 3.50 = 15.40
+    assert.equal((await page.textContent('#order-total'))!.trim(), '€15.40');
+    await page.click('#pay');
+    await page.waitForSelector('#modal #tendered');
+    await page.click('#modal button.quick:has-text("€20.00")');
+    assert.equal(await page.inputValue('#tendered'), '20.00');
+    await page.click('#take-cash');
+    await page.waitForSelector('#modal #receipt');
+    assert.equal((await page.textContent('#change-due'))!.trim(), '€4.60');
+    assert.match((await page.textContent('#receipt'))!, /Latte[\s\S]*Large[\s\S]*Oat milk/);
+    assert.match((await page.textContent('#receipt'))!, /warm it up/);
+    assert.doesNotMatch((await page.textContent('#receipt'))!, /DUPLICATE/);
+    assert.match((await page.textContent('#order-panel'))!, /PAID/);
+    assert.deepEqual(watch.errors, []);
+
+    const order = await t.db('orders').where({ id: orderId }).first();
+    assert.equal(order.status, 'paid');
+    const entry = (await t.db('journal').where({ seq: order.journal_seq }).first()).entry;
+    assert.equal(entry.kind, 'sale');
+    assert.equal(entry.total, 1540);
+    assert.equal(entry.lines.length, 3);
+    assert.deepEqual(entry.tenders, [{ method: 'cash', amount: 1540, tendered: 2000, change: 460 }]);
+    assert.ok((await verifyJournal(t.db)).ok);
+    await page.close();
+  });
+
+  it('two pages on one order: a line added on one appears on the other without a reload', async () => {
+    const a = await browser.newPage();
+    const b = await browser.newPage();
+    const orderId = await startSale(a, app.url);
+    await b.goto(`${app.url}/orders/${orderId}`);
+    await b.waitForSelector('#product-grid button.product');
+    await b.waitForFunction(() => (window as unknown as { io?: unknown }).io !== undefined);
+    await new Promise((r) => setTimeout(r, 300)); // let b's socket join the order's room
+    let reloaded = false;
+    b.on('load', () => (reloaded = true));
+    await addPlain(a, 'Cakes & pastries', 'Cinnamon bun');
+    await b.waitForSelector('#order-lines tr.line:has-text("Cinnamon bun")', { timeout: 10_000 });
+    assert.equal(reloaded, false, 'no page reload');
+    await a.close();
+    await b.close();
+  });
+});

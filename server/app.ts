@@ -4,29 +4,40 @@ import type { Config } from './config';
 import type { Clock } from './clock';
 import type { Db } from './db/knex';
 import type { Logger } from './logger';
-import type { Io } from './realtime/io';
+import { orderRoom, terminalRoom, type Io } from './realtime/io';
+import { authRoutes } from './auth/routes';
+import { authenticate, csrf, requires, securityHeaders } from './auth/middleware';
+import { RateLimiter } from './auth/rate-limit';
 import { bodyParser } from './http/body';
 import { errorHandler } from './http/errors';
 import { healthz } from './http/health';
 import { createViews, render, type Views } from './http/render';
 import { requestLog } from './http/request-log';
 import { serveStatic } from './http/static';
-import { getSettings } from './settings/service';
 import { orderRoutes } from './orders/routes';
-import { orderRoom } from './realtime/io';
+import { settingsRoutes } from './settings/routes';
+import { getSettings } from './settings/service';
 
 export interface AppDeps {
   config: Config;
   db: Db;
   clock: Clock;
   log: Logger;
+  /** signs cookies and derives CSRF tokens */
+  secretKey: string;
   views?: Views;
   /** Set once the HTTP server exists; services emit through it after commit. */
   realtime: { io?: Io };
 }
 
-export function createApp(deps: AppDeps): Koa {
-  const app = new Koa({ proxy: false });
+export interface App extends Koa {
+  /** every router, so tests can enumerate the routes and what each declares */
+  routers: Router[];
+}
+
+/** The Koa app: middleware order, then every feature's routes. */
+export function createApp(deps: AppDeps): App {
+  const app = new Koa({ proxy: false, keys: [deps.secretKey] }) as App;
   const views = deps.views ?? createViews();
   const startedAt = Date.now();
   app.silent = true; // errors are logged by our error middleware, once
@@ -38,27 +49,42 @@ export function createApp(deps: AppDeps): Koa {
     await next();
   });
   app.use(errorHandler());
+  app.use(securityHeaders());
   app.use(serveStatic());
   app.use(bodyParser({ limit: 256 * 1024 }));
+  app.use(authenticate(deps));
+  app.use(csrf(deps.secretKey));
 
-  const router = new Router();
-  router.get('/healthz', healthz(deps.db, startedAt));
-  router.get('/status', async (ctx) => {
-    const settings = await getSettings(deps.db);
-    render(ctx, 'home/index.html', null, { settings });
-  });
-  router.get('/status/clock', async (ctx) => {
-    const settings = await getSettings(deps.db);
-    const time = new Intl.DateTimeFormat('en-GB', { timeZone: settings.timezone, dateStyle: 'medium', timeStyle: 'medium' }).format(deps.clock.now());
-    render(ctx, 'home/_clock.html', 'home/_clock.html', { time });
-  });
+  const { db, clock } = deps;
   const events = {
     orderChanged(orderId: number, version: number) {
       deps.realtime.io?.to(orderRoom(orderId)).emit('order:updated', { orderId, version });
     },
   };
-  router.use(orderRoutes({ db: deps.db, clock: deps.clock, events }).routes());
-  app.use(router.routes());
-  app.use(router.allowedMethods());
+  const router = new Router();
+  router.get('/healthz', requires('public'), healthz(db, startedAt));
+  router.get('/status', requires('device'), async (ctx) => {
+    render(ctx, 'home/index.html', null, { settings: await getSettings(db) });
+  });
+  router.get('/status/clock', requires('device'), async (ctx) => {
+    const settings = await getSettings(db);
+    const time = new Intl.DateTimeFormat('en-GB', { timeZone: settings.timezone, dateStyle: 'medium', timeStyle: 'medium' }).format(clock.now());
+    render(ctx, 'home/_clock.html', 'home/_clock.html', { time });
+  });
+  const routers = [
+    router,
+    authRoutes({
+      db, clock,
+      limits: { login: new RateLimiter(clock, deps.config.RATE_LIMIT_LOGIN_PER_MIN), pair: new RateLimiter(clock, deps.config.RATE_LIMIT_PAIR_PER_MIN) },
+      disconnectTerminal: (id) => deps.realtime.io?.in(terminalRoom(id)).disconnectSockets(true),
+    }),
+    orderRoutes({ db, clock, events }),
+    settingsRoutes({ db, clock }),
+  ];
+  for (const r of routers) {
+    app.use(r.routes());
+    app.use(r.allowedMethods());
+  }
+  app.routers = routers;
   return app;
 }

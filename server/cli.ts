@@ -11,6 +11,9 @@ import { seedDemo } from './demo/seed';
 import { startServer } from './main';
 import { systemClock } from './clock';
 import { verifyJournal } from './journal/verify';
+import crypto from 'node:crypto';
+import { isValidPin } from './auth/pin';
+import { resetOwnerPin } from './auth/service';
 
 /**
  * The one command line. npm scripts and the packaged binary both call it.
@@ -23,6 +26,8 @@ commands:
   migrate          apply database migrations
   seed-demo        seed the demo café into an empty store
   journal-verify   walk the journal's hash chain; names the first broken link, exit 1 if any
+  reset-owner-pin [--pin NNNN]
+                   give the owner a new PIN (random when not given); needs the box itself
   version          print the version`;
 
 type Command = (args: string[], config: () => Config) => Promise<number>;
@@ -75,6 +80,19 @@ const commands: Record<string, Command> = {
       return 1;
     });
   },
+  async 'reset-owner-pin'(args, config) {
+    const i = args.indexOf('--pin');
+    const pin = i >= 0 ? args[i + 1] ?? '' : String(crypto.randomInt(0, 1_000_000)).padStart(6, '0');
+    if (!isValidPin(pin)) {
+      process.stderr.write('A PIN is 4 to 8 digits.\n');
+      return 2;
+    }
+    return withDatabase(config(), async (db) => {
+      const owner = await resetOwnerPin({ db, clock: systemClock }, pin);
+      process.stdout.write(`New PIN for ${owner.name} (owner): ${pin}\n`);
+      return 0;
+    });
+  },
   async 'seed-demo'(_args, config) {
     const cfg = config();
     return withDatabase(cfg, async (db) => {
@@ -88,11 +106,12 @@ const commands: Record<string, Command> = {
   },
 };
 
-function printDemo(url: string | undefined, demo: { seeded: boolean; staff: Array<{ name: string; role: string; pin: string }> }) {
+function printDemo(url: string | undefined, demo: { seeded: boolean; pairingCode?: string; staff: Array<{ name: string; role: string; pin: string }> }) {
   const lines = [
     '',
     demo.seeded ? 'Demo store seeded.' : 'Demo store (already seeded).',
     url ? `Open ${url} in a browser.` : '',
+    demo.pairingCode ? `One-time pairing code for this browser (valid 10 minutes): ${demo.pairingCode}` : '',
     'Demo staff PINs:',
     ...demo.staff.map((s) => `  ${s.pin}  ${s.name} — ${s.role}`),
     '',

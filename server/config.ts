@@ -44,6 +44,14 @@ const fields = {
   STORE_NAME: { schema: z.string().trim().min(1).max(120).optional(), doc: 'seeds the store name on first start' },
   TIMEZONE: { schema: timeZone.optional(), doc: 'seeds the store time zone on first start' },
   CURRENCY: { schema: currency.optional(), doc: 'seeds the store currency on first start' },
+  RATE_LIMIT_LOGIN_PER_MIN: {
+    schema: z.coerce.number().int().min(1).max(100_000).default(30),
+    doc: 'PIN login attempts per terminal per minute',
+  },
+  RATE_LIMIT_PAIR_PER_MIN: {
+    schema: z.coerce.number().int().min(1).max(100_000).default(10),
+    doc: 'pairing-code attempts per client address per minute',
+  },
   SHUTDOWN_TIMEOUT_MS: {
     schema: z.coerce.number().int().min(0).max(600_000).default(10_000),
     doc: 'how long in-flight requests may take to finish on shutdown',

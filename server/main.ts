@@ -8,9 +8,11 @@ import type { Db } from './db/knex';
 import { createLogger, type Logger } from './logger';
 import type { Io } from './realtime/io';
 import { listen } from './http/server';
+import { socketAuthorizer } from './auth/socket-auth';
 import { resolveSecretKey } from './secret-key';
 import { seedSettings } from './settings/service';
 import { seedDemo, type DemoInfo } from './demo/seed';
+import { createPairingCode } from './auth/service';
 
 export interface StartOptions {
   demo?: boolean;
@@ -23,7 +25,7 @@ export interface RunningServer {
   port: number;
   db: Db;
   io: Io;
-  demo?: DemoInfo;
+  demo?: DemoInfo & { pairingCode?: string };
   stop(): Promise<void>;
 }
 
@@ -38,23 +40,30 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   try {
     const lock: DataDirLock = await lockDataDir(config.dataDir);
     undo.push(() => lock.release());
-    resolveSecretKey(config);
+    const secretKey = resolveSecretKey(config);
     const database: Database = await openDatabase(config, log);
     undo.push(() => database.close());
     const db = database.db;
     const applied = await migrateLatest(db);
     if (applied.length) log.info({ applied }, 'migrations applied');
     await seedSettings(db, clock, { storeName: config.STORE_NAME, timezone: config.TIMEZONE, currency: config.CURRENCY });
-    const demo = opts.demo ? await seedDemo(db, clock) : undefined;
+    let demo: (DemoInfo & { pairingCode?: string }) | undefined;
+    if (opts.demo) {
+      demo = await seedDemo(db, clock);
+      // a one-time code so the first browser can become a terminal without the setup page
+      const { code } = await createPairingCode({ db, clock }, { name: 'Counter 1', kind: 'counter' }, { staffId: null, terminalId: null });
+      demo.pairingCode = code;
+    }
 
     const realtime: { io?: Io } = {};
-    const app = createApp({ config, db, clock, log, realtime });
+    const app = createApp({ config, db, clock, log, realtime, secretKey });
     const http = await listen(app, {
       port: config.PORT,
       host: config.HOST,
       tls: config.TLS_CERT ? { cert: config.TLS_CERT, key: config.TLS_KEY! } : undefined,
       timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
       log,
+      authorize: socketAuthorizer(db, secretKey),
     });
     realtime.io = http.io;
     const { url, port, io } = http;

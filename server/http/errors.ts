@@ -29,7 +29,12 @@ export function errorHandler() {
       const views = ctx.state.views as Views;
       const data = { ...(ctx.state.view ?? {}), status: err.status, id: err.id, message: err.message, fields: err.details?.fields };
       ctx.type = 'html';
-      if (isHtmx(ctx)) {
+      if (isHtmx(ctx) && err.id === 'override-required') {
+        // a PIN dialog that re-sends the same request with a manager's PIN
+        ctx.set('HX-Retarget', '#modal');
+        ctx.set('HX-Reswap', 'innerHTML');
+        ctx.body = views.render('auth/_override.html', { ...data, details: err.details, target: ctx.get('HX-Target').split('#')[1] || 'order-panel' });
+      } else if (isHtmx(ctx)) {
         // show the error in the page's message area whatever the request targeted
         ctx.set('HX-Retarget', '#flash');
         ctx.set('HX-Reswap', 'innerHTML');

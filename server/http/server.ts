@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
 import type Koa from 'koa';
 import type { Logger } from '../logger';
-import { createRealtime, type Io } from '../realtime/io';
+import { createRealtime, type Io, type SocketAuthorizer } from '../realtime/io';
 
 export interface HttpServer {
   server: http.Server;
@@ -18,13 +18,13 @@ export interface HttpServer {
 /** The HTTP(S) server with socket.io on it, listening. Shared by main and the test harness. */
 export async function listen(
   app: Koa,
-  opts: { port: number; host: string; tls?: { cert: string; key: string }; timeoutMs: number; log: Logger },
+  opts: { port: number; host: string; tls?: { cert: string; key: string }; timeoutMs: number; log: Logger; authorize: SocketAuthorizer },
 ): Promise<HttpServer> {
   const server = opts.tls
     ? https.createServer({ cert: fs.readFileSync(opts.tls.cert), key: fs.readFileSync(opts.tls.key) })
     : http.createServer();
   server.on('request', app.callback());
-  const io = createRealtime(server);
+  const io = createRealtime(server, opts.authorize);
   const sockets = new Set<Socket>();
   server.on('connection', (s) => {
     sockets.add(s);

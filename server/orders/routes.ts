@@ -11,29 +11,48 @@ import { getSettings } from '../settings/service';
 import { openOrders } from './queries';
 import * as schema from './schema';
 import * as orders from './service';
-import type { OrderDeps } from './service';
+import type { OrderDeps, Actor } from './service';
+import { allowed, requires } from '../auth/middleware';
+import type { Permission } from '../auth/permissions';
 
 const newKey = () => crypto.randomUUID();
 
 /** The counter terminal: product grid, order panel, dialogs. Thin handlers over the order service. */
 export function orderRoutes(deps: OrderDeps): Router {
   const router = new Router();
+  const need = (p: Permission | 'device') => requires(p, deps);
+  const actor = (ctx: Context): Actor => {
+    const a = ctx.state.auth;
+    return {
+      staffId: a.staff?.id, staffName: a.staff?.name, terminal: a.terminal?.name, terminalId: a.terminal?.id,
+      approvedBy: a.approver?.id, approverName: a.approver?.name,
+    };
+  };
+  /** discounts above the store's threshold need order:discount-large (or a manager's PIN) */
+  const checkDiscountSize = async (ctx: Context, kind: string, value: string | undefined, base: number) => {
+    if (kind === 'none' || !value) return;
+    const settings = await getSettings(deps.db);
+    const pct = kind === 'percent'
+      ? Number(value.replace(',', '.'))
+      : base > 0 ? (orders.toMinor(value, settings.currency, 'value') * 100) / base : 100;
+    if (pct > settings.discountLimitPercent) await allowed(ctx, 'order:discount-large', deps);
+  };
 
   const panel = async (ctx: Context, orderId: number, extra: object = {}) => {
     const view = await orders.getOrderView(deps.db, orderId);
     render(ctx, 'orders/terminal.html', 'orders/_panel.html', { ...view, ...extra, closeModal: true });
   };
 
-  router.get('/', (ctx) => ctx.redirect('/terminal'));
+  router.get('/', need('device'), (ctx) => ctx.redirect('/terminal'));
 
-  router.get('/terminal', async (ctx) => {
+  router.get('/terminal', need('order:sell'), async (ctx) => {
     const categories = await listCategories(deps.db);
     const settings = await getSettings(deps.db);
     const open = await openOrders(deps.db);
     render(ctx, 'orders/terminal.html', null, { categories, settings, openOrders: open, order: null });
   });
 
-  router.get('/terminal/products', validate(schema.ProductSearch, 'query'), async (ctx) => {
+  router.get('/terminal/products', need('order:sell'), validate(schema.ProductSearch, 'query'), async (ctx) => {
     const { category, q } = ctx.state.input as { category?: number; q?: string };
     const orderId = Number(ctx.query.order) || null;
     const settings = await getSettings(deps.db);
@@ -41,9 +60,9 @@ export function orderRoutes(deps: OrderDeps): Router {
     render(ctx, 'orders/_grid.html', 'orders/_grid.html', { products, settings, orderId, search: q });
   });
 
-  router.post('/orders', validate(schema.OpenOrder), async (ctx) => {
+  router.post('/orders', need('order:sell'), validate(schema.OpenOrder), async (ctx) => {
     const input = ctx.state.input as { type: 'counter' | 'takeaway' | 'dine_in'; customer_name?: string };
-    const order = await orders.openOrder(deps, { type: input.type, customerName: input.customer_name });
+    const order = await orders.openOrder(deps, { type: input.type, customerName: input.customer_name }, actor(ctx));
     const to = `/orders/${order.id}`;
     if (isHtmx(ctx)) {
       ctx.set('HX-Redirect', to);
@@ -54,21 +73,21 @@ export function orderRoutes(deps: OrderDeps): Router {
     }
   });
 
-  router.get('/orders', async (ctx) => {
+  router.get('/orders', need('order:sell'), async (ctx) => {
     const settings = await getSettings(deps.db);
     const open = await openOrders(deps.db);
     render(ctx, 'orders/open-orders.html', null, { openOrders: open, settings });
   });
 
-  router.get('/orders/:id', async (ctx) => {
+  router.get('/orders/:id', need('order:sell'), async (ctx) => {
     const view = await orders.getOrderView(deps.db, idParam(ctx, 'id'));
     const categories = await listCategories(deps.db);
     render(ctx, 'orders/terminal.html', null, { ...view, categories });
   });
 
-  router.get('/orders/:id/panel', async (ctx) => panel(ctx, idParam(ctx, 'id'), { closeModal: false }));
+  router.get('/orders/:id/panel', need('order:sell'), async (ctx) => panel(ctx, idParam(ctx, 'id'), { closeModal: false }));
 
-  router.get('/orders/:id/products/:productId/options', async (ctx) => {
+  router.get('/orders/:id/products/:productId/options', need('order:sell'), async (ctx) => {
     const orderId = idParam(ctx, 'id');
     const product = await sellableProduct(deps.db, idParam(ctx, 'productId'));
     const groups = await productModifierGroups(deps.db, product.id);
@@ -76,7 +95,7 @@ export function orderRoutes(deps: OrderDeps): Router {
     render(ctx, 'orders/_options.html', 'orders/_options.html', { product, groups, orderId, settings });
   });
 
-  router.post('/orders/:id/lines', validate(schema.AddLine), async (ctx) => {
+  router.post('/orders/:id/lines', need('order:sell'), validate(schema.AddLine), async (ctx) => {
     const id = idParam(ctx, 'id');
     const input = ctx.state.input as schema.AddLine;
     await orders.addLine(deps, id, {
@@ -85,64 +104,69 @@ export function orderRoutes(deps: OrderDeps): Router {
     await panel(ctx, id);
   });
 
-  router.get('/orders/:id/lines/:lineId/edit', async (ctx) => {
+  router.get('/orders/:id/lines/:lineId/edit', need('order:sell'), async (ctx) => {
     const view = await orders.getOrderView(deps.db, idParam(ctx, 'id'));
     const line = view.lines.find((l) => l.id === idParam(ctx, 'lineId'));
     if (!line) ctx.throw(404);
     render(ctx, 'orders/_line_edit.html', 'orders/_line_edit.html', { ...view, line });
   });
 
-  router.post('/orders/:id/lines/:lineId/quantity', validate(schema.SetQuantity), async (ctx) => {
+  router.post('/orders/:id/lines/:lineId/quantity', need('order:sell'), validate(schema.SetQuantity), async (ctx) => {
     const id = idParam(ctx, 'id');
     await orders.setQuantity(deps, id, idParam(ctx, 'lineId'), (ctx.state.input as { quantity: number }).quantity);
     await panel(ctx, id);
   });
 
-  router.post('/orders/:id/lines/:lineId/note', validate(schema.SetNote), async (ctx) => {
+  router.post('/orders/:id/lines/:lineId/note', need('order:sell'), validate(schema.SetNote), async (ctx) => {
     const id = idParam(ctx, 'id');
     await orders.setNote(deps, id, idParam(ctx, 'lineId'), (ctx.state.input as { note: string | null }).note);
     await panel(ctx, id);
   });
 
-  router.post('/orders/:id/lines/:lineId/price', validate(schema.OverridePrice), async (ctx) => {
+  router.post('/orders/:id/lines/:lineId/price', need('order:price-override'), validate(schema.OverridePrice), async (ctx) => {
     const id = idParam(ctx, 'id');
     const { price, reason } = ctx.state.input as { price: string; reason: string };
-    await orders.overridePrice(deps, id, idParam(ctx, 'lineId'), price, reason);
+    await orders.overridePrice(deps, id, idParam(ctx, 'lineId'), price, reason, actor(ctx));
     await panel(ctx, id);
   });
 
-  router.post('/orders/:id/lines/:lineId/discount', validate(schema.DiscountInput), async (ctx) => {
+  router.post('/orders/:id/lines/:lineId/discount', need('order:discount'), validate(schema.DiscountInput), async (ctx) => {
     const id = idParam(ctx, 'id');
     const { kind, value } = ctx.state.input as { kind: 'percent' | 'amount' | 'none'; value?: string };
-    await orders.setLineDiscount(deps, id, idParam(ctx, 'lineId'), kind, value);
+    const lineId = idParam(ctx, 'lineId');
+    const line = (await orders.getOrderView(deps.db, id)).lines.find((l) => l.id === lineId);
+    await checkDiscountSize(ctx, kind, value, line?.gross ?? 0);
+    await orders.setLineDiscount(deps, id, lineId, kind, value, actor(ctx));
     await panel(ctx, id);
   });
 
-  router.post('/orders/:id/lines/:lineId/remove', async (ctx) => {
+  router.post('/orders/:id/lines/:lineId/remove', need('order:sell'), async (ctx) => {
     const id = idParam(ctx, 'id');
     await orders.removeLine(deps, id, idParam(ctx, 'lineId'));
     await panel(ctx, id);
   });
 
-  router.get('/orders/:id/discount', async (ctx) => {
+  router.get('/orders/:id/discount', need('order:discount'), async (ctx) => {
     const view = await orders.getOrderView(deps.db, idParam(ctx, 'id'));
     render(ctx, 'orders/_order_discount.html', 'orders/_order_discount.html', view);
   });
 
-  router.post('/orders/:id/discount', validate(schema.DiscountInput), async (ctx) => {
+  router.post('/orders/:id/discount', need('order:discount'), validate(schema.DiscountInput), async (ctx) => {
     const id = idParam(ctx, 'id');
     const { kind, value } = ctx.state.input as { kind: 'percent' | 'amount' | 'none'; value?: string };
-    await orders.setOrderDiscount(deps, id, kind, value);
+    const view = await orders.getOrderView(deps.db, id);
+    await checkDiscountSize(ctx, kind, value, view.totals.subtotal - view.totals.discountTotal);
+    await orders.setOrderDiscount(deps, id, kind, value, actor(ctx));
     await panel(ctx, id);
   });
 
-  router.post('/orders/:id/customer', validate(schema.CustomerName), async (ctx) => {
+  router.post('/orders/:id/customer', need('order:sell'), validate(schema.CustomerName), async (ctx) => {
     const id = idParam(ctx, 'id');
     await orders.setCustomerName(deps, id, (ctx.state.input as { customer_name: string }).customer_name);
     await panel(ctx, id);
   });
 
-  router.post('/orders/:id/park', async (ctx) => {
+  router.post('/orders/:id/park', need('order:sell'), async (ctx) => {
     const id = idParam(ctx, 'id');
     await orders.setParked(deps, id, true);
     if (isHtmx(ctx)) {
@@ -151,7 +175,7 @@ export function orderRoutes(deps: OrderDeps): Router {
     } else ctx.redirect('/terminal');
   });
 
-  router.post('/orders/:id/resume', async (ctx) => {
+  router.post('/orders/:id/resume', need('order:sell'), async (ctx) => {
     const id = idParam(ctx, 'id');
     await orders.setParked(deps, id, false);
     if (isHtmx(ctx)) {
@@ -160,27 +184,27 @@ export function orderRoutes(deps: OrderDeps): Router {
     } else ctx.redirect(`/orders/${id}`);
   });
 
-  router.get('/orders/:id/void', async (ctx) => {
+  router.get('/orders/:id/void', need('order:sell'), async (ctx) => {
     const view = await orders.getOrderView(deps.db, idParam(ctx, 'id'));
     render(ctx, 'orders/_void.html', 'orders/_void.html', { ...view, idempotencyKey: newKey() });
   });
 
-  router.post('/orders/:id/void', validate(schema.VoidOrder), async (ctx) => {
+  router.post('/orders/:id/void', need('order:void'), validate(schema.VoidOrder), async (ctx) => {
     const id = idParam(ctx, 'id');
-    await orders.voidOrder(deps, id, (ctx.state.input as { reason: string }).reason);
+    await orders.voidOrder(deps, id, (ctx.state.input as { reason: string }).reason, actor(ctx));
     await panel(ctx, id);
   });
 
-  router.get('/orders/:id/pay', async (ctx) => {
+  router.get('/orders/:id/pay', need('order:sell'), async (ctx) => {
     const view = await orders.getOrderView(deps.db, idParam(ctx, 'id'));
     if (view.order.status !== 'open') throw unprocessable('This order is already closed.', 'order-closed');
     render(ctx, 'orders/_pay.html', 'orders/_pay.html', { ...view, idempotencyKey: newKey(), quickCash: quickCash(view.cashDue, view.settings.currency) });
   });
 
-  router.post('/orders/:id/payments', validate(schema.CashTender), async (ctx) => {
+  router.post('/orders/:id/payments', need('order:sell'), validate(schema.CashTender), async (ctx) => {
     const id = idParam(ctx, 'id');
     const { tendered, idempotency_key } = ctx.state.input as { tendered: string; idempotency_key: string };
-    const result = await orders.tenderCash(deps, id, tendered, idempotency_key);
+    const result = await orders.tenderCash(deps, id, tendered, idempotency_key, actor(ctx));
     const view = await orders.getOrderView(deps.db, id);
     if (result.closed) {
       render(ctx, 'orders/_paid.html', 'orders/_paid.html', { ...view, result, printedAt: formatLocal(view.order.closed_at!, view.settings.timezone), duplicate: result.replayed });
@@ -189,19 +213,19 @@ export function orderRoutes(deps: OrderDeps): Router {
     }
   });
 
-  router.get('/orders/:id/receipt', async (ctx) => {
+  router.get('/orders/:id/receipt', need('order:sell'), async (ctx) => {
     const view = await orders.getOrderView(deps.db, idParam(ctx, 'id'));
     if (view.order.status === 'open') throw unprocessable('An open order has no receipt yet.', 'no-receipt');
     // the original receipt was issued when the sale closed; every later print is a reprint
     render(ctx, 'orders/receipt.html', null, { ...view, duplicate: true, printedAt: formatLocal(view.order.closed_at!, view.settings.timezone) });
   });
 
-  router.get('/orders/:id/refund', async (ctx) => {
+  router.get('/orders/:id/refund', need('order:sell'), async (ctx) => {
     const view = await orders.getOrderView(deps.db, idParam(ctx, 'id'));
     render(ctx, 'orders/refund.html', 'orders/_refund.html', { ...view, idempotencyKey: newKey() });
   });
 
-  router.post('/orders/:id/refunds', validate(schema.RefundInput), async (ctx) => {
+  router.post('/orders/:id/refunds', need('order:refund'), validate(schema.RefundInput), async (ctx) => {
     const id = idParam(ctx, 'id');
     const input = ctx.state.input as { reason: string; idempotency_key: string; scope: 'all' | 'lines' };
     let lines: Map<number, number> | undefined;
@@ -216,7 +240,7 @@ export function orderRoutes(deps: OrderDeps): Router {
       }
       if (!lines.size) throw invalid('Choose at least one item to refund.', [{ field: 'lines', message: 'nothing chosen' }]);
     }
-    const refund = await orders.refundOrder(deps, id, { reason: input.reason, idempotencyKey: input.idempotency_key, lines });
+    const refund = await orders.refundOrder(deps, id, { reason: input.reason, idempotencyKey: input.idempotency_key, lines }, actor(ctx));
     const view = await orders.getOrderView(deps.db, id);
     render(ctx, 'orders/refund.html', 'orders/_refund.html', { ...view, refund, idempotencyKey: newKey() });
   });

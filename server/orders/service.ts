@@ -5,6 +5,7 @@ import { resolveModifiers, sellableProduct } from '../catalog/service';
 import { findTaxRate } from '../catalog/queries';
 import { conflict, invalid, notFound, unprocessable } from '../errors';
 import { appendEntry } from '../journal/service';
+import { audit } from '../audit/service';
 import {
   allocate, cashRound, computeTotals, currencyExponent, divRound, parseDecimal,
   PPM, type Discount, type Minor, type Totals,
@@ -31,7 +32,14 @@ export interface Actor {
   staffId?: number | null;
   staffName?: string | null;
   terminal?: string | null;
+  terminalId?: number | null;
+  /** the manager whose PIN authorised this action (override) */
+  approvedBy?: number | null;
+  approverName?: string | null;
 }
+
+const staffRecord = (a: Actor) => (a.staffId ? { id: a.staffId, name: a.staffName ?? null } : null);
+const approverRecord = (a: Actor) => (a.approvedBy ? { id: a.approvedBy, name: a.approverName ?? null } : null);
 
 const MAX_AMOUNT = 100_000_000_000; // minor units; beyond this a typed amount is a typo
 
@@ -121,7 +129,7 @@ export async function openOrder(deps: OrderDeps, input: { type: OrderRow['type']
     const [row] = await trx('orders')
       .insert({
         number, business_date: bd, type: input.type, customer_name: input.customerName || null, table_id: input.tableId ?? null,
-        staff_id: actor.staffId ?? null, created_at: now, updated_at: now,
+        staff_id: actor.staffId ?? null, terminal_id: actor.terminalId ?? null, created_at: now, updated_at: now,
       })
       .returning('*');
     return row as OrderRow;
@@ -192,7 +200,7 @@ export function removeLine(deps: OrderDeps, orderId: number, lineId: number) {
   });
 }
 
-export function overridePrice(deps: OrderDeps, orderId: number, lineId: number, price: string, reason: string) {
+export function overridePrice(deps: OrderDeps, orderId: number, lineId: number, price: string, reason: string, actor: Actor = {}) {
   return mutate(deps, orderId, async (trx, _o, settings) => {
     const line = await lockLine(trx, orderId, lineId);
     const base = toMinor(price, settings.currency, 'price');
@@ -201,21 +209,27 @@ export function overridePrice(deps: OrderDeps, orderId: number, lineId: number, 
     await trx('order_lines').where({ id: lineId }).update({
       base_price: base, unit_price: Math.max(0, base + delta), override_reason: reason, original_price: line.original_price ?? line.base_price,
     });
+    await audit(trx, deps.clock, {
+      action: 'price_override', staffId: actor.staffId, approvedBy: actor.approvedBy, terminalId: actor.terminalId,
+      details: { orderId, lineId, product: line.name, from: line.base_price, to: base, reason },
+    });
   });
 }
 
-export function setLineDiscount(deps: OrderDeps, orderId: number, lineId: number, kind: 'percent' | 'amount' | 'none', value?: string) {
+export function setLineDiscount(deps: OrderDeps, orderId: number, lineId: number, kind: 'percent' | 'amount' | 'none', value?: string, actor: Actor = {}) {
   return mutate(deps, orderId, async (trx, _o, settings) => {
     await lockLine(trx, orderId, lineId);
     const d = toDiscount(kind, value, settings.currency);
     await trx('order_lines').where({ id: lineId }).update({ discount_kind: d?.kind ?? null, discount_value: discountValue(d) });
+    await audit(trx, deps.clock, { action: 'discount', staffId: actor.staffId, approvedBy: actor.approvedBy, terminalId: actor.terminalId, details: { orderId, lineId, discount: d } });
   });
 }
 
-export function setOrderDiscount(deps: OrderDeps, orderId: number, kind: 'percent' | 'amount' | 'none', value?: string) {
+export function setOrderDiscount(deps: OrderDeps, orderId: number, kind: 'percent' | 'amount' | 'none', value?: string, actor: Actor = {}) {
   return mutate(deps, orderId, async (trx, _o, settings) => {
     const d = toDiscount(kind, value, settings.currency);
     await trx('orders').where({ id: orderId }).update({ discount_kind: d?.kind ?? null, discount_value: discountValue(d) });
+    await audit(trx, deps.clock, { action: 'discount', staffId: actor.staffId, approvedBy: actor.approvedBy, terminalId: actor.terminalId, details: { orderId, discount: d } });
   });
 }
 
@@ -246,7 +260,8 @@ async function orderRecord(trx: Trx, order: OrderRow, settings: BusinessSettings
     customer_name: order.customer_name,
     currency: settings.currency,
     prices_include_tax: settings.pricesIncludeTax,
-    staff: actor.staffId ? { id: actor.staffId, name: actor.staffName ?? null } : null,
+    staff: staffRecord(actor),
+    approved_by: approverRecord(actor),
     terminal: actor.terminal ?? null,
     lines: lines.map((l) => {
       const t = byKey.get(String(l.id))!;
@@ -334,7 +349,7 @@ export async function tenderCash(deps: OrderDeps, orderId: number, tenderedText:
     const change = paysInFull ? tendered - cashDue : 0;
     const now = deps.clock.now();
     const [payment] = await trx('payments')
-      .insert({ order_id: orderId, method: 'cash', amount: Math.max(amount, 0) || 0, tendered, change, idempotency_key: idempotencyKey, staff_id: actor.staffId ?? null, created_at: now })
+      .insert({ order_id: orderId, method: 'cash', amount: Math.max(amount, 0) || 0, tendered, change, idempotency_key: idempotencyKey, staff_id: actor.staffId ?? null, terminal_id: actor.terminalId ?? null, created_at: now })
       .returning('id')
       .catch((err: { code?: string }) => {
         if (err.code === '23514' && amount <= 0) throw unprocessable('Nothing is due on this order.', 'nothing-due');
@@ -388,6 +403,11 @@ export async function voidOrder(deps: OrderDeps, orderId: number, reason: string
     const now = deps.clock.now();
     await trx('orders').where({ id: orderId }).update({
       status: 'voided', void_reason: reason, receipt_no: entry.receipt_no, journal_seq: entry.seq, closed_at: now, version: order.version + 1, updated_at: now,
+      void_approved_by: actor.approvedBy ?? null,
+    });
+    await audit(trx, deps.clock, {
+      action: 'void', staffId: actor.staffId, approvedBy: actor.approvedBy, terminalId: actor.terminalId,
+      details: { orderId, orderNumber: order.number, receiptNo: entry.receipt_no, total: totals.total, reason },
     });
     return order.version + 1;
   });
@@ -460,7 +480,8 @@ export async function refundOrder(deps: OrderDeps, orderId: number, req: RefundR
         currency: settings.currency,
         prices_include_tax: settings.pricesIncludeTax,
         reason: req.reason,
-        staff: actor.staffId ? { id: actor.staffId, name: actor.staffName ?? null } : null,
+        staff: staffRecord(actor),
+        approved_by: approverRecord(actor),
         terminal: actor.terminal ?? null,
         lines: picked.map((p) => ({ line_id: p.line.id, product_id: p.line.product_id, name: p.line.name, quantity: -p.quantity, unit_price: p.line.unit_price, net: -p.net, tax: -p.tax, tax_rate: { id: p.line.tax_rate_id, name: p.line.tax_name, ppm: p.line.tax_ppm } })),
         taxes: [...byRate.entries()].map(([id, r]) => ({ tax_rate_id: id, name: r.name, ppm: r.ppm, base: -(settings.pricesIncludeTax ? r.net - r.tax : r.net), tax: -r.tax })),
@@ -471,8 +492,15 @@ export async function refundOrder(deps: OrderDeps, orderId: number, req: RefundR
       refunds: total,
     });
     const [refund] = await trx('refunds')
-      .insert({ order_id: orderId, receipt_no: entry.receipt_no, journal_seq: entry.seq, reason: req.reason, total, tax_total: taxTotal, idempotency_key: req.idempotencyKey, staff_id: actor.staffId ?? null, created_at: deps.clock.now() })
+      .insert({
+        order_id: orderId, receipt_no: entry.receipt_no, journal_seq: entry.seq, reason: req.reason, total, tax_total: taxTotal, idempotency_key: req.idempotencyKey,
+        staff_id: actor.staffId ?? null, approved_by: actor.approvedBy ?? null, terminal_id: actor.terminalId ?? null, created_at: deps.clock.now(),
+      })
       .returning('id');
+    await audit(trx, deps.clock, {
+      action: 'refund', staffId: actor.staffId, approvedBy: actor.approvedBy, terminalId: actor.terminalId,
+      details: { orderId, refundId: refund.id, receiptNo: entry.receipt_no, total, reason: req.reason },
+    });
     await trx('refund_lines').insert(picked.map((p) => ({ refund_id: refund.id, order_line_id: p.line.id, quantity: p.quantity, net: p.net, tax: p.tax })));
     return { refundId: refund.id as number, total, receiptNo: entry.receipt_no!, replayed: false };
   });

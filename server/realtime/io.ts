@@ -15,13 +15,28 @@ export interface ClientToServerEvents {
 export type Io = Server<ClientToServerEvents, ServerToClientEvents>;
 
 export const orderRoom = (orderId: number) => `order:${orderId}`;
+export const terminalRoom = (terminalId: number) => `terminal:${terminalId}`;
 
-export function createRealtime(server: http.Server): Io {
+/** Who a socket is: the terminal its device cookie names. Refused when unpaired or revoked. */
+export type SocketAuthorizer = (req: http.IncomingMessage) => Promise<{ terminalId: number } | undefined>;
+
+export function createRealtime(server: http.Server, authorize: SocketAuthorizer): Io {
   const io: Io = new Server(server, {
     serveClient: true, // the client comes from the socket.io package itself: /socket.io/socket.io.min.js
     connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000 },
   });
+  io.use((socket, next) => {
+    authorize(socket.request).then(
+      (who) => {
+        if (!who) return next(new Error('unpaired: pair this browser first'));
+        socket.data.terminalId = who.terminalId;
+        next();
+      },
+      () => next(new Error('authentication failed')),
+    );
+  });
   io.on('connection', (socket) => {
+    void socket.join(terminalRoom(socket.data.terminalId as number));
     socket.on('order:watch', (p) => {
       const id = Number(p?.orderId);
       if (Number.isSafeInteger(id) && id > 0) void socket.join(orderRoom(id));

@@ -18,6 +18,8 @@ export const BusinessSettings = z.object({
   businessDayStart: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM'),
   receiptHeader: z.string().max(500),
   receiptFooter: z.string().max(500),
+  idleLockSeconds: z.number().int().min(15).max(86_400), // a terminal locks after this long untouched
+  discountLimitPercent: z.number().min(0).max(100), // discounts above this need a manager
 });
 export type BusinessSettings = z.infer<typeof BusinessSettings>;
 
@@ -30,4 +32,6 @@ export const DEFAULT_SETTINGS: BusinessSettings = {
   businessDayStart: '04:00',
   receiptHeader: '',
   receiptFooter: 'Thank you!',
+  idleLockSeconds: 300,
+  discountLimitPercent: 10,
 };

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { bootApp, type TestApp } from '../helpers/app';
-import { launchBrowser, watchPage } from '../helpers/browser';
+import { launchBrowser, pairBrowser, watchPage } from '../helpers/browser';
+import { PINS } from '../helpers/client';
 import { createTestDb, type TestDb } from '../helpers/pg';
 import { seedStore } from '../helpers/store';
 import { verifyJournal } from '../../server/journal/verify';
@@ -40,7 +41,8 @@ describe('e2e: selling at the counter in Chromium', function () {
   });
 
   it('adds 3 products (one with a required modifier), sets a quantity to 2, adds a note, pays cash with change, shows the receipt', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await pairBrowser(context, app, { pin: PINS.owner });
     const watch = watchPage(page);
     const orderId = await startSale(page, app.url);
 
@@ -91,12 +93,14 @@ describe('e2e: selling at the counter in Chromium', function () {
     assert.equal(entry.lines.length, 3);
     assert.deepEqual(entry.tenders, [{ method: 'cash', amount: 1540, tendered: 2000, change: 460 }]);
     assert.ok((await verifyJournal(t.db)).ok);
-    await page.close();
+    await context.close();
   });
 
   it('two pages on one order: a line added on one appears on the other without a reload', async () => {
-    const a = await browser.newPage();
-    const b = await browser.newPage();
+    const ca = await browser.newContext();
+    const cb = await browser.newContext();
+    const a = await pairBrowser(ca, app, { pin: PINS.cashier, name: 'A' });
+    const b = await pairBrowser(cb, app, { pin: PINS.server, name: 'B' });
     const orderId = await startSale(a, app.url);
     await b.goto(`${app.url}/orders/${orderId}`);
     await b.waitForSelector('#product-grid button.product');
@@ -107,7 +111,7 @@ describe('e2e: selling at the counter in Chromium', function () {
     await addPlain(a, 'Cakes & pastries', 'Cinnamon bun');
     await b.waitForSelector('#order-lines tr.line:has-text("Cinnamon bun")', { timeout: 10_000 });
     assert.equal(reloaded, false, 'no page reload');
-    await a.close();
-    await b.close();
+    await ca.close();
+    await cb.close();
   });
 });

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { bootApp, type TestApp } from '../helpers/app';
-import { launchBrowser, watchPage } from '../helpers/browser';
+import { launchBrowser, pairBrowser, watchPage } from '../helpers/browser';
 import { createTestDb, type TestDb } from '../helpers/pg';
+import { seedStore } from '../helpers/store';
 
 describe('e2e: the status page in Chromium', function () {
   this.timeout(90_000);
@@ -11,6 +12,7 @@ describe('e2e: the status page in Chromium', function () {
   let app: TestApp;
   before(async () => {
     t = await createTestDb();
+    await seedStore(t.db);
     app = await bootApp(t.db);
     browser = await launchBrowser();
   });
@@ -21,7 +23,8 @@ describe('e2e: the status page in Chromium', function () {
   });
 
   it('loads, and an hx-get swap replaces its target (htmx is really active)', async () => {
-    const page = await browser.newPage();
+    const context = await browser.newContext();
+    const page = await pairBrowser(context, app);
     const watch = watchPage(page);
     await page.goto(app.url + '/status');
     await page.waitForFunction(() => typeof (window as unknown as { htmx?: unknown }).htmx === 'object');
@@ -30,6 +33,6 @@ describe('e2e: the status page in Chromium', function () {
     await page.waitForSelector('#store-clock .clock');
     assert.match((await page.textContent('#store-clock'))!, /Store time: 14 Mar 2026/);
     assert.deepEqual(watch.errors, []);
-    await page.close();
+    await context.close();
   });
 });

@@ -6,6 +6,8 @@ import { listen, type HttpServer } from '../../server/http/server';
 import type { Io } from '../../server/realtime/io';
 import { seedSettings } from '../../server/settings/service';
 import { FakeClock } from './clock';
+import { socketAuthorizer } from '../../server/auth/socket-auth';
+import type { App } from '../../server/app';
 import { testConfig } from './config';
 import { testLog } from './log';
 
@@ -15,6 +17,7 @@ export interface TestApp {
   clock: FakeClock;
   config: Config;
   http: HttpServer;
+  app: App;
   close(): Promise<void>;
 }
 
@@ -24,8 +27,9 @@ export async function bootApp(db: Db, opts: { clock?: FakeClock; config?: Config
   const config = opts.config ?? testConfig();
   await seedSettings(db, clock as Clock, {});
   const realtime: { io?: Io } = {};
-  const app = createApp({ config, db, clock, log: testLog, realtime });
-  const http = await listen(app, { port: 0, host: '127.0.0.1', timeoutMs: 5000, log: testLog });
+  const secretKey = config.SECRET_KEY!;
+  const app = createApp({ config, db, clock, log: testLog, realtime, secretKey });
+  const http = await listen(app, { port: 0, host: '127.0.0.1', timeoutMs: 5000, log: testLog, authorize: socketAuthorizer(db, secretKey) });
   realtime.io = http.io;
-  return { url: `http://127.0.0.1:${http.port}`, db, clock, config, http, close: () => http.close() };
+  return { url: `http://127.0.0.1:${http.port}`, db, clock, config, http, app, close: () => http.close() };
 }

@@ -1,4 +1,6 @@
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { createPairingCode, type TerminalKind } from '../../server/auth/service';
+import type { TestApp } from './app';
 
 /**
  * Chromium for e2e tests: the build @sparticuz/chromium ships inside its npm package (no download,
@@ -25,4 +27,25 @@ export function watchPage(page: Page): { errors: string[] } {
   });
   page.on('pageerror', (e) => errors.push(e.message));
   return { errors };
+}
+
+/**
+ * Pairs a fresh browser context through the real pages (pairing code typed on /pair) and, with a
+ * PIN, logs in on /login. Returns the page, left on wherever login leads.
+ */
+export async function pairBrowser(context: BrowserContext, app: TestApp, opts: { pin?: string; kind?: TerminalKind; name?: string } = {}): Promise<Page> {
+  const { code } = await createPairingCode({ db: app.db, clock: app.clock }, { name: opts.name ?? 'Browser', kind: opts.kind ?? 'counter' }, { staffId: null, terminalId: null });
+  const page = await context.newPage();
+  await page.goto(`${app.url}/pair`);
+  await page.fill('input[name=code]', code);
+  await page.click('#pair-submit');
+  await page.waitForURL(/\/(login|kitchen)/);
+  if (opts.pin) await loginPage(page, opts.pin);
+  return page;
+}
+
+export async function loginPage(page: Page, pin: string): Promise<void> {
+  await page.fill('#pin', pin);
+  await page.click('#login-submit');
+  await page.waitForURL(/\/(terminal|backoffice)/);
 }

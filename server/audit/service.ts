@@ -1,0 +1,41 @@
+import type { Clock } from '../clock';
+import type { DbOrTrx } from '../db/knex';
+
+export type AuditAction =
+  | 'setup' | 'login' | 'logout' | 'pin_failed' | 'lockout' | 'override' | 'override_failed'
+  | 'void' | 'refund' | 'price_override' | 'discount' | 'settings_changed'
+  | 'terminal_paired' | 'terminal_revoked' | 'pairing_code_created' | 'pairing_failed'
+  | 'staff_created' | 'staff_changed' | 'owner_pin_reset';
+
+export interface AuditInput {
+  action: AuditAction;
+  staffId?: number | null;
+  approvedBy?: number | null;
+  terminalId?: number | null;
+  details?: Record<string, unknown>;
+}
+
+/** Appends one audit record (the table refuses UPDATE and DELETE). */
+export async function audit(db: DbOrTrx, clock: Clock, a: AuditInput): Promise<void> {
+  await db('audit_log').insert({
+    at: clock.now(),
+    action: a.action,
+    staff_id: a.staffId ?? null,
+    approved_by: a.approvedBy ?? null,
+    terminal_id: a.terminalId ?? null,
+    details: JSON.stringify(a.details ?? {}),
+  });
+}
+
+export async function listAudit(db: DbOrTrx, filter: { action?: string; limit?: number; beforeId?: number }) {
+  const q = db('audit_log as a')
+    .leftJoin('staff as s', 's.id', 'a.staff_id')
+    .leftJoin('staff as m', 'm.id', 'a.approved_by')
+    .leftJoin('terminals as t', 't.id', 'a.terminal_id')
+    .select('a.*', 's.name as staff_name', 'm.name as approver_name', 't.name as terminal_name')
+    .orderBy('a.id', 'desc')
+    .limit(filter.limit ?? 100);
+  if (filter.action) q.where('a.action', filter.action);
+  if (filter.beforeId) q.where('a.id', '<', filter.beforeId);
+  return q;
+}

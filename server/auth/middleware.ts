@@ -1,0 +1,217 @@
+import crypto from 'node:crypto';
+import type { Context, Middleware, Next } from 'koa';
+import type { Clock } from '../clock';
+import type { Db } from '../db/knex';
+import { AppError, forbidden, tooManyRequests } from '../errors';
+import { audit } from '../audit/service';
+import { isHtmx } from '../http/render';
+import { getSettings } from '../settings/service';
+import { CSRF_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, csrfToken } from './cookies';
+import { KITCHEN_DEVICE_PERMISSIONS, roleCan, type Permission } from './permissions';
+import { activeSession, checkPin, decodeDevice, endSession, terminalForDevice, touchSession, type Staff, type Terminal } from './service';
+import type { RateLimiter } from './rate-limit';
+
+export interface Auth {
+  terminal?: Terminal;
+  sessionId?: string;
+  staff?: Staff;
+  /** the manager whose PIN authorised this one request */
+  approver?: Staff;
+  /** a session ended by the idle timer on this request */
+  idleLocked?: boolean;
+}
+
+declare module 'koa' {
+  interface DefaultState {
+    auth: Auth;
+  }
+}
+
+export const cookieOpts = (ctx: Context, maxAgeMs?: number) => ({
+  httpOnly: true,
+  sameSite: 'strict' as const,
+  signed: true,
+  secure: ctx.secure,
+  overwrite: true,
+  path: '/',
+  ...(maxAgeMs ? { maxAge: maxAgeMs } : {}),
+});
+export const DEVICE_MAX_AGE = 10 * 365 * 24 * 3600_000;
+
+/** Resolves the terminal (device cookie) and the staff session; applies the idle lock. */
+export function authenticate(deps: { db: Db; clock: Clock }): Middleware {
+  return async (ctx, next) => {
+    const auth: Auth = {};
+    ctx.state.auth = auth;
+    if (ctx.path.startsWith('/api/') || ctx.path === '/healthz') return next();
+    const terminal = await terminalForDevice(deps.db, decodeDevice(ctx.cookies.get(DEVICE_COOKIE, { signed: true })));
+    if (terminal) {
+      auth.terminal = terminal;
+      const sid = ctx.cookies.get(SESSION_COOKIE, { signed: true });
+      const session = await activeSession(deps.db, sid, terminal.id);
+      if (session) {
+        const settings = await getSettings(deps.db);
+        const now = deps.clock.now();
+        if (now.getTime() - session.last_active_at.getTime() > settings.idleLockSeconds * 1000) {
+          await endSession(deps, session.id);
+          auth.idleLocked = true;
+        } else {
+          auth.sessionId = session.id;
+          auth.staff = session.staff;
+          if (now.getTime() - session.last_active_at.getTime() > 2000) await touchSession(deps.db, session.id, now);
+        }
+      }
+    }
+    ctx.state.view.auth = auth;
+    return next();
+  };
+}
+
+/**
+ * CSRF for browser requests: every mutating request must carry the token (X-CSRF-Token header,
+ * set on <body> for htmx, or a _csrf form field) derived from this browser's csrf cookie.
+ * The JSON API is token-authenticated and exempt.
+ */
+export function csrf(secretKey: string): Middleware {
+  return async (ctx, next) => {
+    if (ctx.path.startsWith('/api/')) return next();
+    let cookie = ctx.cookies.get(CSRF_COOKIE, { signed: true });
+    if (!cookie) {
+      cookie = crypto.randomBytes(18).toString('base64url');
+      ctx.cookies.set(CSRF_COOKIE, cookie, cookieOpts(ctx));
+      if (!['GET', 'HEAD', 'OPTIONS'].includes(ctx.method)) throw new AppError(403, 'csrf', 'The request has no CSRF token. Reload the page and try again.');
+    }
+    const token = csrfToken(cookie, secretKey);
+    ctx.state.view.csrfToken = token;
+    if (!['GET', 'HEAD', 'OPTIONS'].includes(ctx.method)) {
+      const body = ctx.request.body as Record<string, unknown> | undefined;
+      const sent = ctx.get('X-CSRF-Token') || (typeof body?._csrf === 'string' ? body._csrf : '');
+      const a = Buffer.from(sent);
+      const b = Buffer.from(token);
+      if (a.length !== b.length || !crypto.timingSafeEqual(a, b)) {
+        throw new AppError(403, 'csrf', 'The request has no valid CSRF token. Reload the page and try again.');
+      }
+    }
+    return next();
+  };
+}
+
+/** Routes that answer anyone: setup, pairing, health. */
+export type Access = Permission | 'public' | 'device';
+
+export type Guard = Middleware & { access: Access };
+
+/** What a route needs. Every route declares one; the tests enumerate them. */
+export function requires(access: Access, deps?: { db: Db; clock: Clock }): Guard {
+  const guard = (async (ctx: Context, next: Next) => {
+    if (await allowed(ctx, access, deps)) return next();
+  }) as Guard;
+  guard.access = access;
+  return guard;
+}
+
+/**
+ * The check behind `requires`, also for rules that depend on the input (a discount over the
+ * threshold). True to go on; false when the answer (a redirect) is already set; throws otherwise.
+ */
+export async function allowed(ctx: Context, access: Access, deps?: { db: Db; clock: Clock }): Promise<boolean> {
+  if (access === 'public') return true;
+  const auth = ctx.state.auth;
+  if (!auth.terminal) return refuseUnpaired(ctx);
+  if (access === 'device') return true;
+  if (auth.terminal.kind === 'kitchen' && KITCHEN_DEVICE_PERMISSIONS.has(access)) return true;
+  if (auth.terminal.kind === 'kitchen' && !auth.staff) throw forbidden('A kitchen screen cannot do that.');
+  if (!auth.staff) return refuseNoStaff(ctx, auth.idleLocked);
+  if (roleCan(auth.staff.role, access) || (auth.approver && roleCan(auth.approver.role, access))) return true;
+  await override(ctx, access, deps!);
+  return true;
+}
+
+/**
+ * Manager override: a manager's PIN sent with this one request (override_pin field or
+ * X-Override-PIN header) authorises it; otherwise 403 override-required, which the terminal
+ * shows as a PIN dialog that re-sends the same request.
+ */
+async function override(ctx: Context, permission: Permission, deps: { db: Db; clock: Clock }) {
+  const auth = ctx.state.auth;
+  const body = ctx.request.body as Record<string, unknown> | undefined;
+  const pin = ctx.get('X-Override-PIN') || (typeof body?.override_pin === 'string' ? body.override_pin : '');
+  if (!pin) {
+    throw new AppError(403, 'override-required', `${auth.staff!.name} may not do this alone: a manager's PIN is needed.`, {
+      permission,
+      method: ctx.method,
+      action: ctx.path,
+      resend: formFields(body),
+    });
+  }
+  const approver = await checkPin(deps, auth.terminal!.id, pin, 'override');
+  if (!roleCan(approver.role, permission)) {
+    await audit(deps.db, deps.clock, { action: 'override_failed', staffId: auth.staff!.id, approvedBy: approver.id, terminalId: auth.terminal!.id, details: { permission, reason: 'approver lacks permission' } });
+    throw forbidden(`${approver.name} cannot approve this either.`);
+  }
+  auth.approver = approver;
+  await audit(deps.db, deps.clock, { action: 'override', staffId: auth.staff!.id, approvedBy: approver.id, terminalId: auth.terminal!.id, details: { permission, path: ctx.path } });
+}
+
+function formFields(body: Record<string, unknown> | undefined): Array<{ name: string; value: string }> {
+  const out: Array<{ name: string; value: string }> = [];
+  for (const [name, v] of Object.entries(body ?? {})) {
+    if (name === '_csrf' || name === 'override_pin') continue;
+    for (const value of Array.isArray(v) ? v : [v]) if (typeof value === 'string') out.push({ name, value });
+  }
+  return out;
+}
+
+function refuseUnpaired(ctx: Context): false {
+  if (ctx.method === 'GET' && !isHtmx(ctx) && ctx.accepts('html') === 'html') {
+    ctx.redirect('/pair');
+    return false;
+  }
+  if (isHtmx(ctx)) ctx.set('HX-Redirect', '/pair');
+  throw new AppError(401, 'unpaired', 'This browser is not a terminal of this store. Pair it first.');
+}
+
+function refuseNoStaff(ctx: Context, idle?: boolean): false {
+  const to = idle ? '/login?locked=1' : '/login';
+  if (ctx.method === 'GET' && !isHtmx(ctx) && ctx.accepts('html') === 'html') {
+    ctx.redirect(to);
+    return false;
+  }
+  if (isHtmx(ctx)) ctx.set('HX-Redirect', to);
+  throw new AppError(401, 'unauthenticated', idle ? 'The terminal locked itself: enter your PIN.' : 'Enter your PIN first.');
+}
+
+/** Counts one attempt against `limiter` under `key`, or 429. */
+export function limit(limiter: RateLimiter, key: (ctx: Context) => string): Middleware {
+  return async (ctx, next) => {
+    if (!limiter.take(key(ctx))) throw tooManyRequests();
+    return next();
+  };
+}
+
+/** Security headers on every answer; the CSP allows no inline script or style and no eval. */
+export function securityHeaders(): Middleware {
+  const csp = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+  return async (ctx, next) => {
+    ctx.set('Content-Security-Policy', csp);
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('X-Frame-Options', 'DENY');
+    ctx.set('Referrer-Policy', 'no-referrer');
+    ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
+    ctx.set('Cross-Origin-Resource-Policy', 'same-origin');
+    ctx.set('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()');
+    if (ctx.secure) ctx.set('Strict-Transport-Security', 'max-age=31536000');
+    await next();
+  };
+}

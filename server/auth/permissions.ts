@@ -1,0 +1,48 @@
+/**
+ * Who may do what: one table in code. Every route declares the permission it needs
+ * (`requires(...)`); kitchen screens run as a device role without a person.
+ */
+export const PERMISSIONS = [
+  'order:sell', // open orders, add lines, take cash
+  'order:discount', // discounts up to the store's threshold
+  'order:discount-large', // discounts over the threshold
+  'order:price-override',
+  'order:void', // void an unpaid order
+  'order:void-sent', // void an item the kitchen already has
+  'order:refund',
+  'drawer:no-sale', // open the cash drawer without a sale
+  'kitchen:bump',
+  'reports:view',
+  'backoffice:access',
+  'terminals:pair',
+  'staff:manage',
+  'settings:edit',
+  'audit:view',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+export type Role = 'server' | 'cashier' | 'manager' | 'owner';
+export const ROLES: Role[] = ['server', 'cashier', 'manager', 'owner'];
+
+const server: Permission[] = ['order:sell', 'kitchen:bump'];
+const cashier: Permission[] = [...server, 'order:discount'];
+const manager: Permission[] = [
+  ...cashier, 'order:discount-large', 'order:price-override', 'order:void', 'order:void-sent', 'order:refund', 'drawer:no-sale',
+  'reports:view', 'backoffice:access', 'terminals:pair', 'audit:view',
+];
+const owner: Permission[] = [...PERMISSIONS];
+
+export const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
+  server: new Set(server),
+  cashier: new Set(cashier),
+  manager: new Set(manager),
+  owner: new Set(owner),
+};
+
+/** What a kitchen screen may do with no one logged in. */
+export const KITCHEN_DEVICE_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>(['kitchen:bump']);
+
+export const roleCan = (role: Role, p: Permission) => ROLE_PERMISSIONS[role].has(p);
+
+/** Roles ranked, for "a manager or above" checks and for who may create whom. */
+export const roleRank = (r: Role) => ROLES.indexOf(r);

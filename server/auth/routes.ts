@@ -1,0 +1,145 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { Clock } from '../clock';
+import type { Db } from '../db/knex';
+import { audit, listAudit } from '../audit/service';
+import { isHtmx, render } from '../http/render';
+import { idParam, validate } from '../http/validate';
+import { getSettings } from '../settings/service';
+import { DEVICE_COOKIE, SESSION_COOKIE } from './cookies';
+import { DEVICE_MAX_AGE, cookieOpts, limit, requires } from './middleware';
+import type { Role } from './permissions';
+import type { RateLimiter } from './rate-limit';
+import * as schema from './schema';
+import * as auth from './service';
+
+export interface AuthRouteDeps {
+  db: Db;
+  clock: Clock;
+  limits: { login: RateLimiter; pair: RateLimiter };
+  /** closes the sockets of a revoked terminal */
+  disconnectTerminal(terminalId: number): void;
+}
+
+function go(ctx: Context, to: string) {
+  if (isHtmx(ctx)) {
+    ctx.set('HX-Redirect', to);
+    ctx.status = 204;
+  } else {
+    ctx.status = 303;
+    ctx.redirect(to);
+  }
+}
+
+/** First run, pairing, PIN login / switch / lock, and the back office's security pages. */
+export function authRoutes(deps: AuthRouteDeps): Router {
+  const router = new Router();
+  const need = (a: Parameters<typeof requires>[0]) => requires(a, deps);
+
+  router.get('/setup', need('public'), async (ctx) => {
+    if (await auth.storeHasStaff(deps.db)) return ctx.redirect('/login');
+    render(ctx, 'auth/setup.html', null, { settings: await getSettings(deps.db) });
+  });
+
+  router.post('/setup', need('public'), validate(schema.Setup), async (ctx) => {
+    const input = ctx.state.input as { owner_name: string; pin: string; terminal_name: string };
+    const made = await auth.setupStore(deps, { ownerName: input.owner_name, pin: input.pin, terminalName: input.terminal_name });
+    ctx.cookies.set(DEVICE_COOKIE, auth.encodeDevice(made.credential), cookieOpts(ctx, DEVICE_MAX_AGE));
+    const sid = await auth.startSession(deps, made.terminal.id, made.owner.id);
+    ctx.cookies.set(SESSION_COOKIE, sid, cookieOpts(ctx));
+    go(ctx, '/backoffice');
+  });
+
+  router.get('/pair', need('public'), async (ctx) => {
+    if (ctx.state.auth.terminal) return ctx.redirect('/login');
+    if (!(await auth.storeHasStaff(deps.db))) return ctx.redirect('/setup');
+    render(ctx, 'auth/pair.html', null, { settings: await getSettings(deps.db) });
+  });
+
+  router.post('/pair', need('public'), limit(deps.limits.pair, (ctx) => `pair:${ctx.ip}`), validate(schema.Pair), async (ctx) => {
+    const made = await auth.pairWithCode(deps, (ctx.state.input as { code: string }).code);
+    ctx.cookies.set(DEVICE_COOKIE, auth.encodeDevice(made.credential), cookieOpts(ctx, DEVICE_MAX_AGE));
+    go(ctx, made.terminal.kind === 'kitchen' ? '/kitchen' : '/login');
+  });
+
+  router.get('/login', need('device'), async (ctx) => {
+    render(ctx, 'auth/login.html', null, { settings: await getSettings(deps.db), locked: ctx.query.locked === '1' });
+  });
+
+  router.post(
+    '/login',
+    need('device'),
+    limit(deps.limits.login, (ctx) => `login:${ctx.state.auth.terminal!.id}`),
+    validate(schema.Login),
+    async (ctx) => {
+      const terminal = ctx.state.auth.terminal!;
+      const staff = await auth.checkPin(deps, terminal.id, (ctx.state.input as { pin: string }).pin, 'login');
+      const sid = await auth.startSession(deps, terminal.id, staff.id, ctx.state.auth.sessionId);
+      ctx.cookies.set(SESSION_COOKIE, sid, cookieOpts(ctx));
+      await audit(deps.db, deps.clock, { action: 'login', staffId: staff.id, terminalId: terminal.id });
+      go(ctx, terminal.kind === 'back_office' ? '/backoffice' : '/terminal');
+    },
+  );
+
+  router.post('/logout', need('device'), async (ctx) => {
+    const a = ctx.state.auth;
+    if (a.sessionId) {
+      await auth.endSession(deps, a.sessionId);
+      await audit(deps.db, deps.clock, { action: 'logout', staffId: a.staff?.id, terminalId: a.terminal!.id });
+    }
+    ctx.cookies.set(SESSION_COOKIE, null, cookieOpts(ctx));
+    go(ctx, '/login');
+  });
+
+  // ---- back office ----
+  router.get('/backoffice', need('backoffice:access'), async (ctx) => {
+    render(ctx, 'backoffice/index.html', null, { settings: await getSettings(deps.db) });
+  });
+
+  router.get('/backoffice/terminals', need('terminals:pair'), async (ctx) => {
+    render(ctx, 'backoffice/terminals.html', null, { settings: await getSettings(deps.db), terminals: await auth.listTerminals(deps.db), kinds: auth.TERMINAL_KINDS });
+  });
+
+  router.post('/backoffice/terminals/pairing-codes', need('terminals:pair'), validate(schema.NewPairingCode), async (ctx) => {
+    const input = ctx.state.input as { name: string; kind: auth.TerminalKind };
+    const a = ctx.state.auth;
+    const { code, expiresAt } = await auth.createPairingCode(deps, input, { staffId: a.staff!.id, terminalId: a.terminal!.id });
+    const settings = await getSettings(deps.db);
+    render(ctx, 'backoffice/terminals.html', 'backoffice/_pairing_code.html', {
+      code, name: input.name, expiresAt: new Intl.DateTimeFormat('en-GB', { timeZone: settings.timezone, timeStyle: 'short' }).format(expiresAt),
+      settings, terminals: await auth.listTerminals(deps.db), kinds: auth.TERMINAL_KINDS,
+    });
+  });
+
+  router.post('/backoffice/terminals/:id/revoke', need('terminals:pair'), async (ctx) => {
+    const id = idParam(ctx, 'id');
+    const a = ctx.state.auth;
+    await auth.revokeTerminal(deps, id, { staffId: a.staff!.id, terminalId: a.terminal!.id });
+    deps.disconnectTerminal(id);
+    go(ctx, '/backoffice/terminals');
+  });
+
+  router.get('/backoffice/staff', need('staff:manage'), async (ctx) => {
+    render(ctx, 'backoffice/staff.html', null, { settings: await getSettings(deps.db), staff: await auth.listStaff(deps.db) });
+  });
+
+  router.post('/backoffice/staff', need('staff:manage'), validate(schema.NewStaff), async (ctx) => {
+    const input = ctx.state.input as { name: string; role: Role; pin: string };
+    const a = ctx.state.auth;
+    await auth.createStaff(deps, input, { staff: a.staff!, terminalId: a.terminal!.id });
+    go(ctx, '/backoffice/staff');
+  });
+
+  router.get('/backoffice/audit', need('audit:view'), async (ctx) => {
+    const action = typeof ctx.query.action === 'string' && /^[a-z_]{1,40}$/.test(ctx.query.action) ? ctx.query.action : undefined;
+    const settings = await getSettings(deps.db);
+    const rows = await listAudit(deps.db, { action, limit: 200 });
+    const fmt = new Intl.DateTimeFormat('en-GB', { timeZone: settings.timezone, dateStyle: 'short', timeStyle: 'medium' });
+    render(ctx, 'backoffice/audit.html', null, {
+      settings, action,
+      rows: rows.map((r: { at: Date; details: unknown }) => ({ ...r, when: fmt.format(r.at), detailsText: JSON.stringify(r.details) })),
+    });
+  });
+
+  return router;
+}

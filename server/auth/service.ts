@@ -1,0 +1,258 @@
+import crypto from 'node:crypto';
+import type { Clock } from '../clock';
+import type { Db, DbOrTrx } from '../db/knex';
+import { conflict, forbidden, invalid, notFound, unprocessable, AppError } from '../errors';
+import { audit } from '../audit/service';
+import { getOrCreateSecret } from '../settings/service';
+import { hashPin, isValidPin, pinLookup, verifyPin } from './pin';
+import { roleRank, type Role } from './permissions';
+
+export type TerminalKind = 'counter' | 'waiter' | 'kitchen' | 'back_office' | 'kiosk';
+export const TERMINAL_KINDS: TerminalKind[] = ['counter', 'waiter', 'kitchen', 'back_office', 'kiosk'];
+
+export interface Terminal {
+  id: number;
+  name: string;
+  kind: TerminalKind;
+  default_printer: string | null;
+  default_station_id: number | null;
+  revoked_at: Date | null;
+}
+
+export interface Staff {
+  id: number;
+  name: string;
+  role: Role;
+  active: boolean;
+}
+
+export interface AuthDeps {
+  db: Db;
+  clock: Clock;
+}
+
+const PAIRING_TTL_MS = 10 * 60_000;
+const LOCK_AFTER_FAILURES = 5;
+const FIRST_LOCK_MS = 60_000;
+
+const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
+const lookupKey = (db: DbOrTrx, clock: Clock) => getOrCreateSecret(db, clock, 'pin-lookup', () => crypto.randomBytes(32).toString('hex'));
+
+// ---- terminals and pairing -------------------------------------------------------------
+
+/** A device credential: the terminal id and a random secret; only its hash is stored. */
+export interface DeviceCredential {
+  terminalId: number;
+  secret: string;
+}
+export const encodeDevice = (c: DeviceCredential) => `${c.terminalId}.${c.secret}`;
+export function decodeDevice(v: string | undefined): DeviceCredential | undefined {
+  const m = /^(\d{1,15})\.([A-Za-z0-9_-]{20,100})$/.exec(v ?? '');
+  return m ? { terminalId: Number(m[1]), secret: m[2] } : undefined;
+}
+
+async function createTerminal(trx: DbOrTrx, clock: Clock, name: string, kind: TerminalKind, pairedBy: number | null): Promise<{ terminal: Terminal; credential: DeviceCredential }> {
+  const secret = crypto.randomBytes(32).toString('base64url');
+  const [terminal] = await trx('terminals')
+    .insert({ name, kind, token_hash: sha256(secret), paired_by: pairedBy, created_at: clock.now() })
+    .returning('*');
+  return { terminal, credential: { terminalId: terminal.id, secret } };
+}
+
+/** The terminal a device cookie names, if the secret matches and it is not revoked. */
+export async function terminalForDevice(db: DbOrTrx, cred: DeviceCredential | undefined): Promise<Terminal | undefined> {
+  if (!cred) return undefined;
+  const t = await db('terminals').where({ id: cred.terminalId }).first();
+  if (!t || t.revoked_at) return undefined;
+  const a = Buffer.from(t.token_hash, 'hex');
+  const b = Buffer.from(sha256(cred.secret), 'hex');
+  return a.length === b.length && crypto.timingSafeEqual(a, b) ? t : undefined;
+}
+
+/** A one-time 6-digit code, valid 10 minutes, that pairs one new browser as `name`. */
+export async function createPairingCode(deps: AuthDeps, input: { name: string; kind: TerminalKind }, by: { staffId: number | null; terminalId: number | null }) {
+  const key = await lookupKey(deps.db, deps.clock);
+  for (;;) {
+    const code = String(crypto.randomInt(0, 1_000_000)).padStart(6, '0');
+    const hash = pinLookup(code, key);
+    const clash = await deps.db('pairing_codes').where({ code_hash: hash }).whereNull('used_at').where('expires_at', '>', deps.clock.now()).first();
+    if (clash) continue;
+    const now = deps.clock.now();
+    await deps.db('pairing_codes').insert({
+      code_hash: hash, terminal_name: input.name, kind: input.kind, created_by: by.staffId, created_at: now, expires_at: new Date(now.getTime() + PAIRING_TTL_MS),
+    });
+    await audit(deps.db, deps.clock, { action: 'pairing_code_created', staffId: by.staffId, terminalId: by.terminalId, details: { name: input.name, kind: input.kind } });
+    return { code, expiresAt: new Date(now.getTime() + PAIRING_TTL_MS) };
+  }
+}
+
+/** Redeems a pairing code once: a new terminal and its device credential. */
+export async function pairWithCode(deps: AuthDeps, code: string): Promise<{ terminal: Terminal; credential: DeviceCredential }> {
+  if (!/^\d{6}$/.test(code)) throw invalid('The pairing code is 6 digits.', [{ field: 'code', message: 'must be 6 digits' }]);
+  const key = await lookupKey(deps.db, deps.clock);
+  return deps.db.transaction(async (trx) => {
+    const row = await trx('pairing_codes').where({ code_hash: pinLookup(code, key) }).whereNull('used_at').orderBy('id', 'desc').forUpdate().first();
+    if (!row || row.expires_at.getTime() <= deps.clock.now().getTime()) {
+      await audit(trx, deps.clock, { action: 'pairing_failed', details: { reason: row ? 'expired' : 'unknown' } });
+      throw new AppError(403, 'pairing-failed', 'That code is not valid: it may be mistyped, used already or expired. Ask a manager for a new one.');
+    }
+    const made = await createTerminal(trx, deps.clock, row.terminal_name, row.kind, row.created_by);
+    await trx('pairing_codes').where({ id: row.id }).update({ used_at: deps.clock.now(), terminal_id: made.terminal.id });
+    await audit(trx, deps.clock, { action: 'terminal_paired', staffId: row.created_by, terminalId: made.terminal.id, details: { name: row.terminal_name, kind: row.kind } });
+    return made;
+  });
+}
+
+export async function revokeTerminal(deps: AuthDeps, terminalId: number, by: { staffId: number; terminalId: number | null }) {
+  const n = await deps.db('terminals').where({ id: terminalId }).whereNull('revoked_at').update({ revoked_at: deps.clock.now() });
+  if (!n) throw notFound('That terminal');
+  await deps.db('sessions').where({ terminal_id: terminalId }).whereNull('ended_at').update({ ended_at: deps.clock.now() });
+  await audit(deps.db, deps.clock, { action: 'terminal_revoked', staffId: by.staffId, terminalId: by.terminalId, details: { revoked: terminalId } });
+}
+
+export const listTerminals = (db: DbOrTrx) => db('terminals').orderBy('id');
+
+// ---- first run -------------------------------------------------------------------------
+
+export async function storeHasStaff(db: DbOrTrx): Promise<boolean> {
+  return Boolean(await db('staff').first('id'));
+}
+
+/** On an empty store only: the owner and the first terminal (the browser running setup). */
+export async function setupStore(deps: AuthDeps, input: { ownerName: string; pin: string; terminalName: string }) {
+  return deps.db.transaction(async (trx) => {
+    await trx.raw('select pg_advisory_xact_lock(hashtext(?))', ['store-setup']);
+    if (await storeHasStaff(trx)) throw conflict('This store is already set up.', 'already-set-up');
+    const owner = await insertStaff(trx, deps.clock, { name: input.ownerName, role: 'owner', pin: input.pin });
+    const made = await createTerminal(trx, deps.clock, input.terminalName, 'back_office', owner.id);
+    await audit(trx, deps.clock, { action: 'setup', staffId: owner.id, terminalId: made.terminal.id });
+    return { owner, ...made };
+  });
+}
+
+// ---- staff -----------------------------------------------------------------------------
+
+async function insertStaff(trx: DbOrTrx, clock: Clock, input: { name: string; role: Role; pin: string }): Promise<Staff> {
+  if (!isValidPin(input.pin)) throw invalid('A PIN is 4 to 8 digits.', [{ field: 'pin', message: 'must be 4–8 digits' }]);
+  const key = await lookupKey(trx, clock);
+  const lookup = pinLookup(input.pin, key);
+  if (await trx('staff').where({ pin_lookup: lookup }).first('id')) {
+    throw unprocessable('That PIN is taken: PINs are unique in the store. Choose another.', 'pin-taken');
+  }
+  const [row] = await trx('staff')
+    .insert({ name: input.name, role: input.role, pin_hash: await hashPin(input.pin), pin_lookup: lookup, created_at: clock.now() })
+    .returning(['id', 'name', 'role', 'active']);
+  return row;
+}
+
+export async function createStaff(deps: AuthDeps, input: { name: string; role: Role; pin: string }, by: { staff: Staff; terminalId: number | null }): Promise<Staff> {
+  if (roleRank(input.role) > roleRank(by.staff.role)) throw forbidden('You cannot create staff with a higher role than your own.');
+  return deps.db.transaction(async (trx) => {
+    const s = await insertStaff(trx, deps.clock, input);
+    await audit(trx, deps.clock, { action: 'staff_created', staffId: by.staff.id, terminalId: by.terminalId, details: { id: s.id, name: s.name, role: s.role } });
+    return s;
+  });
+}
+
+export const listStaff = (db: DbOrTrx): Promise<Staff[]> => db('staff').orderBy('id').select('id', 'name', 'role', 'active');
+
+/** The physical-access way back in: a new PIN for the (first active) owner. */
+export async function resetOwnerPin(deps: AuthDeps, pin: string): Promise<Staff> {
+  if (!isValidPin(pin)) throw invalid('A PIN is 4 to 8 digits.');
+  return deps.db.transaction(async (trx) => {
+    const owner = await trx('staff').where({ role: 'owner', active: true }).orderBy('id').first();
+    if (!owner) throw notFound('An owner');
+    const key = await lookupKey(trx, deps.clock);
+    const lookup = pinLookup(pin, key);
+    const taken = await trx('staff').where({ pin_lookup: lookup }).whereNot({ id: owner.id }).first('id');
+    if (taken) throw unprocessable('That PIN is taken by someone else. Choose another.', 'pin-taken');
+    await trx('staff').where({ id: owner.id }).update({ pin_hash: await hashPin(pin), pin_lookup: lookup });
+    await audit(trx, deps.clock, { action: 'owner_pin_reset', staffId: owner.id, details: { via: 'command line' } });
+    return { id: owner.id, name: owner.name, role: owner.role, active: owner.active };
+  });
+}
+
+// ---- PIN checks with lockout -----------------------------------------------------------
+
+export class LockedOut extends AppError {
+  constructor(readonly retryAfterSeconds: number) {
+    super(423, 'locked', `Too many wrong PINs on this terminal. Try again in ${retryAfterSeconds} seconds.`, { retryAfter: retryAfterSeconds });
+  }
+}
+
+/**
+ * Checks a PIN typed on a terminal. Counted per terminal: 5 wrong in a row lock it for a minute,
+ * and each further lockout doubles. Every failure and lockout is audited.
+ */
+export async function checkPin(deps: AuthDeps, terminalId: number, pin: string, purpose: 'login' | 'override'): Promise<Staff> {
+  const now = deps.clock.now();
+  const lock = await deps.db('pin_lockouts').where({ terminal_id: terminalId }).first();
+  if (lock?.locked_until && lock.locked_until.getTime() > now.getTime()) {
+    throw new LockedOut(Math.ceil((lock.locked_until.getTime() - now.getTime()) / 1000));
+  }
+  let staff: (Staff & { pin_hash: string }) | undefined;
+  if (isValidPin(pin)) {
+    const key = await lookupKey(deps.db, deps.clock);
+    staff = await deps.db('staff').where({ pin_lookup: pinLookup(pin, key), active: true }).first();
+    if (staff && !(await verifyPin(pin, staff.pin_hash))) staff = undefined;
+  }
+  if (staff) {
+    await deps.db('pin_lockouts').where({ terminal_id: terminalId }).update({ failures: 0 });
+    return { id: staff.id, name: staff.name, role: staff.role, active: staff.active };
+  }
+  const failed = await deps.db.transaction(async (trx) => {
+    await trx('pin_lockouts').insert({ terminal_id: terminalId, failures: 0, lockouts: 0 }).onConflict('terminal_id').ignore();
+    const row = await trx('pin_lockouts').where({ terminal_id: terminalId }).forUpdate().first();
+    const failures = row.failures + 1;
+    await audit(trx, deps.clock, { action: purpose === 'login' ? 'pin_failed' : 'override_failed', terminalId, details: { failures } });
+    if (failures >= LOCK_AFTER_FAILURES) {
+      const ms = FIRST_LOCK_MS * 2 ** row.lockouts;
+      await trx('pin_lockouts').where({ terminal_id: terminalId }).update({ failures: 0, lockouts: row.lockouts + 1, locked_until: new Date(now.getTime() + ms) });
+      await audit(trx, deps.clock, { action: 'lockout', terminalId, details: { seconds: ms / 1000 } });
+      return new LockedOut(ms / 1000);
+    }
+    await trx('pin_lockouts').where({ terminal_id: terminalId }).update({ failures });
+    return new AppError(401, 'wrong-pin', 'That PIN is not right.');
+  });
+  throw failed;
+}
+
+// ---- sessions --------------------------------------------------------------------------
+
+export interface Session {
+  id: string;
+  terminal_id: number;
+  staff_id: number | null;
+  last_active_at: Date;
+  ended_at: Date | null;
+}
+
+/** A new session id at every login (rotation); the old session on this terminal ends. */
+export async function startSession(deps: AuthDeps, terminalId: number, staffId: number, oldSessionId?: string): Promise<string> {
+  const id = crypto.randomBytes(24).toString('base64url');
+  const now = deps.clock.now();
+  await deps.db.transaction(async (trx) => {
+    if (oldSessionId) await trx('sessions').where({ id: oldSessionId }).whereNull('ended_at').update({ ended_at: now });
+    await trx('sessions').insert({ id, terminal_id: terminalId, staff_id: staffId, created_at: now, last_active_at: now });
+  });
+  return id;
+}
+
+export async function endSession(deps: AuthDeps, id: string) {
+  await deps.db('sessions').where({ id }).whereNull('ended_at').update({ ended_at: deps.clock.now() });
+}
+
+export async function activeSession(db: DbOrTrx, id: string | undefined, terminalId: number): Promise<(Session & { staff: Staff }) | undefined> {
+  if (!id) return undefined;
+  const s = await db('sessions as s')
+    .join('staff as st', 'st.id', 's.staff_id')
+    .where({ 's.id': id, 's.terminal_id': terminalId })
+    .whereNull('s.ended_at')
+    .first('s.*', 'st.name as staff_name', 'st.role as staff_role', 'st.active as staff_active');
+  if (!s || !s.staff_active) return undefined;
+  return { ...s, staff: { id: s.staff_id, name: s.staff_name, role: s.staff_role, active: s.staff_active } };
+}
+
+export async function touchSession(db: DbOrTrx, id: string, at: Date) {
+  await db('sessions').where({ id }).update({ last_active_at: at });
+}

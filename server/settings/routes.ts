@@ -1,0 +1,56 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import type { Clock } from '../clock';
+import type { Db } from '../db/knex';
+import { audit } from '../audit/service';
+import { requires } from '../auth/middleware';
+import { conflict } from '../errors';
+import { render } from '../http/render';
+import { parseInput } from '../http/validate';
+import { BusinessSettings } from './schema';
+import { getSettings } from './service';
+
+const checkbox = z.union([z.literal('on'), z.literal('true')]).optional().transform((v) => v !== undefined);
+
+/** The form's fields as strings → typed settings, validated by the same schema the store uses. */
+const SettingsForm = z.object({
+  storeName: z.string(),
+  timezone: z.string(),
+  currency: z.string().trim().toUpperCase(),
+  pricesIncludeTax: checkbox,
+  cashRounding: z.coerce.number(),
+  businessDayStart: z.string(),
+  receiptHeader: z.string().default(''),
+  receiptFooter: z.string().default(''),
+  idleLockSeconds: z.coerce.number(),
+  discountLimitPercent: z.coerce.number(),
+}).pipe(BusinessSettings);
+
+export function settingsRoutes(deps: { db: Db; clock: Clock }): Router {
+  const router = new Router();
+  router.get('/backoffice/settings', requires('settings:edit', deps), async (ctx) => {
+    render(ctx, 'backoffice/settings.html', null, { settings: await getSettings(deps.db), form: await getSettings(deps.db) });
+  });
+  router.post('/backoffice/settings', requires('settings:edit', deps), async (ctx) => {
+    const next = parseInput(SettingsForm, ctx.request.body);
+    const a = ctx.state.auth;
+    await deps.db.transaction(async (trx) => {
+      const current = await getSettings(trx);
+      if (next.currency !== current.currency && (await trx('journal').where({ kind: 'sale' }).first('seq'))) {
+        throw conflict('The currency is fixed once a sale exists.', 'currency-fixed');
+      }
+      const changed = (Object.keys(next) as Array<keyof BusinessSettings>).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(current[k]));
+      for (const key of changed) {
+        await trx('settings').insert({ key, value: JSON.stringify(next[key]), updated_at: deps.clock.now() }).onConflict('key').merge();
+      }
+      if (changed.length) {
+        await audit(trx, deps.clock, {
+          action: 'settings_changed', staffId: a.staff!.id, approvedBy: a.approver?.id, terminalId: a.terminal!.id,
+          details: Object.fromEntries(changed.map((k) => [k, { from: current[k], to: next[k] }])),
+        });
+      }
+    });
+    render(ctx, 'backoffice/settings.html', null, { settings: next, form: next, saved: true });
+  });
+  return router;
+}

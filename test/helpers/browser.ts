@@ -19,11 +19,14 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** Collects console errors and CSP violations of a page, so a test can assert there were none. */
+/**
+ * Collects console errors and CSP violations of a page, so a test can assert there were none.
+ * A 4xx answer the test provoked on purpose (wrong PIN, locked terminal) is not an error of the page.
+ */
 export function watchPage(page: Page): { errors: string[] } {
   const errors: string[] = [];
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
+    if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) errors.push(m.text());
   });
   page.on('pageerror', (e) => errors.push(e.message));
   return { errors };

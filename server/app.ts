@@ -16,6 +16,8 @@ import { requestLog } from './http/request-log';
 import { serveStatic } from './http/static';
 import { orderRoutes } from './orders/routes';
 import { settingsRoutes } from './settings/routes';
+import { apiRoutes } from './api/routes';
+import { integrationRoutes } from './api/backoffice-routes';
 import { getSettings } from './settings/service';
 
 export interface AppDeps {
@@ -28,6 +30,8 @@ export interface AppDeps {
   views?: Views;
   /** Set once the HTTP server exists; services emit through it after commit. */
   realtime: { io?: Io };
+  /** the webhook worker, woken after a commit that wrote outbox rows */
+  webhooks?: { wake(): void };
 }
 
 export interface App extends Koa {
@@ -60,6 +64,9 @@ export function createApp(deps: AppDeps): App {
     orderChanged(orderId: number, version: number) {
       deps.realtime.io?.to(orderRoom(orderId)).emit('order:updated', { orderId, version });
     },
+    outboxWritten() {
+      deps.webhooks?.wake();
+    },
   };
   const router = new Router();
   router.get('/healthz', requires('public'), healthz(db, startedAt));
@@ -80,6 +87,8 @@ export function createApp(deps: AppDeps): App {
     }),
     orderRoutes({ db, clock, events }),
     settingsRoutes({ db, clock }),
+    integrationRoutes({ db, clock }),
+    apiRoutes({ db, clock, events, limiter: new RateLimiter(clock, deps.config.RATE_LIMIT_API_PER_MIN) }),
   ];
   for (const r of routers) {
     app.use(r.routes());

@@ -14,6 +14,7 @@ import { verifyJournal } from './journal/verify';
 import crypto from 'node:crypto';
 import { isValidPin } from './auth/pin';
 import { resetOwnerPin } from './auth/service';
+import { API_SCOPES, createApiToken, parseScopes, type ApiScope } from './api/tokens';
 
 /**
  * The one command line. npm scripts and the packaged binary both call it.
@@ -26,6 +27,8 @@ commands:
   migrate          apply database migrations
   seed-demo        seed the demo café into an empty store
   journal-verify   walk the journal's hash chain; names the first broken link, exit 1 if any
+  api-token --name N --scopes a,b
+                   create an API token (printed once; only its hash is kept)
   reset-owner-pin [--pin NNNN]
                    give the owner a new PIN (random when not given); needs the box itself
   version          print the version`;
@@ -78,6 +81,27 @@ const commands: Record<string, Command> = {
       }
       process.stdout.write(`journal BROKEN at seq ${r.broken!.seq}: ${r.broken!.problem} (${r.checked} entries verified before it)\n`);
       return 1;
+    });
+  },
+  async 'api-token'(args, config) {
+    const flag = (f: string) => (args.indexOf(f) >= 0 ? args[args.indexOf(f) + 1] : undefined);
+    const name = flag('--name');
+    const scopes = flag('--scopes');
+    if (!name || !scopes) {
+      process.stderr.write(`usage: api-token --name N --scopes ${API_SCOPES.join(',')}\n`);
+      return 2;
+    }
+    let parsed: ApiScope[];
+    try {
+      parsed = parseScopes(scopes.split(',').map((s) => s.trim()).filter(Boolean));
+    } catch (err) {
+      process.stderr.write(`${(err as Error).message}\n`);
+      return 2;
+    }
+    return withDatabase(config(), async (db) => {
+      const { token, record } = await createApiToken(db, systemClock, { name, scopes: parsed });
+      process.stdout.write(`API token "${record.name}" (${record.scopes.join(', ')}); shown once, store it now:\n${token}\n`);
+      return 0;
     });
   },
   async 'reset-owner-pin'(args, config) {

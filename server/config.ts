@@ -52,6 +52,10 @@ const fields = {
     schema: z.coerce.number().int().min(1).max(100_000).default(10),
     doc: 'pairing-code attempts per client address per minute',
   },
+  RATE_LIMIT_API_PER_MIN: {
+    schema: z.coerce.number().int().min(1).max(1_000_000).default(600),
+    doc: 'API requests per token per minute',
+  },
   SHUTDOWN_TIMEOUT_MS: {
     schema: z.coerce.number().int().min(0).max(600_000).default(10_000),
     doc: 'how long in-flight requests may take to finish on shutdown',

@@ -9,6 +9,7 @@ import { createLogger, type Logger } from './logger';
 import type { Io } from './realtime/io';
 import { listen } from './http/server';
 import { socketAuthorizer } from './auth/socket-auth';
+import { WebhookWorker } from './webhooks/worker';
 import { resolveSecretKey } from './secret-key';
 import { seedSettings } from './settings/service';
 import { seedDemo, type DemoInfo } from './demo/seed';
@@ -56,7 +57,10 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     }
 
     const realtime: { io?: Io } = {};
-    const app = createApp({ config, db, clock, log, realtime, secretKey });
+    const webhooks = new WebhookWorker({ db, clock, log });
+    webhooks.start();
+    undo.push(() => webhooks.stop());
+    const app = createApp({ config, db, clock, log, realtime, secretKey, webhooks });
     const http = await listen(app, {
       port: config.PORT,
       host: config.HOST,

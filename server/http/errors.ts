@@ -18,11 +18,13 @@ export function errorHandler() {
       ctx.status = err.status;
       if (wantsJson(ctx)) {
         ctx.type = 'application/problem+json';
+        const { fields, ...rest } = err.details ?? {};
         ctx.body = {
           type: `/problems/${err.id}`,
           title: err.message,
           status: err.status,
-          ...(err.details ?? {}),
+          ...rest,
+          ...(fields ? { errors: fields } : {}),
         };
         return;
       }

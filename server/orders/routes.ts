@@ -204,7 +204,8 @@ export function orderRoutes(deps: OrderDeps): Router {
   router.post('/orders/:id/payments', need('order:sell'), validate(schema.CashTender), async (ctx) => {
     const id = idParam(ctx, 'id');
     const { tendered, idempotency_key } = ctx.state.input as { tendered: string; idempotency_key: string };
-    const result = await orders.tenderCash(deps, id, tendered, idempotency_key, actor(ctx));
+    const settings = await getSettings(deps.db);
+    const result = await orders.tenderCash(deps, id, orders.toMinor(tendered, settings.currency, 'tendered'), idempotency_key, actor(ctx));
     const view = await orders.getOrderView(deps.db, id);
     if (result.closed) {
       render(ctx, 'orders/_paid.html', 'orders/_paid.html', { ...view, result, printedAt: formatLocal(view.order.closed_at!, view.settings.timezone), duplicate: result.replayed });

@@ -6,6 +6,7 @@ import { findTaxRate } from '../catalog/queries';
 import { conflict, invalid, notFound, unprocessable } from '../errors';
 import { appendEntry } from '../journal/service';
 import { audit } from '../audit/service';
+import { emitEvent } from '../webhooks/service';
 import {
   allocate, cashRound, computeTotals, currencyExponent, divRound, parseDecimal,
   PPM, type Discount, type Minor, type Totals,
@@ -19,6 +20,8 @@ import {
 
 export interface OrderEvents {
   orderChanged(orderId: number, version: number): void;
+  /** outbox rows (webhooks) were committed: wake their worker */
+  outboxWritten?(): void;
 }
 
 export interface OrderDeps {
@@ -323,16 +326,17 @@ export interface TenderResult {
  * closes the sale with its journal entry; less leaves a balance. The idempotency key makes a
  * double tap or a retried request record one payment: a replay returns the first outcome.
  */
-export async function tenderCash(deps: OrderDeps, orderId: number, tenderedText: string, idempotencyKey: string, actor: Actor = {}): Promise<TenderResult> {
+export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Minor, idempotencyKey: string, actor: Actor = {}, tip: Minor = 0): Promise<TenderResult> {
   let changedVersion: number | undefined;
   const result = await deps.db.transaction(async (trx) => {
     const order = await lockOrder(trx, orderId);
     if (!order) throw notFound('That order');
     const settings = await getSettings(trx);
-    const tendered = toMinor(tenderedText, settings.currency, 'tendered');
+    if (!Number.isSafeInteger(tendered) || tendered < 0 || tendered > MAX_AMOUNT) throw invalid('The amount tendered is out of range.', [{ field: 'tendered', message: 'out of range' }]);
+    if (!Number.isSafeInteger(tip) || tip < 0 || tip > MAX_AMOUNT) throw invalid('The tip is out of range.', [{ field: 'tip', message: 'out of range' }]);
     const prior = await trx('payments').where({ idempotency_key: idempotencyKey }).first();
     if (prior) {
-      if (prior.order_id !== orderId || prior.tendered !== tendered) {
+      if (prior.order_id !== orderId || prior.tendered !== tendered || prior.tip !== tip) {
         throw unprocessable('This idempotency key was already used for a different payment.', 'idempotency-mismatch');
       }
       return { paymentId: prior.id, amount: prior.amount, tendered: prior.tendered, change: prior.change, closed: order.status === 'paid', replayed: true, receiptNo: order.receipt_no };
@@ -344,12 +348,14 @@ export async function tenderCash(deps: OrderDeps, orderId: number, tenderedText:
     const totals = totalsFor(order, lines, settings);
     const due = totals.total - order.paid_total;
     const cashDue = cashRound(due, settings.cashRounding);
-    const paysInFull = tendered >= cashDue;
-    const amount = paysInFull ? due : tendered;
-    const change = paysInFull ? tendered - cashDue : 0;
+    const available = tendered - tip; // a tip rides along with the cash and is not revenue
+    if (available <= 0) throw invalid('The amount tendered does not cover the tip.', [{ field: 'tendered', message: 'less than the tip' }]);
+    const paysInFull = available >= cashDue;
+    const amount = paysInFull ? due : available;
+    const change = paysInFull ? available - cashDue : 0;
     const now = deps.clock.now();
     const [payment] = await trx('payments')
-      .insert({ order_id: orderId, method: 'cash', amount: Math.max(amount, 0) || 0, tendered, change, idempotency_key: idempotencyKey, staff_id: actor.staffId ?? null, terminal_id: actor.terminalId ?? null, created_at: now })
+      .insert({ order_id: orderId, method: 'cash', amount: Math.max(amount, 0) || 0, tendered, change, tip, idempotency_key: idempotencyKey, staff_id: actor.staffId ?? null, terminal_id: actor.terminalId ?? null, created_at: now })
       .returning('id')
       .catch((err: { code?: string }) => {
         if (err.code === '23514' && amount <= 0) throw unprocessable('Nothing is due on this order.', 'nothing-due');
@@ -365,7 +371,9 @@ export async function tenderCash(deps: OrderDeps, orderId: number, tenderedText:
         record: {
           ...record,
           rounding: cashDue - due,
-          tenders: payments.map((p: { method: string; amount: number; tendered: number; change: number }) => ({ method: p.method, amount: p.amount, tendered: p.tendered, change: p.change })),
+          tenders: payments.map((p: { method: string; amount: number; tendered: number; change: number; tip: number }) => ({
+            method: p.method, amount: p.amount, tendered: p.tendered, change: p.change, ...(p.tip ? { tip: p.tip } : {}),
+          })),
         },
         sales: tt.total,
       });
@@ -374,6 +382,9 @@ export async function tenderCash(deps: OrderDeps, orderId: number, tenderedText:
         await trx('order_lines').where({ id: l.id }).update({ net: lt.net, tax: lineTax.get(l.id)! });
       }
       receiptNo = entry.receipt_no!;
+      await emitEvent(trx, deps.clock, 'order.paid', {
+        orderId, number: order.number, receiptNo, total: tt.total, currency: settings.currency, journalSeq: entry.seq, paidAt: now.toISOString(),
+      });
       await trx('orders').where({ id: orderId }).update({
         status: 'paid', paid_total: paidTotal, rounding: cashDue - due, receipt_no: receiptNo, journal_seq: entry.seq,
         closed_at: now, version: order.version + 1, updated_at: now,
@@ -386,6 +397,7 @@ export async function tenderCash(deps: OrderDeps, orderId: number, tenderedText:
     return { paymentId: payment.id, amount, tendered, change, closed: paysInFull, replayed: false, receiptNo };
   });
   if (changedVersion) deps.events.orderChanged(orderId, changedVersion);
+  if (result.closed && !result.replayed) deps.events.outboxWritten?.();
   return result;
 }
 
@@ -405,6 +417,7 @@ export async function voidOrder(deps: OrderDeps, orderId: number, reason: string
       status: 'voided', void_reason: reason, receipt_no: entry.receipt_no, journal_seq: entry.seq, closed_at: now, version: order.version + 1, updated_at: now,
       void_approved_by: actor.approvedBy ?? null,
     });
+    await emitEvent(trx, deps.clock, 'order.voided', { orderId, number: order.number, receiptNo: entry.receipt_no, total: totals.total, reason });
     await audit(trx, deps.clock, {
       action: 'void', staffId: actor.staffId, approvedBy: actor.approvedBy, terminalId: actor.terminalId,
       details: { orderId, orderNumber: order.number, receiptNo: entry.receipt_no, total: totals.total, reason },
@@ -412,6 +425,7 @@ export async function voidOrder(deps: OrderDeps, orderId: number, reason: string
     return order.version + 1;
   });
   deps.events.orderChanged(orderId, version);
+  deps.events.outboxWritten?.();
   return version;
 }
 
@@ -428,7 +442,7 @@ export interface RefundRequest {
  * was charged; the last refund of a line takes whatever remains, so refunds never exceed a sale.
  */
 export async function refundOrder(deps: OrderDeps, orderId: number, req: RefundRequest, actor: Actor = {}) {
-  return deps.db.transaction(async (trx) => {
+  const result = await deps.db.transaction(async (trx) => {
     const order = await lockOrder(trx, orderId);
     if (!order) throw notFound('That order');
     const prior = await trx('refunds').where({ idempotency_key: req.idempotencyKey }).first();
@@ -501,9 +515,12 @@ export async function refundOrder(deps: OrderDeps, orderId: number, req: RefundR
       action: 'refund', staffId: actor.staffId, approvedBy: actor.approvedBy, terminalId: actor.terminalId,
       details: { orderId, refundId: refund.id, receiptNo: entry.receipt_no, total, reason: req.reason },
     });
+    await emitEvent(trx, deps.clock, 'refund.created', { refundId: refund.id, orderId, receiptNo: entry.receipt_no, total, currency: settings.currency, reason: req.reason });
     await trx('refund_lines').insert(picked.map((p) => ({ refund_id: refund.id, order_line_id: p.line.id, quantity: p.quantity, net: p.net, tax: p.tax })));
     return { refundId: refund.id as number, total, receiptNo: entry.receipt_no!, replayed: false };
   });
+  if (!result.replayed) deps.events.outboxWritten?.();
+  return result;
 }
 
 export interface OrderView {

@@ -7,6 +7,7 @@ import type { Io } from '../../server/realtime/io';
 import { seedSettings } from '../../server/settings/service';
 import { FakeClock } from './clock';
 import { socketAuthorizer } from '../../server/auth/socket-auth';
+import { WebhookWorker } from '../../server/webhooks/worker';
 import type { App } from '../../server/app';
 import { testConfig } from './config';
 import { testLog } from './log';
@@ -18,18 +19,27 @@ export interface TestApp {
   config: Config;
   http: HttpServer;
   app: App;
+  webhooks: WebhookWorker;
   close(): Promise<void>;
 }
 
 /** Boots the real app in-process on port 0 over the given database. */
-export async function bootApp(db: Db, opts: { clock?: FakeClock; config?: Config } = {}): Promise<TestApp> {
+export async function bootApp(db: Db, opts: { clock?: FakeClock; config?: Config; webhookTimeoutMs?: number } = {}): Promise<TestApp> {
   const clock = opts.clock ?? new FakeClock();
   const config = opts.config ?? testConfig();
   await seedSettings(db, clock as Clock, {});
   const realtime: { io?: Io } = {};
   const secretKey = config.SECRET_KEY!;
-  const app = createApp({ config, db, clock, log: testLog, realtime, secretKey });
+  const webhooks = new WebhookWorker({ db, clock, log: testLog, pollMs: 100, timeoutMs: opts.webhookTimeoutMs ?? 2000 });
+  webhooks.start();
+  const app = createApp({ config, db, clock, log: testLog, realtime, secretKey, webhooks });
   const http = await listen(app, { port: 0, host: '127.0.0.1', timeoutMs: 5000, log: testLog, authorize: socketAuthorizer(db, secretKey) });
   realtime.io = http.io;
-  return { url: `http://127.0.0.1:${http.port}`, db, clock, config, http, app, close: () => http.close() };
+  return {
+    url: `http://127.0.0.1:${http.port}`, db, clock, config, http, app, webhooks,
+    close: async () => {
+      await webhooks.stop();
+      await http.close();
+    },
+  };
 }

@@ -76,7 +76,7 @@ describe('the journal', function () {
       assert.equal(doomed.size, 10);
       for (const id of doomed) await t.db('orders').where({ id }).update({ customer_name: 'ROLLBACK' });
       const headBefore = await t.db('journal_head').first();
-      const results = await Promise.allSettled(ids.map((id) => orders.tenderCash(deps, id, '5', crypto.randomUUID())));
+      const results = await Promise.allSettled(ids.map((id) => orders.tenderCash(deps, id, 500, crypto.randomUUID())));
       const failed = results.filter((r) => r.status === 'rejected');
       assert.equal(failed.length, 10);
       for (const f of failed) assert.match(String((f as PromiseRejectedResult).reason), /forced rollback/);
@@ -100,7 +100,7 @@ describe('the journal', function () {
 
   it("an entry's hash recomputed independently (RFC 8785 + SHA-256) equals the stored one", async () => {
     const id = await sale('Espresso', 2);
-    await orders.tenderCash(deps, id, '10', crypto.randomUUID());
+    await orders.tenderCash(deps, id, 1000, crypto.randomUUID());
     const rows = await t.db('journal').orderBy('seq').select('seq', 'hash', 'prev_hash', 'entry');
     assert.ok(rows.length > 1);
     let prev = '0'.repeat(64);
@@ -125,7 +125,7 @@ describe('the journal', function () {
     const tea = await store.product('Green tea');
     await orders.addLine(deps, o.id, { productId: cake.id, quantity: 3, modifierIds: [], note: null });
     await orders.addLine(deps, o.id, { productId: tea.id, quantity: 1, modifierIds: [], note: null });
-    await orders.tenderCash(deps, o.id, '50', crypto.randomUUID());
+    await orders.tenderCash(deps, o.id, 5000, crypto.randomUUID());
     const original = await t.db('orders').where({ id: o.id }).first();
     const originalLines = await t.db('order_lines').where({ order_id: o.id }).orderBy('id');
     const originalEntry = (await t.db('journal').where({ seq: original.journal_seq }).first()).entry;

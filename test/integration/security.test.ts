@@ -14,6 +14,8 @@ interface RouteInfo {
   method: string;
   path: string;
   access: Access | undefined;
+  /** API routes declare a token scope instead */
+  scope?: string;
 }
 
 /** Every route of every router the app mounts, with what it declares: the app's own list. */
@@ -22,7 +24,8 @@ function enumerateRoutes(app: TestApp): RouteInfo[] {
   for (const router of app.app.routers) {
     for (const layer of (router as Router).stack) {
       const guard = layer.stack.find((fn) => 'access' in fn) as { access?: Access } | undefined;
-      for (const method of layer.methods) if (method !== 'HEAD') out.push({ method, path: layer.path as string, access: guard?.access });
+      const scoped = layer.stack.find((fn) => 'scope' in fn) as { scope?: string } | undefined;
+      for (const method of layer.methods) if (method !== 'HEAD') out.push({ method, path: layer.path as string, access: guard?.access, scope: scoped?.scope });
     }
   }
   return out;
@@ -59,12 +62,24 @@ describe('staff, terminals and security', function () {
   it('every route refuses an unpaired browser (enumerated from the routers); only setup, pairing and /healthz answer', async () => {
     const routes = enumerateRoutes(app);
     assert.ok(routes.length > 30, `found ${routes.length} routes`);
-    const undeclared = routes.filter((r) => !r.access).map((r) => `${r.method} ${r.path}`);
+    const undeclared = routes.filter((r) => !r.access && !r.scope).map((r) => `${r.method} ${r.path}`);
     assert.deepEqual(undeclared, [], 'every route declares what it needs');
     const stranger = new Client(app.url);
     await stranger.get('/pair', { htmx: false }); // a real CSRF token, so the refusal is the device gate
     for (const r of routes) {
       const key = `${r.method} ${r.path}`;
+      if (r.path.startsWith('/api/')) {
+        // token-only: neither a stranger nor a paired, logged-in browser's cookies get in
+        for (const who of [stranger, owner]) {
+          const res = await who.request(r.method, concrete(r.path), { htmx: false, json: r.method === 'GET' || r.method === 'DELETE' ? undefined : {} });
+          if (r.scope === 'public') assert.equal(res.status, 200, key);
+          else {
+            assert.equal(res.status, 401, `${key} → ${res.status}`);
+            assert.match(res.headers.get('content-type')!, /application\/problem\+json/);
+          }
+        }
+        continue;
+      }
       if (PUBLIC.has(key)) {
         assert.equal(r.access, 'public', key);
         continue;

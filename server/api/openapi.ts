@@ -1,0 +1,171 @@
+import { API_SCOPES } from './tokens';
+import { WEBHOOK_EVENTS } from '../webhooks/service';
+
+/**
+ * The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json. The tests check that
+ * every API route is here and that every (path, method, status) below is answered as described.
+ */
+type Json = Record<string, unknown>;
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const int = { type: 'integer' };
+const str = { type: 'string' };
+const nullable = (s: Json) => ({ oneOf: [s, { type: 'null' }] });
+const obj = (properties: Json, required: string[] = Object.keys(properties), extra = false) => ({ type: 'object', properties, required, additionalProperties: extra });
+
+const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ref('Problem') } } });
+const json = (description: string, schema: Json) => ({ description, content: { 'application/json': { schema } } });
+const errors = {
+  400: problem('Invalid input: malformed JSON, wrong types, unknown fields or values out of range (field details in `errors`).'),
+  401: problem('No API token, an unknown one, or a revoked one.'),
+  403: problem('The token lacks the scope this operation needs.'),
+  404: problem('Not found.'),
+  409: problem('Conflict with the current state (e.g. the order is already closed).'),
+  413: problem('The request body is larger than 256 KiB.'),
+  422: problem('Well-formed but refused: unknown or unavailable product, modifier rules, idempotency-mismatch, …'),
+};
+const pick = (...codes: Array<keyof typeof errors>) => Object.fromEntries(codes.map((c) => [c, errors[c]]));
+const idParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'integer', minimum: 1 } });
+const op = (summary: string, scope: string | null, responses: Json, extra: Json = {}) => ({
+  summary,
+  ...(scope ? { security: [{ bearer: [scope] }], 'x-scope': scope } : { security: [] }),
+  responses,
+  ...extra,
+});
+const body = (schema: Json) => ({ requestBody: { required: true, content: { 'application/json': { schema } } } });
+
+const schemas: Json = {
+  Problem: obj(
+    {
+      type: str, title: str, status: int,
+      errors: { type: 'array', items: obj({ field: str, message: str }) },
+    },
+    ['type', 'title', 'status'],
+    true,
+  ),
+  ModifierGroup: obj({
+    id: int, name: str, min: int, max: int, required: { type: 'boolean' },
+    modifiers: { type: 'array', items: obj({ id: int, name: str, priceDelta: int }) },
+  }),
+  Product: obj({
+    id: int, name: str, categoryId: int, price: { ...int, description: 'minor units' }, taxRateId: int, sku: nullable(str),
+    barcodes: { type: 'array', items: str }, stationId: nullable(int), active: { type: 'boolean' }, available: { type: 'boolean' }, openPrice: { type: 'boolean' },
+  }),
+  ProductDetail: { allOf: [ref('Product'), { type: 'object', properties: { modifierGroups: { type: 'array', items: ref('ModifierGroup') } }, required: ['modifierGroups'] }] },
+  Line: obj({
+    id: int, productId: int, name: str, quantity: int, unitPrice: int,
+    modifiers: { type: 'array', items: obj({ id: int, group: str, name: str, priceDelta: int }) },
+    note: nullable(str), gross: int, discount: int, refundedQuantity: int,
+  }),
+  Order: obj({
+    id: int, number: int, businessDate: str, type: { enum: ['counter', 'takeaway', 'dine_in'] }, status: { enum: ['open', 'paid', 'voided'] },
+    parked: { type: 'boolean' }, customerName: nullable(str), tableId: nullable(int), currency: str, pricesIncludeTax: { type: 'boolean' },
+    lines: { type: 'array', items: ref('Line') }, subtotal: int, discountTotal: int,
+    taxes: { type: 'array', items: obj({ name: str, ratePpm: int, base: int, tax: int }) },
+    taxTotal: int, total: int, paidTotal: int, due: int, receiptNo: nullable(int), journalSeq: nullable(int), voidReason: nullable(str),
+    createdAt: str, closedAt: nullable(str),
+  }),
+  LineInput: {
+    type: 'object', additionalProperties: false, required: ['qty'],
+    properties: {
+      productId: int, sku: str, qty: { type: 'integer', minimum: 1, maximum: 999 },
+      modifierIds: { type: 'array', items: int }, note: nullable({ type: 'string', maxLength: 500 }),
+    },
+    description: 'Exactly one of productId or sku.',
+  },
+  Payment: obj({
+    id: int, orderId: int, method: { enum: ['cash'] }, status: { enum: ['succeeded'] }, amount: int, tendered: int, change: int, tip: int,
+    orderStatus: { enum: ['open', 'paid', 'voided'] }, receiptNo: nullable(int), createdAt: str,
+  }),
+  Refund: obj({ id: int, orderId: int, paymentId: int, total: int, taxTotal: int, receiptNo: int, reason: str, createdAt: str }),
+  JournalEntry: {
+    type: 'object', additionalProperties: true, required: ['seq', 'kind', 'at', 'prev_hash', 'hash', 'grand_totals'],
+    properties: {
+      seq: int, kind: { enum: ['sale', 'refund', 'void', 'z_closure'] }, at: str, prev_hash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+      hash: { type: 'string', pattern: '^[0-9a-f]{64}$' }, receipt_no: int, grand_totals: obj({ sales: int, refunds: int, voids: int }),
+    },
+    description: 'hash = hex(SHA-256(prev_hash + RFC 8785 canonical JSON of the entry without hash)).',
+  },
+  Webhook: obj({ id: int, url: str, events: { type: 'array', items: { enum: [...WEBHOOK_EVENTS] } }, active: { type: 'boolean' }, createdAt: str }),
+  Delivery: obj({
+    id: int, eventId: str, type: str, sequence: int, state: { enum: ['pending', 'delivered'] }, attempts: int, nextAttemptAt: str,
+    deliveredAt: nullable(str), lastStatus: nullable(int), lastError: nullable(str),
+  }),
+};
+
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Store server API',
+    version: '1',
+    description:
+      'JSON over the same services as the terminals. Money is integer minor units of the store currency. ' +
+      'Writes that move money take an idempotencyKey: the same key and body return the first answer (header Idempotent-Replayed), ' +
+      'another body with the same key is 422 idempotency-mismatch. Errors are RFC 9457 problem+json with a stable `type`. ' +
+      'Tokens are rate-limited (429). Webhooks are POSTed as JSON with X-Webhook-Id, X-Webhook-Event, X-Webhook-Sequence and ' +
+      'X-Webhook-Signature: sha256=<hex HMAC-SHA256 of the body keyed with the subscription secret>.',
+  },
+  servers: [{ url: '/api/v1' }],
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: `Scopes: ${API_SCOPES.join(', ')}` } },
+    schemas,
+  },
+  paths: {
+    '/openapi.json': { get: op('This document', null, { 200: json('The OpenAPI document', { type: 'object' }) }) },
+    '/products': {
+      get: op('List sellable products', 'catalog:read', { 200: json('Products', obj({ items: { type: 'array', items: ref('Product') } })), ...pick(400, 401, 403) }, {
+        parameters: [
+          { name: 'category', in: 'query', schema: int }, { name: 'sku', in: 'query', schema: str },
+          { name: 'barcode', in: 'query', schema: str }, { name: 'available', in: 'query', schema: { enum: ['true', 'false'] } },
+        ],
+      }),
+    },
+    '/products/{id}': { get: op('A product with its modifier groups', 'catalog:read', { 200: json('The product', ref('ProductDetail')), ...pick(401, 403, 404) }, { parameters: [idParam('id')] }) },
+    '/orders': {
+      post: op('Open an order, optionally with lines, in one step', 'orders:write', { 201: json('The order with its totals', ref('Order')), ...pick(400, 401, 403, 413, 422) },
+        body({
+          type: 'object', additionalProperties: false, required: ['type', 'idempotencyKey'],
+          properties: {
+            type: { enum: ['counter', 'takeaway', 'dine_in'] }, tableId: nullable(int), customerName: nullable(str),
+            lines: { type: 'array', items: ref('LineInput') }, idempotencyKey: { type: 'string', pattern: '^[A-Za-z0-9_-]{8,100}$' },
+          },
+        })),
+    },
+    '/orders/{id}': { get: op('An order', 'orders:write', { 200: json('The order', ref('Order')), ...pick(401, 403, 404) }, { parameters: [idParam('id')] }) },
+    '/orders/{id}/lines': {
+      post: op('Add a line', 'orders:write', { 200: json('The order', ref('Order')), ...pick(400, 401, 403, 404, 409, 422) }, { parameters: [idParam('id')], ...body(ref('LineInput')) }),
+    },
+    '/orders/{id}/void': {
+      post: op('Void an unpaid order', 'orders:write', { 200: json('The voided order', ref('Order')), ...pick(400, 401, 403, 404, 409) },
+        { parameters: [idParam('id')], ...body(obj({ reason: { type: 'string', minLength: 3, maxLength: 200 } })) }),
+    },
+    '/orders/{id}/payments': {
+      post: op('Take a cash payment', 'payments:write', { 201: json('The payment', ref('Payment')), ...pick(400, 401, 403, 404, 409, 422) }, {
+        parameters: [idParam('id')],
+        ...body(obj({ method: { enum: ['cash'] }, amount: { type: 'integer', minimum: 1 }, tip: { type: 'integer', minimum: 0 }, idempotencyKey: str }, ['method', 'amount', 'idempotencyKey'])),
+      }),
+    },
+    '/payments/{id}': { get: op('A payment', 'payments:write', { 200: json('The payment', ref('Payment')), ...pick(401, 403, 404) }, { parameters: [idParam('id')] }) },
+    '/payments/{id}/refunds': {
+      post: op('Refund the sale a payment paid, whole or by line', 'payments:write', { 201: json('The refund', ref('Refund')), ...pick(400, 401, 403, 404, 409, 422) }, {
+        parameters: [idParam('id')],
+        ...body(obj({ reason: str, idempotencyKey: str, lines: { type: 'array', items: obj({ lineId: int, qty: int }) } }, ['reason', 'idempotencyKey'])),
+      }),
+    },
+    '/journal': {
+      get: op('Journal entries after a seq, with their hashes', 'journal:read', {
+        200: json('A page of entries', obj({ entries: { type: 'array', items: ref('JournalEntry') }, nextAfterSeq: int })), ...pick(400, 401, 403),
+      }, { parameters: [{ name: 'afterSeq', in: 'query', schema: { type: 'integer', minimum: 0 } }, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000 } }] }),
+    },
+    '/webhooks': {
+      get: op('Webhook subscriptions', 'webhooks:admin', { 200: json('Subscriptions', obj({ items: { type: 'array', items: ref('Webhook') } })), ...pick(401, 403) }),
+      post: op('Subscribe a URL to events', 'webhooks:admin', {
+        201: json('The subscription and its signing secret (shown once)', { allOf: [ref('Webhook'), { type: 'object', properties: { secret: str }, required: ['secret'] }] }),
+        ...pick(400, 401, 403),
+      }, body(obj({ url: str, events: { type: 'array', items: { enum: [...WEBHOOK_EVENTS] } }, secret: str }, ['url', 'events']))),
+    },
+    '/webhooks/{id}': { delete: op('Delete a subscription', 'webhooks:admin', { 204: { description: 'Deleted' }, ...pick(401, 403, 404) }, { parameters: [idParam('id')] }) },
+    '/webhooks/{id}/deliveries': {
+      get: op('The delivery log of a subscription', 'webhooks:admin', { 200: json('Deliveries, newest first', obj({ items: { type: 'array', items: ref('Delivery') } })), ...pick(401, 403, 404) }, { parameters: [idParam('id')] }),
+    },
+  },
+};

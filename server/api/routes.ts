@@ -1,0 +1,175 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { Clock } from '../clock';
+import type { Db } from '../db/knex';
+import { invalid, notFound, unprocessable } from '../errors';
+import { idParam, parseInput } from '../http/validate';
+import { productModifierGroups } from '../catalog/queries';
+import { listEntries } from '../journal/service';
+import * as orders from '../orders/service';
+import type { OrderEvents } from '../orders/service';
+import { createSubscription, deleteSubscription, getSubscription, listDeliveries, listSubscriptions } from '../webhooks/service';
+import type { RateLimiter } from '../auth/rate-limit';
+import { bearer, idempotent, scope } from './middleware';
+import { openApiDocument } from './openapi';
+import * as schema from './schema';
+import { orderJson, paymentJson, productJson, type PaymentRow } from './serialize';
+
+export interface ApiDeps {
+  db: Db;
+  clock: Clock;
+  events: OrderEvents;
+  limiter: RateLimiter;
+}
+
+/**
+ * /api/v1: JSON over the same services the terminal uses (no rule exists twice). Token-only:
+ * no cookies, no CSRF. Every route declares its scope; the OpenAPI document lists them all.
+ */
+export function apiRoutes(deps: ApiDeps): Router {
+  const router = new Router({ prefix: '/api/v1' });
+  const auth = bearer(deps);
+  const once = idempotent(deps);
+  const body = <S extends Parameters<typeof parseInput>[0]>(ctx: Context, s: S) => parseInput(s, ctx.request.body);
+  const actor = (ctx: Context): orders.Actor => ({ terminal: `api:${ctx.state.api!.token.name}` });
+  const orderDeps = (db: Db = deps.db): orders.OrderDeps => ({ db, clock: deps.clock, events: deps.events });
+  const view = async (id: number) => orderJson(await orders.getOrderView(deps.db, id));
+
+  router.get('/openapi.json', scope('public'), (ctx) => {
+    ctx.body = openApiDocument;
+  });
+
+  router.get('/products', auth, scope('catalog:read'), async (ctx) => {
+    const q = parseInput(schema.ProductQuery, ctx.query);
+    const rows = deps.db('products as p').where('p.active', true).orderBy(['p.category_id', 'p.position', 'p.id']).select('p.*');
+    if (q.category) rows.where('p.category_id', q.category);
+    if (q.sku) rows.where('p.sku', q.sku);
+    if (q.barcode) rows.whereExists((e) => e.select(1).from('product_barcodes as b').whereRaw('b.product_id = p.id').andWhere('b.barcode', q.barcode!));
+    if (q.available) rows.where('p.available', q.available === 'true');
+    const products = await rows;
+    const codes = await deps.db('product_barcodes').whereIn('product_id', products.map((p: { id: number }) => p.id));
+    ctx.body = { items: products.map((p: Parameters<typeof productJson>[0]) => productJson(p, codes.filter((c: { product_id: number }) => c.product_id === p.id).map((c: { barcode: string }) => c.barcode))) };
+  });
+
+  router.get('/products/:id', auth, scope('catalog:read'), async (ctx) => {
+    const p = await deps.db('products').where({ id: idParam(ctx, 'id'), active: true }).first();
+    if (!p) throw notFound('That product');
+    const codes = await deps.db('product_barcodes').where({ product_id: p.id }).pluck('barcode');
+    ctx.body = { ...productJson(p, codes), modifierGroups: await productModifierGroups(deps.db, p.id) };
+  });
+
+  const resolveLine = async (db: Db, l: schema.LineInput): Promise<orders.NewLine> => {
+    let productId = l.productId;
+    if (l.sku !== undefined) {
+      const p = await db('products').where({ sku: l.sku, active: true }).first('id');
+      if (!p) throw unprocessable(`There is no product with SKU ${l.sku}.`, 'unknown-product');
+      productId = p.id;
+    }
+    return { productId: productId!, quantity: l.qty, modifierIds: l.modifierIds, note: l.note?.trim() || null };
+  };
+
+  router.post('/orders', auth, scope('orders:write'), once, async (ctx) => {
+    const input = body(ctx, schema.CreateOrder);
+    if (input.tableId && !(await deps.db('tables').where({ id: input.tableId, active: true }).first('id'))) {
+      throw unprocessable(`There is no table ${input.tableId}.`, 'unknown-table');
+    }
+    // one transaction: a bad line 3 leaves no half-made order behind
+    const id = await deps.db.transaction(async (trx) => {
+      const d = orderDeps(trx);
+      const o = await orders.openOrder(d, { type: input.type, customerName: input.customerName, tableId: input.tableId }, actor(ctx));
+      for (const l of input.lines) await orders.addLine(d, o.id, await resolveLine(trx, l));
+      return o.id;
+    });
+    ctx.status = 201;
+    ctx.body = await view(id);
+  });
+
+  router.get('/orders/:id', auth, scope('orders:write'), async (ctx) => {
+    ctx.body = await view(idParam(ctx, 'id'));
+  });
+
+  router.post('/orders/:id/lines', auth, scope('orders:write'), async (ctx) => {
+    const id = idParam(ctx, 'id');
+    const l = body(ctx, schema.LineInput);
+    await orders.addLine(orderDeps(), id, await resolveLine(deps.db, l));
+    ctx.body = await view(id);
+  });
+
+  router.post('/orders/:id/void', auth, scope('orders:write'), async (ctx) => {
+    const id = idParam(ctx, 'id');
+    await orders.voidOrder(orderDeps(), id, body(ctx, schema.VoidInput).reason, actor(ctx));
+    ctx.body = await view(id);
+  });
+
+  router.post('/orders/:id/payments', auth, scope('payments:write'), once, async (ctx) => {
+    const id = idParam(ctx, 'id');
+    const input = body(ctx, schema.PaymentInput);
+    const r = await orders.tenderCash(orderDeps(), id, input.amount, input.idempotencyKey, actor(ctx), input.tip ?? 0);
+    const payment: PaymentRow = await deps.db('payments').where({ id: r.paymentId }).first();
+    const order = await deps.db('orders').where({ id }).first();
+    ctx.status = 201;
+    ctx.body = paymentJson(payment, order);
+  });
+
+  router.get('/payments/:id', auth, scope('payments:write'), async (ctx) => {
+    const payment: PaymentRow | undefined = await deps.db('payments').where({ id: idParam(ctx, 'id') }).first();
+    if (!payment) throw notFound('That payment');
+    ctx.body = paymentJson(payment, await deps.db('orders').where({ id: payment.order_id }).first());
+  });
+
+  router.post('/payments/:id/refunds', auth, scope('payments:write'), once, async (ctx) => {
+    const payment = await deps.db('payments').where({ id: idParam(ctx, 'id') }).first();
+    if (!payment) throw notFound('That payment');
+    const input = body(ctx, schema.RefundInput);
+    const lines = input.lines ? new Map<number, number>() : undefined;
+    for (const l of input.lines ?? []) {
+      if (lines!.has(l.lineId)) throw invalid(`Line ${l.lineId} is listed twice.`, [{ field: 'lines', message: 'duplicate line' }]);
+      lines!.set(l.lineId, l.qty);
+    }
+    const r = await orders.refundOrder(orderDeps(), payment.order_id, { reason: input.reason, idempotencyKey: input.idempotencyKey, lines }, actor(ctx));
+    const refund = await deps.db('refunds').where({ id: r.refundId }).first();
+    ctx.status = 201;
+    ctx.body = { id: refund.id, orderId: refund.order_id, paymentId: payment.id, total: refund.total, taxTotal: refund.tax_total, receiptNo: refund.receipt_no, reason: refund.reason, createdAt: refund.created_at.toISOString() };
+  });
+
+  router.get('/journal', auth, scope('journal:read'), async (ctx) => {
+    const q = parseInput(schema.JournalQuery, ctx.query);
+    const entries = await listEntries(deps.db, q.afterSeq, q.limit);
+    ctx.body = { entries, nextAfterSeq: entries.length ? entries[entries.length - 1].seq : q.afterSeq };
+  });
+
+  router.get('/webhooks', auth, scope('webhooks:admin'), async (ctx) => {
+    ctx.body = { items: (await listSubscriptions(deps.db)).map(subscriptionJson) };
+  });
+
+  router.post('/webhooks', auth, scope('webhooks:admin'), async (ctx) => {
+    const input = body(ctx, schema.WebhookInput);
+    const sub = await createSubscription(deps.db, deps.clock, input);
+    ctx.status = 201;
+    ctx.body = { ...subscriptionJson(sub), secret: sub.secret };
+  });
+
+  router.delete('/webhooks/:id', auth, scope('webhooks:admin'), async (ctx) => {
+    await deleteSubscription(deps.db, idParam(ctx, 'id'));
+    ctx.status = 204;
+  });
+
+  router.get('/webhooks/:id/deliveries', auth, scope('webhooks:admin'), async (ctx) => {
+    const id = idParam(ctx, 'id');
+    await getSubscription(deps.db, id);
+    const rows = await listDeliveries(deps.db, id);
+    ctx.body = {
+      items: rows.map((d: { id: number; event_id: string; type: string; seq: number; state: string; attempts: number; next_attempt_at: Date; delivered_at: Date | null; last_status: number | null; last_error: string | null }) => ({
+        id: d.id, eventId: d.event_id, type: d.type, sequence: d.seq, state: d.state, attempts: d.attempts,
+        nextAttemptAt: d.next_attempt_at.toISOString(), deliveredAt: d.delivered_at ? d.delivered_at.toISOString() : null,
+        lastStatus: d.last_status, lastError: d.last_error,
+      })),
+    };
+  });
+
+  return router;
+}
+
+function subscriptionJson(s: { id: number; url: string; events: string[]; active: boolean; created_at: Date }) {
+  return { id: s.id, url: s.url, events: s.events, active: s.active, createdAt: s.created_at.toISOString() };
+}

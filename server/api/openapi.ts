@@ -33,6 +33,12 @@ const op = (summary: string, scope: string | null, responses: Json, extra: Json 
 });
 const body = (schema: Json) => ({ requestBody: { required: true, content: { 'application/json': { schema } } } });
 
+const productProps = {
+  id: int, name: str, categoryId: int, price: { ...int, description: 'minor units' }, taxRateId: int, sku: nullable(str),
+  barcodes: { type: 'array', items: str }, stationId: nullable(int), active: { type: 'boolean' }, available: { type: 'boolean' }, openPrice: { type: 'boolean' },
+};
+const webhookProps = { id: int, url: str, events: { type: 'array', items: { enum: [...WEBHOOK_EVENTS] } }, active: { type: 'boolean' }, createdAt: str };
+
 const schemas: Json = {
   Problem: obj(
     {
@@ -46,11 +52,8 @@ const schemas: Json = {
     id: int, name: str, min: int, max: int, required: { type: 'boolean' },
     modifiers: { type: 'array', items: obj({ id: int, name: str, priceDelta: int }) },
   }),
-  Product: obj({
-    id: int, name: str, categoryId: int, price: { ...int, description: 'minor units' }, taxRateId: int, sku: nullable(str),
-    barcodes: { type: 'array', items: str }, stationId: nullable(int), active: { type: 'boolean' }, available: { type: 'boolean' }, openPrice: { type: 'boolean' },
-  }),
-  ProductDetail: { allOf: [ref('Product'), { type: 'object', properties: { modifierGroups: { type: 'array', items: ref('ModifierGroup') } }, required: ['modifierGroups'] }] },
+  Product: obj(productProps),
+  ProductDetail: obj({ ...productProps, modifierGroups: { type: 'array', items: ref('ModifierGroup') } }),
   Line: obj({
     id: int, productId: int, name: str, quantity: int, unitPrice: int,
     modifiers: { type: 'array', items: obj({ id: int, group: str, name: str, priceDelta: int }) },
@@ -85,7 +88,8 @@ const schemas: Json = {
     },
     description: 'hash = hex(SHA-256(prev_hash + RFC 8785 canonical JSON of the entry without hash)).',
   },
-  Webhook: obj({ id: int, url: str, events: { type: 'array', items: { enum: [...WEBHOOK_EVENTS] } }, active: { type: 'boolean' }, createdAt: str }),
+  Webhook: obj(webhookProps),
+  WebhookCreated: obj({ ...webhookProps, secret: str }),
   Delivery: obj({
     id: int, eventId: str, type: str, sequence: int, state: { enum: ['pending', 'delivered'] }, attempts: int, nextAttemptAt: str,
     deliveredAt: nullable(str), lastStatus: nullable(int), lastError: nullable(str),
@@ -159,7 +163,7 @@ export const openApiDocument = {
     '/webhooks': {
       get: op('Webhook subscriptions', 'webhooks:admin', { 200: json('Subscriptions', obj({ items: { type: 'array', items: ref('Webhook') } })), ...pick(401, 403) }),
       post: op('Subscribe a URL to events', 'webhooks:admin', {
-        201: json('The subscription and its signing secret (shown once)', { allOf: [ref('Webhook'), { type: 'object', properties: { secret: str }, required: ['secret'] }] }),
+        201: json('The subscription and its signing secret (shown once)', ref('WebhookCreated')),
         ...pick(400, 401, 403),
       }, body(obj({ url: str, events: { type: 'array', items: { enum: [...WEBHOOK_EVENTS] } }, secret: str }, ['url', 'events']))),
     },

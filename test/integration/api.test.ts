@@ -1,0 +1,265 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import type Router from '@koa/router';
+import { bootApp, type TestApp } from '../helpers/app';
+import { ApiRecorder } from '../helpers/api';
+import { pairedClient, PINS } from '../helpers/client';
+import { testConfig, tempDir } from '../helpers/config';
+import { createTestDb, type TestDb } from '../helpers/pg';
+import { counts, seedStore } from '../helpers/store';
+import { spawnCli } from '../helpers/spawn';
+import { createApiToken, API_SCOPES } from '../../server/api/tokens';
+import { verifyJournal } from '../../server/journal/verify';
+import { FakeClock } from '../helpers/clock';
+
+const key = () => crypto.randomUUID();
+
+describe('the integration API (/api/v1)', function () {
+  this.timeout(120_000);
+  let t: TestDb;
+  let app: TestApp;
+  let api: ApiRecorder;
+  let token: string; // every scope
+  let store: Awaited<ReturnType<typeof seedStore>>;
+  before(async () => {
+    t = await createTestDb();
+    store = await seedStore(t.db);
+    app = await bootApp(t.db);
+    api = await ApiRecorder.load(app.url);
+    token = (await createApiToken(t.db, new FakeClock(), { name: 'Web shop', scopes: [...API_SCOPES] })).token;
+  });
+  after(async () => {
+    await app.close();
+    await t.drop();
+  });
+
+  it('documents every route of the API router', async () => {
+    assert.equal((await api.call('GET', '/openapi.json')).status, 200);
+    const apiRouter = app.app.routers.find((r) => (r as Router).opts.prefix === '/api/v1') as Router;
+    const routes = apiRouter.stack.flatMap((l) => l.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${(l.path as string).replace('/api/v1', '').replace(/:(\w+)/g, '{$1}')}`));
+    assert.ok(routes.length >= 14);
+    for (const r of routes) {
+      const [m, p] = r.split(' ');
+      assert.ok(api.doc.paths[p]?.[m.toLowerCase()], `${r} is missing from the OpenAPI document`);
+    }
+    assert.equal(api.doc.openapi, '3.1.0');
+    const documented = Object.entries(api.doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
+    assert.equal(documented.length, routes.length, 'and the document lists nothing the router lacks');
+  });
+
+  it('refuses every operation without a token (401), with a revoked one (401) and without its scope (403)', async () => {
+    const limited = (await createApiToken(t.db, new FakeClock(), { name: 'No scopes that matter', scopes: ['inventory:write'] })).token;
+    const revoked = await createApiToken(t.db, new FakeClock(), { name: 'Old', scopes: [...API_SCOPES] });
+    await t.db('api_tokens').where({ id: revoked.record.id }).update({ revoked_at: new Date() });
+    for (const [p, ops] of Object.entries(api.doc.paths)) {
+      for (const [m, op] of Object.entries(ops)) {
+        if (!op['x-scope']) continue;
+        const path = p.replace(/\{\w+\}/g, '1');
+        const json = m === 'post' ? {} : undefined;
+        assert.equal((await api.call(m.toUpperCase(), path, { json })).status, 401, `${m} ${p} without a token`);
+        const rv = await api.call(m.toUpperCase(), path, { json, token: revoked.token });
+        assert.equal(rv.status, 401);
+        assert.equal(rv.body.type, '/problems/token-revoked');
+        const forbidden = await api.call(m.toUpperCase(), path, { json, token: limited });
+        assert.equal(forbidden.status, 403, `${m} ${p} without its scope`);
+      }
+    }
+  });
+
+  it('lists and finds products with filters', async () => {
+    const all = await api.call('GET', '/products', { token });
+    assert.ok(all.body.items.length >= 40);
+    const bySku = await api.call('GET', '/products?sku=RET-MUG', { token });
+    assert.deepEqual(bySku.body.items.map((p: { name: string }) => p.name), ['Café mug']);
+    const byBarcode = await api.call('GET', '/products?barcode=4260123450048', { token });
+    assert.equal(byBarcode.body.items[0].name, 'Ground coffee 500 g');
+    const latte = await store.product('Latte');
+    const detail = await api.call('GET', `/products/${latte.id}`, { token });
+    assert.deepEqual(detail.body.modifierGroups.map((g: { name: string }) => g.name), ['Size', 'Milk', 'Extras']);
+    assert.equal((await api.call('GET', '/products/999999', { token })).status, 404);
+    assert.equal((await api.call('GET', '/products?available=maybe', { token })).status, 400);
+  });
+
+  it('makes a sale that shows on terminals like one made at a terminal, and whose journal entry verifies', async () => {
+    const latte = await store.product('Latte');
+    const large = await store.modifier('Size', 'Large');
+    const created = await api.call('POST', '/orders', {
+      token,
+      json: { type: 'takeaway', customerName: 'Web order 77', lines: [{ productId: latte.id, qty: 2, modifierIds: [large.id], note: 'oat please' }, { sku: 'RET-MUG', qty: 1 }], idempotencyKey: key() },
+    });
+    assert.equal(created.status, 201);
+    const order = created.body;
+    assert.equal(order.lines.length, 2);
+    assert.equal(order.total, 2 * (latte.price + large.price_delta) + 1200);
+
+    const terminal = await pairedClient(app, { pin: PINS.cashier });
+    const list = await terminal.get('/orders', { htmx: false });
+    assert.match(list.text, /Web order 77/);
+    const panel = await terminal.get(`/orders/${order.id}/panel`);
+    assert.match(panel.text, /oat please/);
+
+    const paid = await api.call('POST', `/orders/${order.id}/payments`, { token, json: { method: 'cash', amount: 5000, tip: 100, idempotencyKey: key() } });
+    assert.equal(paid.status, 201);
+    assert.equal(paid.body.orderStatus, 'paid');
+    assert.equal(paid.body.change, 5000 - 100 - order.total);
+    const again = await api.call('GET', `/payments/${paid.body.id}`, { token });
+    assert.equal(again.body.receiptNo, paid.body.receiptNo);
+    assert.equal((await api.call('GET', '/payments/999999', { token })).status, 404);
+    const fetched = await api.call('GET', `/orders/${order.id}`, { token });
+    assert.equal(fetched.body.status, 'paid');
+    assert.equal((await api.call('GET', '/orders/999999', { token })).status, 404);
+
+    const journal = await api.call('GET', `/journal?afterSeq=0&limit=1000`, { token });
+    const entry = journal.body.entries.find((e: { order_id?: number }) => e.order_id === order.id);
+    assert.equal(entry.kind, 'sale');
+    assert.equal(entry.terminal, 'api:Web shop');
+    assert.deepEqual(entry.tenders[0], { method: 'cash', amount: order.total, tendered: 5000, change: 5000 - 100 - order.total, tip: 100 });
+    assert.ok((await verifyJournal(t.db)).ok);
+    const panelAfter = await terminal.get(`/orders/${order.id}/panel`);
+    assert.match(panelAfter.text, /PAID/);
+    assert.equal((await api.call('GET', '/journal?limit=5000', { token })).status, 400);
+  });
+
+  it('replays the same key and body with the first answer; another body with the key → 422 idempotency-mismatch', async () => {
+    const k = key();
+    const body = { type: 'counter', lines: [{ sku: 'BEV-COLA-033', qty: 1 }], idempotencyKey: k };
+    const before = await counts(t.db, 'orders');
+    const [a, b] = await Promise.all([api.call('POST', '/orders', { token, json: body }), api.call('POST', '/orders', { token, json: body })]);
+    assert.equal(a.status, 201);
+    assert.equal(b.status, 201);
+    assert.equal(a.body.id, b.body.id, 'one order, answered twice');
+    assert.equal((await counts(t.db, 'orders')).orders, before.orders + 1);
+    const replay = await api.call('POST', '/orders', { token, json: body });
+    assert.equal(replay.headers.get('Idempotent-Replayed'), 'true');
+    assert.deepEqual(replay.body, a.body);
+    const mismatch = await api.call('POST', '/orders', { token, json: { ...body, lines: [{ sku: 'BEV-COLA-033', qty: 2 }] } });
+    assert.equal(mismatch.status, 422);
+    assert.equal(mismatch.body.type, '/problems/idempotency-mismatch');
+
+    const pk = key();
+    const p1 = await api.call('POST', `/orders/${a.body.id}/payments`, { token, json: { method: 'cash', amount: 1000, idempotencyKey: pk } });
+    const p2 = await api.call('POST', `/orders/${a.body.id}/payments`, { token, json: { method: 'cash', amount: 1000, idempotencyKey: pk } });
+    assert.equal(p1.body.id, p2.body.id);
+    assert.equal((await t.db('payments').where({ order_id: a.body.id })).length, 1);
+    const pm = await api.call('POST', `/orders/${a.body.id}/payments`, { token, json: { method: 'cash', amount: 2000, idempotencyKey: pk } });
+    assert.equal(pm.status, 422);
+  });
+
+  it('refuses malformed JSON, wrong types, unknown fields, negative amounts and a 1 MB body with problem+json, changing nothing', async () => {
+    const before = await counts(t.db, 'orders', 'order_lines', 'payments', 'api_idempotency');
+    const open = (await api.call('POST', '/orders', { token, json: { type: 'counter', idempotencyKey: key() } })).body;
+    const mid = await counts(t.db, 'orders', 'order_lines', 'payments', 'api_idempotency');
+    const bad: Array<[string, string, { json?: unknown; raw?: string }, number, RegExp]> = [
+      ['POST', '/orders', { raw: '{"type": "counter",' }, 400, /not valid JSON/],
+      ['POST', '/orders', { json: { type: 'counter', idempotencyKey: key(), lines: [{ productId: 'one', qty: 1 }] } }, 400, /lines\.0\.productId/],
+      ['POST', '/orders', { json: { type: 'counter', idempotencyKey: key(), colour: 'red' } }, 400, /colour/],
+      ['POST', '/orders', { json: { type: 'buffet', idempotencyKey: key() } }, 400, /type/],
+      ['POST', '/orders', { json: { type: 'counter', idempotencyKey: key(), lines: [{ productId: 1, qty: -2 }] } }, 400, /qty/],
+      ['POST', '/orders', { json: { type: 'counter', idempotencyKey: key(), lines: [{ productId: 999999, qty: 1 }] } }, 422, /no product/],
+      ['POST', '/orders', { raw: JSON.stringify({ type: 'counter', idempotencyKey: key(), customerName: 'x'.repeat(1024 * 1024) }) }, 413, /larger than/],
+      ['POST', `/orders/${open.id}/payments`, { json: { method: 'cash', amount: -500, idempotencyKey: key() } }, 400, /amount/],
+      ['POST', `/orders/${open.id}/payments`, { json: { method: 'card', amount: 500, idempotencyKey: key() } }, 400, /method/],
+      ['POST', `/orders/${open.id}/payments`, { json: { method: 'cash', amount: 500, idempotencyKey: key() } }, 422, /no items/],
+      ['POST', `/orders/${open.id}/lines`, { json: { productId: 1, qty: 0 } }, 400, /qty/],
+      ['POST', `/orders/${open.id}/lines`, { json: { sku: 'NOPE', qty: 1 } }, 422, /no product with SKU/],
+      ['POST', `/orders/999999/lines`, { json: { sku: 'RET-MUG', qty: 1 } }, 404, /not found/],
+      ['POST', `/orders/999999/payments`, { json: { method: 'cash', amount: 100, idempotencyKey: key() } }, 404, /not found/],
+      ['POST', `/orders/${open.id}/void`, { json: { reason: '' } }, 400, /reason/],
+      ['POST', `/orders/999999/void`, { json: { reason: 'nobody' } }, 404, /not found/],
+    ];
+    for (const [m, p, o, status, re] of bad) {
+      const r = await api.call(m, p, { token, ...o });
+      assert.equal(r.status, status, `${m} ${p} ${JSON.stringify(o).slice(0, 80)} → ${r.status} ${JSON.stringify(r.body)}`);
+      assert.match(JSON.stringify(r.body), re);
+      assert.match(r.headers.get('content-type')!, /application\/problem\+json/);
+    }
+    const validation = await api.call('POST', '/orders', { token, json: { type: 'counter', idempotencyKey: key(), lines: [{ productId: 'one', qty: 1 }] } });
+    assert.deepEqual(validation.body.errors[0].field, 'lines.0.productId');
+    assert.deepEqual(await counts(t.db, 'orders', 'order_lines', 'payments', 'api_idempotency'), mid);
+    assert.equal(mid.orders, before.orders + 1);
+  });
+
+  it('adds lines, voids, refuses changes to closed orders, and refunds by line', async () => {
+    const brownie = await store.product('Brownie');
+    const o = (await api.call('POST', '/orders', { token, json: { type: 'counter', idempotencyKey: key() } })).body;
+    const added = await api.call('POST', `/orders/${o.id}/lines`, { token, json: { productId: brownie.id, qty: 3 } });
+    assert.equal(added.status, 200);
+    assert.equal(added.body.total, 3 * brownie.price);
+    const latte = await store.product('Latte');
+    const noSize = await api.call('POST', `/orders/${o.id}/lines`, { token, json: { productId: latte.id, qty: 1 } });
+    assert.equal(noSize.status, 422);
+    assert.equal(noSize.body.type, '/problems/modifier-choice');
+    const voided = await api.call('POST', `/orders/${o.id}/void`, { token, json: { reason: 'test order' } });
+    assert.equal(voided.body.status, 'voided');
+    assert.equal((await api.call('POST', `/orders/${o.id}/void`, { token, json: { reason: 'again' } })).status, 409);
+    assert.equal((await api.call('POST', `/orders/${o.id}/lines`, { token, json: { productId: brownie.id, qty: 1 } })).status, 409);
+    assert.equal((await api.call('POST', `/orders/${o.id}/payments`, { token, json: { method: 'cash', amount: 100, idempotencyKey: key() } })).status, 409);
+
+    const sale = (await api.call('POST', '/orders', { token, json: { type: 'counter', lines: [{ productId: brownie.id, qty: 2 }], idempotencyKey: key() } })).body;
+    const pay = (await api.call('POST', `/orders/${sale.id}/payments`, { token, json: { method: 'cash', amount: 700, idempotencyKey: key() } })).body;
+    const lineId = sale.lines[0].id;
+    const bad = await api.call('POST', `/payments/${pay.id}/refunds`, { token, json: { reason: 'x', idempotencyKey: key() } });
+    assert.equal(bad.status, 400);
+    const tooMany = await api.call('POST', `/payments/${pay.id}/refunds`, { token, json: { reason: 'dropped', lines: [{ lineId, qty: 5 }], idempotencyKey: key() } });
+    assert.equal(tooMany.status, 422);
+    const refund = await api.call('POST', `/payments/${pay.id}/refunds`, { token, json: { reason: 'dropped one', lines: [{ lineId, qty: 1 }], idempotencyKey: key() } });
+    assert.equal(refund.status, 201);
+    assert.equal(refund.body.total, brownie.price);
+    assert.equal((await api.call('POST', `/payments/999999/refunds`, { token, json: { reason: 'nope', idempotencyKey: key() } })).status, 404);
+    const unpaid = (await api.call('POST', '/orders', { token, json: { type: 'counter', lines: [{ productId: brownie.id, qty: 2 }], idempotencyKey: key() } })).body;
+    const partial = (await api.call('POST', `/orders/${unpaid.id}/payments`, { token, json: { method: 'cash', amount: 100, idempotencyKey: key() } })).body;
+    assert.equal(partial.orderStatus, 'open');
+    assert.equal((await api.call('POST', `/payments/${partial.id}/refunds`, { token, json: { reason: 'not yet paid', idempotencyKey: key() } })).status, 409);
+  });
+
+  it('manages webhook subscriptions and shows their delivery log', async () => {
+    const created = await api.call('POST', '/webhooks', { token, json: { url: 'http://127.0.0.1:9/hooks', events: ['order.paid'] } });
+    assert.equal(created.status, 201);
+    assert.match(created.body.secret, /^[A-Za-z0-9_-]{20,}$/);
+    assert.equal((await api.call('POST', '/webhooks', { token, json: { url: 'ftp://x', events: ['order.paid'] } })).status, 400);
+    assert.equal((await api.call('POST', '/webhooks', { token, json: { url: 'http://x', events: ['order.eaten'] } })).status, 400);
+    const listed = await api.call('GET', '/webhooks', { token });
+    assert.ok(listed.body.items.some((w: { id: number }) => w.id === created.body.id));
+    assert.equal(listed.body.items[0].secret, undefined, 'the secret is never shown again');
+    const log = await api.call('GET', `/webhooks/${created.body.id}/deliveries`, { token });
+    assert.deepEqual(log.body.items, []);
+    assert.equal((await api.call('GET', '/webhooks/999999/deliveries', { token })).status, 404);
+    assert.equal((await api.call('DELETE', `/webhooks/${created.body.id}`, { token })).status, 204);
+    assert.equal((await api.call('DELETE', `/webhooks/${created.body.id}`, { token })).status, 404);
+  });
+
+  it('rate-limits per token', async () => {
+    const strict = await bootApp(t.db, { config: testConfig({ RATE_LIMIT_API_PER_MIN: '3' }) });
+    try {
+      const a = (await createApiToken(t.db, new FakeClock(), { name: 'A', scopes: ['catalog:read'] })).token;
+      const b = (await createApiToken(t.db, new FakeClock(), { name: 'B', scopes: ['catalog:read'] })).token;
+      const get = (tok: string) => fetch(`${strict.url}/api/v1/products?sku=RET-MUG`, { headers: { Authorization: `Bearer ${tok}` } });
+      for (let i = 0; i < 3; i++) assert.equal((await get(a)).status, 200);
+      const limited = await get(a);
+      assert.equal(limited.status, 429);
+      assert.equal((await limited.json()).type, '/problems/rate-limited');
+      assert.equal((await get(b)).status, 200, 'another token is not affected');
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('creates tokens from the command line, printed once and stored as a hash', async () => {
+    const cli = spawnCli(['api-token', '--name', 'Accounting', '--scopes', 'journal:read,reports:read'], { DATA_DIR: tempDir(), DATABASE_URL: t.url, LOG_LEVEL: 'warn' });
+    assert.equal(await cli.exited, 0, cli.output());
+    const printed = /^(pos_[A-Za-z0-9_-]+)$/m.exec(cli.output())![1];
+    const row = await t.db('api_tokens').where({ name: 'Accounting' }).first();
+    assert.deepEqual(row.scopes, ['journal:read', 'reports:read']);
+    assert.ok(!JSON.stringify(row).includes(printed), 'only a hash is stored');
+    const r = await api.call('GET', '/journal?limit=1', { token: printed });
+    assert.equal(r.status, 200);
+    const bad = spawnCli(['api-token', '--name', 'X', '--scopes', 'everything'], { DATA_DIR: tempDir(), DATABASE_URL: t.url });
+    assert.equal(await bad.exited, 2);
+    assert.match(bad.output(), /unknown: everything/);
+  });
+
+  it('exercised every (path, method, status) the document lists', () => {
+    const missing = api.listed().filter((k) => !api.seen.has(k));
+    assert.deepEqual(missing, [], 'statuses in the OpenAPI document that no test produced');
+  });
+});

@@ -4,7 +4,9 @@ import type { Config } from './config';
 import type { Clock } from './clock';
 import type { Db } from './db/knex';
 import type { Logger } from './logger';
-import { orderRoom, terminalRoom, type Io } from './realtime/io';
+import { FLOOR_ROOM, orderRoom, stationRoom, terminalRoom, type Io } from './realtime/io';
+import { kitchenRoutes } from './kitchen/routes';
+import type { KitchenEvents } from './kitchen/service';
 import { authRoutes } from './auth/routes';
 import { authenticate, csrf, requires, securityHeaders } from './auth/middleware';
 import { RateLimiter } from './auth/rate-limit';
@@ -63,11 +65,24 @@ export function createApp(deps: AppDeps): App {
   const events = {
     orderChanged(orderId: number, version: number) {
       deps.realtime.io?.to(orderRoom(orderId)).emit('order:updated', { orderId, version });
+      deps.realtime.io?.to(FLOOR_ROOM).emit('floor:changed');
     },
     outboxWritten() {
       deps.webhooks?.wake();
     },
   };
+  const io = () => deps.realtime.io;
+  const kitchenEvents: KitchenEvents = {
+    ticketCreated: (t) => io()?.to([stationRoom(t.stationId), stationRoom('expo')]).emit('ticket:created', t),
+    ticketChanged: (t) => io()?.to([stationRoom(t.stationId), stationRoom('expo')]).emit('ticket:changed', t),
+    orderReady: (o) => {
+      const rooms = [orderRoom(o.orderId), FLOOR_ROOM, ...(o.terminalId ? [terminalRoom(o.terminalId)] : [])];
+      io()?.to(rooms).emit('order:ready', { orderId: o.orderId, number: o.number, tableId: o.tableId });
+    },
+    orderChanged: events.orderChanged,
+    floorChanged: () => io()?.to(FLOOR_ROOM).emit('floor:changed'),
+  };
+  const kitchenDeps = { db, clock, events: kitchenEvents };
   const router = new Router();
   router.get('/healthz', requires('public'), healthz(db, startedAt));
   router.get('/status', requires('device'), async (ctx) => {
@@ -85,7 +100,11 @@ export function createApp(deps: AppDeps): App {
       limits: { login: new RateLimiter(clock, deps.config.RATE_LIMIT_LOGIN_PER_MIN), pair: new RateLimiter(clock, deps.config.RATE_LIMIT_PAIR_PER_MIN) },
       disconnectTerminal: (id) => deps.realtime.io?.in(terminalRoom(id)).disconnectSockets(true),
     }),
-    orderRoutes({ db, clock, events }),
+    orderRoutes({
+      db, clock, events, kitchen: kitchenDeps,
+      catalogChanged: (productId, available) => io()?.emit('product:availability', { productId, available }),
+    }),
+    kitchenRoutes(kitchenDeps),
     settingsRoutes({ db, clock }),
     integrationRoutes({ db, clock }),
     apiRoutes({ db, clock, events, limiter: new RateLimiter(clock, deps.config.RATE_LIMIT_API_PER_MIN) }),

@@ -143,7 +143,13 @@ export interface Totals {
  * largest remainder, then tax per rate on the per-rate sum (not per line), half away from zero.
  * Inclusive: total = Σ net and tax is contained. Exclusive: total = Σ net + Σ tax.
  */
-export function computeTotals(lines: TotalsLine[], orderDiscount: Discount | null | undefined, pricesIncludeTax: boolean): Totals {
+export function computeTotals(
+  lines: TotalsLine[],
+  orderDiscount: Discount | null | undefined,
+  pricesIncludeTax: boolean,
+  /** per tax rate id, units added to the computed tax: a split sets them so its parts add up exactly */
+  taxAdjustments?: Record<string, number> | null,
+): Totals {
   const pre = lines.map((l) => {
     const gross = multiply(l.unitPrice, l.quantity);
     const lineDiscount = discountAmount(gross, l.discount);
@@ -168,7 +174,7 @@ export function computeTotals(lines: TotalsLine[], orderDiscount: Discount | nul
   const taxes: TaxTotal[] = [...byRate.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([taxRateId, { ppm, net }]) => {
-      const tax = pricesIncludeTax ? includedTax(net, ppm) : applyRate(net, ppm);
+      const tax = (pricesIncludeTax ? includedTax(net, ppm) : applyRate(net, ppm)) + (taxAdjustments?.[taxRateId] ?? 0);
       return { taxRateId, ppm, base: pricesIncludeTax ? net - tax : net, tax };
     });
   const subtotal = add(...pre.map((p) => p.gross));

@@ -3,7 +3,7 @@ import type { DbOrTrx } from '../db/knex';
 
 export type AuditAction =
   | 'setup' | 'login' | 'logout' | 'pin_failed' | 'lockout' | 'override' | 'override_failed'
-  | 'void' | 'refund' | 'price_override' | 'discount' | 'settings_changed'
+  | 'void' | 'comp' | 'refund' | 'price_override' | 'discount' | 'settings_changed' | 'product_availability'
   | 'terminal_paired' | 'terminal_revoked' | 'pairing_code_created' | 'pairing_failed'
   | 'staff_created' | 'staff_changed' | 'owner_pin_reset';
 

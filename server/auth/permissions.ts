@@ -9,6 +9,7 @@ export const PERMISSIONS = [
   'order:price-override',
   'order:void', // void an unpaid order
   'order:void-sent', // void an item the kitchen already has
+  'order:comp', // give a made item away (counts in comps)
   'order:refund',
   'drawer:no-sale', // open the cash drawer without a sale
   'kitchen:bump',
@@ -24,10 +25,10 @@ export type Permission = (typeof PERMISSIONS)[number];
 export type Role = 'server' | 'cashier' | 'manager' | 'owner';
 export const ROLES: Role[] = ['server', 'cashier', 'manager', 'owner'];
 
-const server: Permission[] = ['order:sell', 'kitchen:bump'];
+const server: Permission[] = ['order:sell'];
 const cashier: Permission[] = [...server, 'order:discount'];
 const manager: Permission[] = [
-  ...cashier, 'order:discount-large', 'order:price-override', 'order:void', 'order:void-sent', 'order:refund', 'drawer:no-sale',
+  ...cashier, 'kitchen:bump', 'order:discount-large', 'order:price-override', 'order:void', 'order:void-sent', 'order:comp', 'order:refund', 'drawer:no-sale',
   'reports:view', 'backoffice:access', 'terminals:pair', 'audit:view',
 ];
 const owner: Permission[] = [...PERMISSIONS];

@@ -5,7 +5,7 @@ export interface OrderRow {
   number: number;
   business_date: string;
   type: 'counter' | 'takeaway' | 'dine_in';
-  status: 'open' | 'paid' | 'voided';
+  status: 'open' | 'paid' | 'voided' | 'merged' | 'split';
   parked: boolean;
   customer_name: string | null;
   table_id: number | null;
@@ -22,6 +22,13 @@ export interface OrderRow {
   journal_seq: number | null;
   void_reason: string | null;
   staff_id: number | null;
+  terminal_id: number | null;
+  held_courses: number[];
+  covers: number | null;
+  seated_at: Date | null;
+  first_sent_at: Date | null;
+  tax_adjustments: Record<string, number> | null;
+  split_from: number | null;
   created_at: Date;
   updated_at: Date;
   closed_at: Date | null;
@@ -30,7 +37,7 @@ export interface OrderRow {
 export interface LineRow {
   id: number;
   order_id: number;
-  product_id: number;
+  product_id: number | null;
   name: string;
   base_price: number;
   unit_price: number;
@@ -45,6 +52,12 @@ export interface LineRow {
   original_price: number | null;
   net: number | null;
   tax: number | null;
+  course: number;
+  seat: number | null;
+  sent_quantity: number;
+  sent_note: string | null;
+  void_reason: string | null;
+  comp_reason: string | null;
   created_at: Date;
 }
 

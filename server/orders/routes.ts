@@ -14,11 +14,14 @@ import * as orders from './service';
 import type { OrderDeps, Actor } from './service';
 import { allowed, requires } from '../auth/middleware';
 import type { Permission } from '../auth/permissions';
+import { audit } from '../audit/service';
+import * as kitchen from '../kitchen/service';
+import type { KitchenDeps } from '../kitchen/service';
 
 const newKey = () => crypto.randomUUID();
 
 /** The counter terminal: product grid, order panel, dialogs. Thin handlers over the order service. */
-export function orderRoutes(deps: OrderDeps): Router {
+export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogChanged(productId: number, available: boolean): void }): Router {
   const router = new Router();
   const need = (p: Permission | 'device') => requires(p, deps);
   const actor = (ctx: Context): Actor => {
@@ -57,7 +60,7 @@ export function orderRoutes(deps: OrderDeps): Router {
     const orderId = Number(ctx.query.order) || null;
     const settings = await getSettings(deps.db);
     const products = await listProducts(deps.db, q ? { search: q } : { categoryId: category });
-    render(ctx, 'orders/_grid.html', 'orders/_grid.html', { products, settings, orderId, search: q });
+    render(ctx, 'orders/_grid.html', 'orders/_grid.html', { products, settings, orderId, search: q, gridUrl: ctx.url });
   });
 
   router.post('/orders', need('order:sell'), validate(schema.OpenOrder), async (ctx) => {
@@ -71,6 +74,12 @@ export function orderRoutes(deps: OrderDeps): Router {
       ctx.status = 303;
       ctx.redirect(to);
     }
+  });
+
+  router.get('/terminal/availability', need('order:sell'), async (ctx) => {
+    const settings = await getSettings(deps.db);
+    const products = await listProducts(deps.db, {});
+    render(ctx, 'orders/availability.html', null, { settings, products });
   });
 
   router.get('/orders', need('order:sell'), async (ctx) => {
@@ -100,6 +109,7 @@ export function orderRoutes(deps: OrderDeps): Router {
     const input = ctx.state.input as schema.AddLine;
     await orders.addLine(deps, id, {
       productId: input.product_id, quantity: input.quantity, modifierIds: input.modifier_ids, note: input.note, openPrice: input.open_price,
+      course: input.course, seat: input.seat,
     });
     await panel(ctx, id);
   });
@@ -113,8 +123,46 @@ export function orderRoutes(deps: OrderDeps): Router {
 
   router.post('/orders/:id/lines/:lineId/quantity', need('order:sell'), validate(schema.SetQuantity), async (ctx) => {
     const id = idParam(ctx, 'id');
-    await orders.setQuantity(deps, id, idParam(ctx, 'lineId'), (ctx.state.input as { quantity: number }).quantity);
+    const lineId = idParam(ctx, 'lineId');
+    const { quantity, reason } = ctx.state.input as { quantity: number; reason?: string };
+    // taking back what the kitchen already has is a void of a sent item
+    if (await orders.isSentVoid(deps.db, id, lineId, quantity)) await allowed(ctx, 'order:void-sent', deps);
+    await orders.setQuantity(deps, id, lineId, quantity, actor(ctx), reason);
     await panel(ctx, id);
+  });
+
+  router.post('/orders/:id/lines/:lineId/comp', need('order:comp'), validate(schema.Reason), async (ctx) => {
+    const id = idParam(ctx, 'id');
+    await orders.compLine(deps, id, idParam(ctx, 'lineId'), (ctx.state.input as { reason: string }).reason, actor(ctx));
+    await panel(ctx, id);
+  });
+
+  router.post('/orders/:id/send', need('order:sell'), async (ctx) => {
+    const id = idParam(ctx, 'id');
+    await kitchen.sendOrder(deps.kitchen, id, { serverName: ctx.state.auth.staff?.name });
+    await panel(ctx, id);
+  });
+
+  router.post('/orders/:id/courses/:course/hold', need('order:sell'), async (ctx) => {
+    const id = idParam(ctx, 'id');
+    await kitchen.holdCourse(deps.kitchen, id, idParam(ctx, 'course'));
+    await panel(ctx, id);
+  });
+
+  router.post('/orders/:id/courses/:course/fire', need('order:sell'), async (ctx) => {
+    const id = idParam(ctx, 'id');
+    await kitchen.sendOrder(deps.kitchen, id, { fireCourse: idParam(ctx, 'course'), serverName: ctx.state.auth.staff?.name });
+    await panel(ctx, id);
+  });
+
+  router.post('/products/:productId/availability', need('order:sell'), validate(schema.Availability), async (ctx) => {
+    const productId = idParam(ctx, 'productId');
+    const { available } = ctx.state.input as { available: boolean };
+    await kitchen.setAvailability(deps.db, productId, available);
+    await audit(deps.db, deps.clock, { action: 'product_availability', staffId: ctx.state.auth.staff?.id, terminalId: ctx.state.auth.terminal?.id, details: { productId, available } });
+    deps.catalogChanged(productId, available);
+    if (isHtmx(ctx)) ctx.set('HX-Refresh', 'true');
+    ctx.status = 204;
   });
 
   router.post('/orders/:id/lines/:lineId/note', need('order:sell'), validate(schema.SetNote), async (ctx) => {
@@ -142,7 +190,11 @@ export function orderRoutes(deps: OrderDeps): Router {
 
   router.post('/orders/:id/lines/:lineId/remove', need('order:sell'), async (ctx) => {
     const id = idParam(ctx, 'id');
-    await orders.removeLine(deps, id, idParam(ctx, 'lineId'));
+    const lineId = idParam(ctx, 'lineId');
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    const reason = typeof body.reason === 'string' && body.reason.trim() ? parseInput(schema.Reason, body).reason : undefined;
+    if (await orders.isSentVoid(deps.db, id, lineId, 0)) await allowed(ctx, 'order:void-sent', deps);
+    await orders.removeLine(deps, id, lineId, actor(ctx), reason);
     await panel(ctx, id);
   });
 

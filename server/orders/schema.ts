@@ -8,7 +8,8 @@ const idList = z
   .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]))
   .pipe(z.array(z.string().regex(/^\d{1,15}$/, 'must be an id').transform(Number)).max(50));
 export const MAX_QTY = 999;
-const quantity = z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(MAX_QTY, `must be at most ${MAX_QTY}`);
+const quantity = z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must not be negative').max(MAX_QTY, `must be at most ${MAX_QTY}`);
+const addQuantity = quantity.refine((n) => n >= 1, 'must be at least 1');
 const note = z.string().max(500, 'must be at most 500 characters').optional().transform((s) => (s?.trim() ? s.trim() : null));
 const reason = z.string().trim().min(3, 'give a reason (at least 3 characters)').max(200, 'must be at most 200 characters');
 /** A typed decimal amount ("12.50"); turned into minor units by the service with the store's currency. */
@@ -22,14 +23,18 @@ export const OpenOrder = z.object({
 
 export const AddLine = z.object({
   product_id: id,
-  quantity: quantity.default(1),
+  quantity: addQuantity.default(1),
   modifier_ids: idList,
   note,
   open_price: decimal.optional(),
+  course: z.coerce.number().int().min(1).max(9).default(1),
+  seat: z.union([z.literal('').transform(() => undefined), z.coerce.number().int().min(1).max(99)]).optional(),
 });
 export type AddLine = z.infer<typeof AddLine>;
 
-export const SetQuantity = z.object({ quantity });
+export const SetQuantity = z.object({ quantity, reason: z.string().trim().min(3, 'give a reason (at least 3 characters)').max(200).optional().or(z.literal('').transform(() => undefined)) });
+export const Reason = z.object({ reason });
+export const Availability = z.object({ available: z.enum(['true', 'false']).transform((v) => v === 'true') });
 export const OverridePrice = z.object({ price: decimal, reason });
 export const SetNote = z.object({ note });
 

@@ -78,10 +78,12 @@ export function totalsFor(order: OrderRow, lines: LineRow[], settings: BusinessS
       quantity: l.quantity,
       taxRateId: String(l.tax_rate_id),
       taxPpm: l.tax_ppm,
-      discount: discountOf(l.discount_kind, l.discount_value),
+      // a comp is made and given away: the whole line comes off, and its value counts as comps
+      discount: l.comp_reason ? { kind: 'percent', ppm: PPM } : discountOf(l.discount_kind, l.discount_value),
     })),
     discountOf(order.discount_kind, order.discount_value),
     settings.pricesIncludeTax,
+    order.tax_adjustments,
   );
 }
 
@@ -90,10 +92,11 @@ export function totalsFor(order: OrderRow, lines: LineRow[], settings: BusinessS
  * terminals on one check serialise instead of losing a line; totals recomputed; version bumped;
  * other terminals nudged after commit.
  */
-async function mutate<T>(
+export async function mutate<T>(
   deps: OrderDeps,
   orderId: number,
   fn: (trx: Trx, order: OrderRow, settings: BusinessSettings) => Promise<T>,
+  opts: { keepTaxAdjustments?: boolean } = {},
 ): Promise<T> {
   const { result, version } = await deps.db.transaction(async (trx) => {
     const order = await lockOrder(trx, orderId);
@@ -101,6 +104,7 @@ async function mutate<T>(
     assertOpen(order);
     const settings = await getSettings(trx);
     const result = await fn(trx, order, settings);
+    if (!opts.keepTaxAdjustments) await clearTaxAdjustments(trx, order);
     const version = await recompute(trx, deps.clock, (await lockOrder(trx, orderId))!, settings);
     return { result, version };
   });
@@ -108,9 +112,10 @@ async function mutate<T>(
   return result;
 }
 
-function assertOpen(order: OrderRow) {
+export function assertOpen(order: OrderRow) {
   if (order.status !== 'open') {
-    throw conflict(`Order #${order.number} is already ${order.status === 'paid' ? 'paid' : 'voided'}; it cannot change.`, 'order-closed');
+    const what = { paid: 'paid', voided: 'voided', merged: 'merged into another check', split: 'split into other checks', open: 'open' }[order.status];
+    throw conflict(`Order #${order.number} is already ${what}; it cannot change.`, 'order-closed');
   }
 }
 
@@ -121,6 +126,11 @@ async function recompute(trx: Trx, clock: Clock, order: OrderRow, settings: Busi
     subtotal: t.subtotal, discount_total: t.discountTotal, tax_total: t.taxTotal, total: t.total, version, updated_at: clock.now(),
   });
   return version;
+}
+
+/** Any change to a split part voids its split-time tax adjustment: its taxes are computed afresh. */
+async function clearTaxAdjustments(trx: Trx, order: OrderRow) {
+  if (order.tax_adjustments) await trx('orders').where({ id: order.id }).update({ tax_adjustments: null });
 }
 
 export async function openOrder(deps: OrderDeps, input: { type: OrderRow['type']; customerName?: string | null; tableId?: number | null }, actor: Actor = {}): Promise<OrderRow> {
@@ -145,6 +155,8 @@ export interface NewLine {
   modifierIds: number[];
   note: string | null;
   openPrice?: string;
+  course?: number;
+  seat?: number | null;
 }
 
 export async function addLine(deps: OrderDeps, orderId: number, input: NewLine): Promise<number> {
@@ -164,7 +176,7 @@ export async function addLine(deps: OrderDeps, orderId: number, input: NewLine):
       .insert({
         order_id: orderId, product_id: product.id, name: product.name, base_price: base, unit_price: Math.max(0, unit),
         quantity: input.quantity, note: input.note, tax_rate_id: tax!.id, tax_name: tax!.name, tax_ppm: tax!.rate_ppm,
-        created_at: deps.clock.now(),
+        course: input.course ?? 1, seat: input.seat ?? null, created_at: deps.clock.now(),
       })
       .returning('id');
     if (mods.length) {
@@ -182,11 +194,52 @@ async function lockLine(trx: Trx, orderId: number, lineId: number): Promise<Line
   return line;
 }
 
-export function setQuantity(deps: OrderDeps, orderId: number, lineId: number, quantity: number) {
+/** Changes a quantity. Below what the kitchen already has, it is a void of sent items: it needs a reason. */
+export function setQuantity(deps: OrderDeps, orderId: number, lineId: number, quantity: number, actor: Actor = {}, reason?: string) {
   return mutate(deps, orderId, async (trx) => {
-    await lockLine(trx, orderId, lineId);
-    await trx('order_lines').where({ id: lineId }).update({ quantity });
+    const line = await lockLine(trx, orderId, lineId);
+    if (quantity < line.sent_quantity) {
+      if (!reason) throw invalid('The kitchen already has this item: give a reason to void it.', [{ field: 'reason', message: 'required to void a sent item' }]);
+      await trx('order_lines').where({ id: lineId }).update({ quantity, void_reason: reason });
+      await audit(trx, deps.clock, {
+        action: 'void', staffId: actor.staffId, approvedBy: actor.approvedBy, terminalId: actor.terminalId,
+        details: { orderId, lineId, product: line.name, from: line.quantity, to: quantity, sent: line.sent_quantity, reason },
+      });
+      return;
+    }
+    if (quantity === 0) await trx('order_lines').where({ id: lineId }).delete();
+    else await trx('order_lines').where({ id: lineId }).update({ quantity });
   });
+}
+
+/** Whether changing a line to `quantity` takes back items the kitchen already has. */
+export async function isSentVoid(db: Db | Trx, orderId: number, lineId: number, quantity: number): Promise<boolean> {
+  const line = await db('order_lines').where({ id: lineId, order_id: orderId }).first('sent_quantity');
+  return Boolean(line && quantity < line.sent_quantity);
+}
+
+/** A comp: made and given away. It comes off the bill, counts in the comps figures, needs a reason. */
+export function compLine(deps: OrderDeps, orderId: number, lineId: number, reason: string, actor: Actor = {}) {
+  return mutate(deps, orderId, async (trx) => {
+    const line = await lockLine(trx, orderId, lineId);
+    if (line.quantity === 0) throw conflict('A voided line cannot be comped.', 'line-voided');
+    await trx('order_lines').where({ id: lineId }).update({ comp_reason: reason, comp_approved_by: actor.approvedBy ?? null });
+    await audit(trx, deps.clock, {
+      action: 'comp', staffId: actor.staffId, approvedBy: actor.approvedBy, terminalId: actor.terminalId,
+      details: { orderId, lineId, product: line.name, quantity: line.quantity, value: line.unit_price * line.quantity, reason },
+    });
+  });
+}
+
+/** Comps of a business date: lines given away on orders that were paid (value at their price). */
+export async function compsFor(db: Db | Trx, businessDate: string): Promise<{ count: number; value: Minor; lines: Array<{ name: string; quantity: number; value: number; reason: string }> }> {
+  const rows = await db('order_lines as l')
+    .join('orders as o', 'o.id', 'l.order_id')
+    .where({ 'o.business_date': businessDate, 'o.status': 'paid' })
+    .whereNotNull('l.comp_reason')
+    .select('l.name', 'l.quantity', 'l.unit_price', 'l.comp_reason');
+  const lines = rows.map((r: { name: string; quantity: number; unit_price: number; comp_reason: string }) => ({ name: r.name, quantity: r.quantity, value: r.unit_price * r.quantity, reason: r.comp_reason }));
+  return { count: lines.reduce((s: number, l: { quantity: number }) => s + l.quantity, 0), value: lines.reduce((s: number, l: { value: number }) => s + l.value, 0), lines };
 }
 
 export function setNote(deps: OrderDeps, orderId: number, lineId: number, note: string | null) {
@@ -196,9 +249,19 @@ export function setNote(deps: OrderDeps, orderId: number, lineId: number, note: 
   });
 }
 
-export function removeLine(deps: OrderDeps, orderId: number, lineId: number) {
+/** Removes a line the kitchen never saw; a sent line is voided instead (quantity 0, kept for the kitchen's VOID). */
+export function removeLine(deps: OrderDeps, orderId: number, lineId: number, actor: Actor = {}, reason?: string) {
   return mutate(deps, orderId, async (trx) => {
-    await lockLine(trx, orderId, lineId);
+    const line = await lockLine(trx, orderId, lineId);
+    if (line.sent_quantity > 0) {
+      if (!reason) throw invalid('The kitchen already has this item: give a reason to void it.', [{ field: 'reason', message: 'required to void a sent item' }]);
+      await trx('order_lines').where({ id: lineId }).update({ quantity: 0, void_reason: reason });
+      await audit(trx, deps.clock, {
+        action: 'void', staffId: actor.staffId, approvedBy: actor.approvedBy, terminalId: actor.terminalId,
+        details: { orderId, lineId, product: line.name, from: line.quantity, to: 0, sent: line.sent_quantity, reason },
+      });
+      return;
+    }
     await trx('order_lines').where({ id: lineId }).delete();
   });
 }
@@ -284,6 +347,10 @@ async function orderRecord(trx: Trx, order: OrderRow, settings: BusinessSettings
         net: t.net,
         tax_rate: { id: l.tax_rate_id, name: l.tax_name, ppm: l.tax_ppm },
         tax: lineTax.get(l.id)!,
+        course: l.course,
+        seat: l.seat,
+        comp: l.comp_reason ? { reason: l.comp_reason } : null,
+        void: l.void_reason ? { reason: l.void_reason, sent_quantity: l.sent_quantity } : null,
       };
     }),
     order_discount: order.discount_kind ? { kind: order.discount_kind, value: order.discount_value } : null,
@@ -344,7 +411,7 @@ export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Min
     assertOpen(order);
     if (tendered <= 0) throw invalid('The amount tendered must be more than zero.', [{ field: 'tendered', message: 'must be more than zero' }]);
     const lines = await orderLines(trx, orderId);
-    if (!lines.length) throw unprocessable('The order has no items to pay for.', 'empty-order');
+    if (!lines.some((l) => l.quantity > 0)) throw unprocessable('The order has no items to pay for.', 'empty-order');
     const totals = totalsFor(order, lines, settings);
     const due = totals.total - order.paid_total;
     const cashDue = cashRound(due, settings.cashRounding);

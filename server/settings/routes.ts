@@ -24,6 +24,8 @@ const SettingsForm = z.object({
   receiptFooter: z.string().default(''),
   idleLockSeconds: z.coerce.number(),
   discountLimitPercent: z.coerce.number(),
+  kitchenWarnMinutes: z.coerce.number(),
+  kitchenLateMinutes: z.coerce.number(),
 }).pipe(BusinessSettings);
 
 export function settingsRoutes(deps: { db: Db; clock: Clock }): Router {

@@ -20,6 +20,8 @@ export const BusinessSettings = z.object({
   receiptFooter: z.string().max(500),
   idleLockSeconds: z.number().int().min(15).max(86_400), // a terminal locks after this long untouched
   discountLimitPercent: z.number().min(0).max(100), // discounts above this need a manager
+  kitchenWarnMinutes: z.number().int().min(1).max(240), // a ticket's timer turns amber
+  kitchenLateMinutes: z.number().int().min(1).max(480), // and red
 });
 export type BusinessSettings = z.infer<typeof BusinessSettings>;
 
@@ -34,4 +36,6 @@ export const DEFAULT_SETTINGS: BusinessSettings = {
   receiptFooter: 'Thank you!',
   idleLockSeconds: 300,
   discountLimitPercent: 10,
+  kitchenWarnMinutes: 5,
+  kitchenLateMinutes: 10,
 };

@@ -4,10 +4,18 @@
 
   // Live: watch the open order; a nudge from another terminal refetches the panel.
   const panel = () => $('#order-panel[data-order-id]');
-  if (window.io && panel()) {
+  if (window.io && (panel() || document.getElementById('product-grid'))) {
     const socket = window.io({ transports: ['websocket', 'polling'] });
     const watch = () => { const p = panel(); if (p) socket.emit('order:watch', { orderId: Number(p.dataset.orderId) }); };
     socket.on('connect', watch);
+    socket.on('product:availability', () => {
+      const g = document.getElementById('product-grid');
+      if (g) window.htmx.trigger(g, 'catalog-changed');
+    });
+    socket.on('order:ready', (msg) => {
+      const f = document.getElementById('flash');
+      if (f) f.innerHTML = `<div class="flash flash-ok">Order #${Number(msg.number)} is ready.</div>`;
+    });
     socket.on('order:updated', (msg) => {
       const p = panel();
       if (!p || Number(p.dataset.orderId) !== msg.orderId) return;

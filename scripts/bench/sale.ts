@@ -1,0 +1,264 @@
+import crypto from 'node:crypto';
+import type { Browser, Reply } from './http';
+import type { LineRecipe } from './store';
+
+/**
+ * One counter sale, as the requests a browser's htmx sends: open, 4 lines with modifiers, send to
+ * the kitchen (when the server has it), the pay dialog, a cash tender, the receipt. Each step is
+ * one entry of `saleSteps()`; a new step is one more entry.
+ */
+export interface SaleState {
+  b: Browser;
+  /** the lines of this sale */
+  lines: LineRecipe[];
+  orderId?: number;
+  /** called for every request with the step it belongs to and its latency */
+  record(step: string, reply: Reply): void;
+  /** true once the run is over: the sale stops at the next request */
+  stopped(): boolean;
+}
+
+export interface Step {
+  /** the name in the table */
+  name: string;
+  /** the requests, for the report */
+  requests: string;
+  run(s: SaleState): Promise<void>;
+}
+
+export class StepError extends Error {
+  constructor(readonly step: string, readonly status: number, detail: string) {
+    super(`${step}: ${status} ${detail}`);
+  }
+}
+
+export class Stopped extends Error {}
+
+export const LINES_PER_SALE = 4;
+export const TENDERED = '500.00';
+
+async function call(s: SaleState, step: string, expect: (status: number) => boolean, send: () => Promise<Reply>): Promise<Reply> {
+  if (s.stopped()) throw new Stopped();
+  let r: Reply;
+  try {
+    r = await send();
+  } catch (err) {
+    throw new StepError(step, 0, (err as Error).message);
+  }
+  s.record(step, r);
+  if (!expect(r.status)) throw new StepError(step, r.status, r.text.slice(0, 200));
+  return r;
+}
+
+const is = (code: number) => (status: number) => status === code;
+const is2xx = (status: number) => status >= 200 && status < 300;
+const orderId = (s: SaleState) => {
+  if (!s.orderId) throw new StepError('open', 0, 'no order id');
+  return s.orderId;
+};
+
+export const openStep: Step = {
+  name: 'open',
+  requests: 'POST /orders (type=counter) → 204 HX-Redirect',
+  async run(s) {
+    const r = await call(s, 'open', is(204), () => s.b.post('/orders', { type: 'counter' }));
+    const m = /^\/orders\/(\d+)$/.exec(String(r.headers['hx-redirect'] ?? ''));
+    if (!m) throw new StepError('open', r.status, `no HX-Redirect to the order (got ${String(r.headers['hx-redirect'])})`);
+    s.orderId = Number(m[1]);
+  },
+};
+
+/** What the browser does after HX-Redirect: the order page, then the product grid it loads. */
+export const pageStep: Step = {
+  name: 'page',
+  requests: 'GET /orders/:id (page) + GET /terminal/products?category&order',
+  async run(s) {
+    const id = orderId(s);
+    await call(s, 'page', is(200), () => s.b.get(`/orders/${id}`, { htmx: false }));
+    await call(s, 'page', is(200), () => s.b.get(`/terminal/products?order=${id}`));
+  },
+};
+
+export function lineStep(opts: { withOptionsDialog: boolean }): Step {
+  return {
+    name: 'line',
+    requests: `${opts.withOptionsDialog ? 'GET options dialog + ' : ''}POST /orders/:id/lines (product_id, quantity, modifier_ids…), ×${LINES_PER_SALE}`,
+    async run(s) {
+      const id = orderId(s);
+      for (const l of s.lines) {
+        if (opts.withOptionsDialog) await call(s, 'options', is(200), () => s.b.get(`/orders/${id}/products/${l.productId}/options`));
+        await call(s, 'line', is(200), () =>
+          s.b.post(`/orders/${id}/lines`, { product_id: String(l.productId), quantity: '1', modifier_ids: l.modifierIds.map(String) }),
+        );
+      }
+    },
+  };
+}
+
+export const sendStep: Step = {
+  name: 'send',
+  requests: 'POST /orders/:id/send',
+  async run(s) {
+    const id = orderId(s);
+    await call(s, 'send', is2xx, () => s.b.post(`/orders/${id}/send`, {}));
+  },
+};
+
+export const payDialogStep: Step = {
+  name: 'pay',
+  requests: 'GET /orders/:id/pay (the pay dialog)',
+  async run(s) {
+    const id = orderId(s);
+    await call(s, 'pay', is(200), () => s.b.get(`/orders/${id}/pay`));
+  },
+};
+
+export const tenderStep: Step = {
+  name: 'tender',
+  requests: `POST /orders/:id/payments (tendered=${TENDERED}, idempotency_key)`,
+  async run(s) {
+    const id = orderId(s);
+    await call(s, 'tender', is(200), () => s.b.post(`/orders/${id}/payments`, { tendered: TENDERED, idempotency_key: crypto.randomUUID() }));
+  },
+};
+
+/** The receipt page (what Print opens); 200 only once the sale is closed, so it also proves the tender closed it. */
+export const receiptStep: Step = {
+  name: 'receipt',
+  requests: 'GET /orders/:id/receipt (page)',
+  async run(s) {
+    const id = orderId(s);
+    await call(s, 'receipt', is(200), () => s.b.get(`/orders/${id}/receipt`, { htmx: false }));
+  },
+};
+
+export function saleSteps(opts: { send: boolean; fullBrowser: boolean }): Step[] {
+  return [
+    openStep,
+    ...(opts.fullBrowser ? [pageStep] : []),
+    lineStep({ withOptionsDialog: opts.fullBrowser }),
+    ...(opts.send ? [sendStep] : []),
+    payDialogStep,
+    tenderStep,
+    receiptStep,
+  ];
+}
+
+/** The lines of sale number `n`: consecutive recipes, so sales vary but each has LINES_PER_SALE distinct products. */
+export function linesFor(recipes: LineRecipe[], n: number): LineRecipe[] {
+  return Array.from({ length: LINES_PER_SALE }, (_, i) => recipes[(n * LINES_PER_SALE + i) % recipes.length]);
+}
+
+/** Runs one sale through `steps`; throws StepError or Stopped. */
+export async function runSale(steps: Step[], s: SaleState): Promise<void> {
+  for (const step of steps) await step.run(s);
+}
+
+/**
+ * Whether the server can send an order to the kitchen: one order with one line, then
+ * POST /orders/:id/send. 404 means the route does not exist yet.
+ */
+export async function probeSend(b: Browser, line: LineRecipe): Promise<{ status: number; text: string }> {
+  const s: SaleState = { b, lines: [line], record() {}, stopped: () => false };
+  await openStep.run(s);
+  await lineStep({ withOptionsDialog: false }).run(s);
+  const r = await b.post(`/orders/${s.orderId}/send`, {}, { keepBody: true });
+  return { status: r.status, text: r.text.slice(0, 200) };
+}
+
+// ---- the rush ----------------------------------------------------------------------------
+
+export interface RushResult {
+  terminals: number;
+  seconds: number;
+  completed: number;
+  salesPerSec: number;
+  /** latencies (ms) of the requests started in the measured window, per step */
+  steps: Map<string, number[]>;
+  /** whole sales completed in the window, first request to last */
+  saleMs: number[];
+  /** failures in the measured window, "step status" → count */
+  errors: Map<string, number>;
+  /** failures during warm-up */
+  warmupErrors: number;
+  firstError?: string;
+}
+
+export interface Sampler {
+  begin(): void;
+  sample(): void;
+  end(): void;
+}
+
+/**
+ * N terminals, each looping sales back to back (no think time) for warm-up + measured window.
+ * Sales per second = sales completed inside the window / window length.
+ */
+export async function rush(
+  browsers: Browser[],
+  recipes: LineRecipe[],
+  steps: Step[],
+  opts: { warmupMs: number; measureMs: number; sampler?: Sampler; sampleEveryMs?: number },
+): Promise<RushResult> {
+  const t0 = performance.now();
+  const windowStart = t0 + opts.warmupMs;
+  const windowEnd = windowStart + opts.measureMs;
+  const result: RushResult = {
+    terminals: browsers.length, seconds: opts.measureMs / 1000, completed: 0, salesPerSec: 0,
+    steps: new Map(), saleMs: [], errors: new Map(), warmupErrors: 0,
+  };
+  let saleNo = 0;
+  let sampling: NodeJS.Timeout | undefined;
+  const startSampling = setTimeout(() => {
+    opts.sampler?.begin();
+    sampling = setInterval(() => opts.sampler?.sample(), opts.sampleEveryMs ?? 250);
+  }, opts.warmupMs);
+  const inWindow = (t: number) => t >= windowStart && t < windowEnd;
+
+  const terminal = async (b: Browser) => {
+    while (performance.now() < windowEnd) {
+      const started = performance.now();
+      const s: SaleState = {
+        b,
+        lines: linesFor(recipes, saleNo++),
+        record(step, reply) {
+          const sentAt = performance.now() - reply.ms;
+          if (!inWindow(sentAt)) return;
+          let list = result.steps.get(step);
+          if (!list) result.steps.set(step, (list = []));
+          list.push(reply.ms);
+        },
+        stopped: () => performance.now() >= windowEnd,
+      };
+      try {
+        await runSale(steps, s);
+        const done = performance.now();
+        if (inWindow(done)) {
+          result.completed++;
+          if (started >= windowStart) result.saleMs.push(done - started);
+        }
+      } catch (err) {
+        if (err instanceof Stopped) break;
+        const now = performance.now();
+        const key = err instanceof StepError ? `${err.step} ${err.status || 'network'}` : `sale ${(err as Error).message}`;
+        if (inWindow(now)) {
+          result.errors.set(key, (result.errors.get(key) ?? 0) + 1);
+          result.firstError ??= (err as Error).message;
+        } else if (now < windowStart) {
+          result.warmupErrors++;
+          result.firstError ??= (err as Error).message;
+        }
+        if (err instanceof StepError && err.status === 0) await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  };
+  try {
+    await Promise.all(browsers.map(terminal));
+  } finally {
+    clearTimeout(startSampling);
+    if (sampling) clearInterval(sampling);
+  }
+  opts.sampler?.end();
+  result.salesPerSec = result.completed / (opts.measureMs / 1000);
+  return result;
+}

@@ -1,0 +1,210 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { loadConfig } from '../../server/config';
+import { runningClusterUrl } from '../../server/db/database';
+import { createLogger } from '../../server/logger';
+import { waitFor200 } from './http';
+
+export const ROOT = path.resolve(__dirname, '../..');
+
+/**
+ * The store server under test, as its own process (`node --import tsx server/cli.ts start`), so its
+ * memory and CPU are measured apart from the load generator. It runs its own PostgreSQL.
+ */
+export interface ServerEnv {
+  dataDir: string;
+  port: number;
+  logLevel: string;
+  secretKey: string;
+}
+
+export function serverEnv(dataDir: string, port: number, logLevel: string): ServerEnv {
+  return { dataDir, port, logLevel, secretKey: crypto.randomBytes(32).toString('base64url') };
+}
+
+function childEnv(e: ServerEnv): NodeJS.ProcessEnv {
+  // only what the server needs: nothing from the caller's environment (DATABASE_URL, CONFIG_FILE…) leaks in
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    DATA_DIR: e.dataDir,
+    PORT: String(e.port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: e.logLevel,
+    SECRET_KEY: e.secretKey,
+    RATE_LIMIT_LOGIN_PER_MIN: '100000',
+    RATE_LIMIT_PAIR_PER_MIN: '100000',
+    RATE_LIMIT_API_PER_MIN: '1000000',
+  };
+}
+
+export class ServerProcess {
+  private out = '';
+  readonly exited: Promise<number | null>;
+  readonly url: string;
+
+  private constructor(readonly child: ChildProcess, readonly env: ServerEnv) {
+    this.url = `http://127.0.0.1:${env.port}`;
+    const keep = (d: Buffer) => {
+      this.out = (this.out + d.toString('utf8')).slice(-64 * 1024);
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  }
+
+  /** Spawns `start [--demo]`; resolves once /healthz answers 200, with the time that took. */
+  static async start(env: ServerEnv, opts: { demo?: boolean; timeoutMs?: number } = {}): Promise<{ server: ServerProcess; readyMs: number }> {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/cli.ts'), 'start', ...(opts.demo ? ['--demo'] : [])], {
+      cwd: ROOT,
+      env: childEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const server = new ServerProcess(child, env);
+    try {
+      const readyMs = await waitFor200(`${server.url}/healthz`, started, opts.timeoutMs ?? 120_000, () => child.exitCode === null && child.signalCode === null);
+      return { server, readyMs };
+    } catch (err) {
+      await server.stop();
+      throw new Error(`${(err as Error).message}\n--- server output ---\n${server.output()}`);
+    }
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  output(): string {
+    return this.out;
+  }
+
+  alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** SIGTERM, then wait: the server finishes in-flight requests and stops its own PostgreSQL. */
+  async stop(timeoutMs = 60_000): Promise<number | null> {
+    if (!this.alive()) return this.exited;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => {
+      if (this.alive()) this.child.kill('SIGKILL');
+    }, timeoutMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The URL of the server's embedded cluster (database `store`), read from DATA_DIR. */
+  clusterUrl(database = 'store'): string {
+    const config = loadConfig({ DATA_DIR: this.env.dataDir, LOG_LEVEL: 'silent' });
+    const url = runningClusterUrl(config, createLogger('silent'));
+    if (!url) throw new Error('the embedded PostgreSQL of the server is not running');
+    return url.replace(/\/store$/, `/${database}`);
+  }
+}
+
+/** A free TCP port on 127.0.0.1 (the server is then started on it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// ---- /proc: memory and CPU of a process ----------------------------------------------------
+
+/** VmRSS of a process in bytes, or NaN when it is gone. */
+export function rssBytes(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const CLK_TCK = 100; // USER_HZ on Linux
+
+/** utime + stime of a process, in seconds; 0 when it is gone. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // fields 14 and 15 of stat(5)
+  } catch {
+    return 0;
+  }
+}
+
+/** The postmaster of a cluster directory and every process it started (backends, walwriter…). */
+export function postgresPids(pgDir: string): number[] {
+  let postmaster: number;
+  try {
+    postmaster = Number(fs.readFileSync(path.join(pgDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return [];
+  }
+  const pids = [postmaster];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === postmaster) pids.push(Number(entry));
+    } catch {
+      /* gone */
+    }
+  }
+  return pids;
+}
+
+/**
+ * CPU used by a set of processes over a window, as a share of one core. Processes that start
+ * during the window (new backends) are counted from 0; ones that end are lost (their last reading
+ * is kept). Good enough to say which process is busy.
+ */
+export class CpuMeter {
+  private start = new Map<number, number>();
+  private last = new Map<number, number>();
+  private t0 = process.hrtime.bigint();
+
+  constructor(private readonly pids: () => number[]) {}
+
+  begin(): void {
+    this.t0 = process.hrtime.bigint();
+    this.start.clear();
+    this.last.clear();
+    for (const pid of this.pids()) {
+      const s = cpuSeconds(pid);
+      this.start.set(pid, s);
+      this.last.set(pid, s);
+    }
+  }
+
+  sample(): void {
+    for (const pid of this.pids()) {
+      const s = cpuSeconds(pid);
+      if (s) this.last.set(pid, s);
+      if (!this.start.has(pid)) this.start.set(pid, 0);
+    }
+  }
+
+  /** Cores busy on average since begin() (1.0 = one core all the time). */
+  cores(): number {
+    this.sample();
+    const wall = Number(process.hrtime.bigint() - this.t0) / 1e9;
+    let used = 0;
+    for (const [pid, s] of this.last) used += s - (this.start.get(pid) ?? 0);
+    return wall > 0 ? used / wall : Number.NaN;
+  }
+}

@@ -1,0 +1,240 @@
+import type { Clock } from '../clock';
+import type { Db, DbOrTrx, Trx } from '../db/knex';
+import { conflict, invalid, notFound } from '../errors';
+import { lockOrder, type OrderRow } from '../orders/queries';
+import { assertOpen } from '../orders/service';
+
+export type Marker = 'NEW' | 'ADDITION' | 'VOID' | 'NOTE';
+
+export interface KitchenEvents {
+  ticketCreated(t: { ticketId: number; stationId: number; orderId: number }): void;
+  ticketChanged(t: { ticketId: number; stationId: number; orderId: number; status: 'open' | 'bumped' }): void;
+  orderReady(o: { orderId: number; terminalId: number | null; number: number; tableId: number | null }): void;
+  orderChanged(orderId: number, version: number): void;
+  floorChanged(): void;
+}
+
+export interface KitchenDeps {
+  db: Db;
+  clock: Clock;
+  events: KitchenEvents;
+}
+
+interface SendLine {
+  id: number;
+  name: string;
+  quantity: number;
+  sent_quantity: number;
+  note: string | null;
+  sent_note: string | null;
+  course: number;
+  seat: number | null;
+  station_id: number | null;
+}
+
+/**
+ * Fire: tells each station only what changed since the last send, keyed by line id. Runs in one
+ * transaction holding the order's row lock, and records what the kitchen now has on each line,
+ * so two terminals pressing Send at once, or Send pressed again, never make a line twice.
+ * Held courses stay back; `fireCourse` releases one and sends it.
+ */
+export async function sendOrder(deps: KitchenDeps, orderId: number, opts: { fireCourse?: number; serverName?: string | null } = {}) {
+  const created: Array<{ ticketId: number; stationId: number }> = [];
+  const { version } = await deps.db.transaction(async (trx) => {
+    const order = await lockOrder(trx, orderId);
+    if (!order) throw notFound('That order');
+    assertOpen(order);
+    let held = order.held_courses ?? [];
+    if (opts.fireCourse !== undefined) {
+      if (!held.includes(opts.fireCourse)) throw conflict(`Course ${opts.fireCourse} is not on hold.`, 'course-not-held');
+      held = held.filter((c) => c !== opts.fireCourse);
+    }
+    const lines: SendLine[] = await trx('order_lines as l')
+      .leftJoin('products as p', 'p.id', 'l.product_id')
+      .where('l.order_id', orderId)
+      .orderBy('l.id')
+      .select('l.id', 'l.name', 'l.quantity', 'l.sent_quantity', 'l.note', 'l.sent_note', 'l.course', 'l.seat', 'p.station_id');
+    const mods = await trx('order_line_modifiers').whereIn('line_id', lines.map((l) => l.id)).select('line_id', 'name');
+    const sentCourses = new Set(lines.filter((l) => l.sent_quantity > 0).map((l) => l.course));
+    const byStation = new Map<number, Array<Record<string, unknown>>>();
+    const updates: SendLine[] = [];
+    for (const l of lines) {
+      if (!l.station_id || held.includes(l.course)) continue;
+      const items: Array<{ marker: Marker; quantity: number }> = [];
+      const delta = l.quantity - l.sent_quantity;
+      if (delta > 0) items.push({ marker: order.first_sent_at && sentCourses.has(l.course) ? 'ADDITION' : 'NEW', quantity: delta });
+      if (delta < 0) items.push({ marker: 'VOID', quantity: -delta });
+      if (l.sent_quantity > 0 && l.quantity > 0 && (l.note ?? null) !== (l.sent_note ?? null)) items.push({ marker: 'NOTE', quantity: l.quantity });
+      if (!items.length) continue;
+      updates.push(l);
+      const list = byStation.get(l.station_id) ?? [];
+      for (const it of items) {
+        list.push({
+          line_id: l.id, marker: it.marker, quantity: it.quantity, name: l.name, seat: l.seat, course: l.course,
+          note: l.note, modifiers: JSON.stringify(mods.filter((m: { line_id: number }) => m.line_id === l.id).map((m: { name: string }) => m.name)),
+        });
+      }
+      byStation.set(l.station_id, list);
+    }
+    const now = deps.clock.now();
+    if (byStation.size) {
+      const [{ sends }] = await trx.raw(
+        `insert into order_sends (order_id, sends) values (?, 1) on conflict (order_id) do update set sends = order_sends.sends + 1 returning sends`,
+        [orderId],
+      ).then((r: { rows: Array<{ sends: number }> }) => r.rows);
+      const table = order.table_id ? await trx('tables').where({ id: order.table_id }).first('name') : undefined;
+      for (const [stationId, items] of byStation) {
+        const [ticket] = await trx('kitchen_tickets')
+          .insert({ order_id: orderId, station_id: stationId, send_no: sends, table_name: table?.name ?? null, server_name: opts.serverName ?? null, order_number: order.number, created_at: now })
+          .returning('id');
+        await trx('kitchen_ticket_items').insert(items.map((i) => ({ ...i, ticket_id: ticket.id })));
+        created.push({ ticketId: ticket.id, stationId });
+      }
+      for (const l of updates) await trx('order_lines').where({ id: l.id }).update({ sent_quantity: l.quantity, sent_note: l.note });
+    }
+    const version = order.version + 1;
+    await trx('orders').where({ id: orderId }).update({
+      held_courses: held, version, updated_at: now, ...(byStation.size && !order.first_sent_at ? { first_sent_at: now } : {}),
+    });
+    return { version };
+  });
+  for (const t of created) deps.events.ticketCreated({ ...t, orderId });
+  deps.events.orderChanged(orderId, version);
+  deps.events.floorChanged();
+  return { tickets: created };
+}
+
+/** Keeps a course back from the next sends until it is fired. */
+export async function holdCourse(deps: KitchenDeps, orderId: number, course: number) {
+  if (!Number.isInteger(course) || course < 1 || course > 9) throw invalid('A course is 1 to 9.');
+  const version = await deps.db.transaction(async (trx) => {
+    const order = await lockOrder(trx, orderId);
+    if (!order) throw notFound('That order');
+    assertOpen(order);
+    const held = [...new Set([...(order.held_courses ?? []), course])].sort();
+    await trx('orders').where({ id: orderId }).update({ held_courses: held, version: order.version + 1, updated_at: deps.clock.now() });
+    return order.version + 1;
+  });
+  deps.events.orderChanged(orderId, version);
+}
+
+export interface TicketView {
+  id: number;
+  order_id: number;
+  station_id: number;
+  station_name: string;
+  status: 'open' | 'bumped';
+  order_number: number;
+  table_name: string | null;
+  server_name: string | null;
+  send_no: number;
+  created_at: Date;
+  bumped_at: Date | null;
+  ageSeconds: number;
+  items: Array<{ id: number; marker: Marker; quantity: number; name: string; modifiers: string[]; note: string | null; seat: number | null; course: number; bumped_at: Date | null }>;
+}
+
+/** The open tickets of a station (or of every station: expo), oldest first, with their items. */
+export async function openTickets(db: DbOrTrx, clock: Clock, station: number | 'expo'): Promise<TicketView[]> {
+  const q = db('kitchen_tickets as t').join('stations as s', 's.id', 't.station_id').where('t.status', 'open').orderBy('t.id').select('t.*', 's.name as station_name');
+  if (station !== 'expo') q.where('t.station_id', station);
+  return withItems(db, clock, await q);
+}
+
+export async function ticketById(db: DbOrTrx, clock: Clock, id: number): Promise<TicketView> {
+  const rows = await db('kitchen_tickets as t').join('stations as s', 's.id', 't.station_id').where('t.id', id).select('t.*', 's.name as station_name');
+  if (!rows.length) throw notFound('That ticket');
+  return (await withItems(db, clock, rows))[0];
+}
+
+async function withItems(db: DbOrTrx, clock: Clock, tickets: Array<Omit<TicketView, 'items' | 'ageSeconds'>>): Promise<TicketView[]> {
+  const items = tickets.length ? await db('kitchen_ticket_items').whereIn('ticket_id', tickets.map((t) => t.id)).orderBy('id') : [];
+  const now = clock.now().getTime();
+  return tickets.map((t) => ({
+    ...t,
+    ageSeconds: Math.max(0, Math.floor((now - t.created_at.getTime()) / 1000)),
+    items: items.filter((i: { ticket_id: number }) => i.ticket_id === t.id),
+  }));
+}
+
+/** All-day counts: what is still to make on the open tickets, per item. */
+export async function allDay(db: DbOrTrx, station: number | 'expo'): Promise<Array<{ name: string; quantity: number }>> {
+  const q = db('kitchen_ticket_items as i')
+    .join('kitchen_tickets as t', 't.id', 'i.ticket_id')
+    .where('t.status', 'open')
+    .whereNull('i.bumped_at')
+    .groupBy('i.name')
+    .select('i.name')
+    .select(db.raw(`sum(case when i.marker = 'VOID' then -i.quantity when i.marker = 'NOTE' then 0 else i.quantity end)::int as quantity`))
+    .orderBy('i.name');
+  if (station !== 'expo') q.where('t.station_id', station);
+  return (await q).filter((r: { quantity: number }) => r.quantity > 0);
+}
+
+async function afterBump(trx: Trx, deps: KitchenDeps, ticketId: number) {
+  const ticket = await trx('kitchen_tickets').where({ id: ticketId }).first();
+  const open = await trx('kitchen_tickets').where({ order_id: ticket.order_id, status: 'open' }).first('id');
+  const order: OrderRow = await trx('orders').where({ id: ticket.order_id }).first();
+  return { ticket, ready: !open, order };
+}
+
+/** Bump (ready): a ticket leaves the screen; when an order has no open ticket left, its server is told. */
+export async function bumpTicket(deps: KitchenDeps, ticketId: number) {
+  const r = await deps.db.transaction(async (trx) => {
+    const t = await trx('kitchen_tickets').where({ id: ticketId }).forUpdate().first();
+    if (!t) throw notFound('That ticket');
+    if (t.status === 'bumped') return undefined;
+    const now = deps.clock.now();
+    await trx('kitchen_tickets').where({ id: ticketId }).update({ status: 'bumped', bumped_at: now });
+    await trx('kitchen_ticket_items').where({ ticket_id: ticketId }).whereNull('bumped_at').update({ bumped_at: now });
+    return afterBump(trx, deps, ticketId);
+  });
+  if (r) announce(deps, r, 'bumped');
+}
+
+/** Bumps one item; the ticket goes when its last item does. */
+export async function bumpItem(deps: KitchenDeps, itemId: number) {
+  const r = await deps.db.transaction(async (trx) => {
+    const item = await trx('kitchen_ticket_items').where({ id: itemId }).forUpdate().first();
+    if (!item) throw notFound('That item');
+    const now = deps.clock.now();
+    await trx('kitchen_ticket_items').where({ id: itemId }).update({ bumped_at: item.bumped_at ?? now });
+    const left = await trx('kitchen_ticket_items').where({ ticket_id: item.ticket_id }).whereNull('bumped_at').first('id');
+    if (left) return { ticketOnly: item.ticket_id as number };
+    const t = await trx('kitchen_tickets').where({ id: item.ticket_id }).forUpdate().first();
+    if (t.status === 'bumped') return { ticketOnly: item.ticket_id as number };
+    await trx('kitchen_tickets').where({ id: item.ticket_id }).update({ status: 'bumped', bumped_at: now });
+    return afterBump(trx, deps, item.ticket_id);
+  });
+  if ('ticketOnly' in r) {
+    const t = await deps.db('kitchen_tickets').where({ id: r.ticketOnly }).first();
+    deps.events.ticketChanged({ ticketId: t.id, stationId: t.station_id, orderId: t.order_id, status: t.status });
+  } else announce(deps, r, 'bumped');
+}
+
+/** Recall: brings back the station's most recently bumped ticket. */
+export async function recallLast(deps: KitchenDeps, station: number | 'expo') {
+  const r = await deps.db.transaction(async (trx) => {
+    const q = trx('kitchen_tickets').where({ status: 'bumped' }).orderBy('bumped_at', 'desc').orderBy('id', 'desc').forUpdate();
+    if (station !== 'expo') q.where({ station_id: station });
+    const t = await q.first();
+    if (!t) throw notFound('A bumped ticket to recall');
+    await trx('kitchen_tickets').where({ id: t.id }).update({ status: 'open', bumped_at: null });
+    await trx('kitchen_ticket_items').where({ ticket_id: t.id }).update({ bumped_at: null });
+    return afterBump(trx, deps, t.id);
+  });
+  deps.events.ticketChanged({ ticketId: r.ticket.id, stationId: r.ticket.station_id, orderId: r.ticket.order_id, status: 'open' });
+  deps.events.floorChanged();
+}
+
+function announce(deps: KitchenDeps, r: { ticket: { id: number; station_id: number; order_id: number }; ready: boolean; order: OrderRow }, status: 'bumped') {
+  deps.events.ticketChanged({ ticketId: r.ticket.id, stationId: r.ticket.station_id, orderId: r.ticket.order_id, status });
+  if (r.ready) deps.events.orderReady({ orderId: r.order.id, terminalId: r.order.terminal_id, number: r.order.number, tableId: r.order.table_id });
+  deps.events.floorChanged();
+}
+
+/** 86: a product runs out (or comes back). Every terminal greys it out at once. */
+export async function setAvailability(db: Db, productId: number, available: boolean) {
+  const n = await db('products').where({ id: productId }).update({ available });
+  if (!n) throw notFound('That product');
+}

@@ -12,6 +12,14 @@ export class Client {
   csrf?: string;
   constructor(readonly base: string) {}
 
+  /** The same browser (cookies, token) talking to another address: a restarted server. */
+  withBase(base: string): Client {
+    const c = new Client(base);
+    c.cookies = new Map(this.cookies);
+    c.csrf = this.csrf;
+    return c;
+  }
+
   cookieHeader(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }

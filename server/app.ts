@@ -6,6 +6,7 @@ import type { Db } from './db/knex';
 import type { Logger } from './logger';
 import { FLOOR_ROOM, orderRoom, stationRoom, terminalRoom, type Io } from './realtime/io';
 import { kitchenRoutes } from './kitchen/routes';
+import { tableRoutes } from './tables/routes';
 import type { KitchenEvents } from './kitchen/service';
 import { authRoutes } from './auth/routes';
 import { authenticate, csrf, requires, securityHeaders } from './auth/middleware';
@@ -105,6 +106,7 @@ export function createApp(deps: AppDeps): App {
       catalogChanged: (productId, available) => io()?.emit('product:availability', { productId, available }),
     }),
     kitchenRoutes(kitchenDeps),
+    tableRoutes({ db, clock, events, checks: { db, clock, events: { ...events, floorChanged: kitchenEvents.floorChanged } } }),
     settingsRoutes({ db, clock }),
     integrationRoutes({ db, clock }),
     apiRoutes({ db, clock, events, limiter: new RateLimiter(clock, deps.config.RATE_LIMIT_API_PER_MIN) }),

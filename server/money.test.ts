@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import {
   PPM,
   add,
+  splitMatrix,
   allocate,
   applyRate,
   assertMinor,
@@ -757,5 +758,34 @@ describe('formatMoney', () => {
   it('honours the locale', () => {
     const s = formatMoney(123456, 'EUR', 'de');
     assert.ok(s.includes('1.234,56'), s);
+  });
+});
+
+describe('splitMatrix', () => {
+  it('keeps every part total and every component exact', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 1_000_000 }), { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 1, max: 8 }),
+        (components, n) => {
+          const total = components.reduce((s, c) => s + c, 0);
+          const parts = splitEvenly(total, n);
+          let cells: number[][];
+          try {
+            cells = splitMatrix(components, parts);
+          } catch (err) {
+            assert.match(String(err), /too small/);
+            return;
+          }
+          cells.forEach((row, i) => assert.equal(row.reduce((s, v) => s + v, 0), parts[i]));
+          components.forEach((c, j) => assert.equal(cells.reduce((s, row) => s + row[j], 0), c));
+          cells.forEach((row) => row.forEach((v) => assert.ok(v >= 0)));
+        },
+      ),
+    );
+  });
+
+  it('refuses parts that do not add up to the whole', () => {
+    assert.throws(() => splitMatrix([100, 50], [100, 40]), /add up/);
   });
 });

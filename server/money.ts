@@ -209,3 +209,27 @@ export function formatMoney(amount: Minor, currency: string, locale = 'en'): str
     style: 'currency', currency, minimumFractionDigits: exp, maximumFractionDigits: exp,
   }).format(amount / 10 ** exp);
 }
+
+/**
+ * Splits a set of component amounts (e.g. per-rate nets and taxes) over parts whose totals are
+ * given, so that every part's cells add up exactly to its total AND every component's cells add
+ * up exactly to the component. Each component but the last is shared over the parts by their
+ * totals (largest remainder); the last takes each part's remainder, which makes both sums exact.
+ * Returns cells[part][component]; throws when a part would get a negative cell.
+ */
+export function splitMatrix(components: Minor[], partTotals: Minor[]): Minor[][] {
+  const total = add(...components);
+  if (add(...partTotals) !== total) throw new RangeError('the parts must add up to the whole');
+  if (partTotals.some((p) => p < 0) || components.some((c) => c < 0)) throw new RangeError('amounts must not be negative');
+  const cells = partTotals.map(() => new Array<number>(components.length).fill(0));
+  components.forEach((c, j) => {
+    if (j === components.length - 1) return;
+    allocate(c, partTotals).forEach((v, i) => (cells[i][j] = v));
+  });
+  const last = components.length - 1;
+  partTotals.forEach((p, i) => {
+    cells[i][last] = p - cells[i].slice(0, last).reduce((s, v) => s + v, 0);
+    if (cells[i][last] < 0) throw new RangeError('the parts are too small to split this finely');
+  });
+  return cells;
+}

@@ -107,7 +107,7 @@ const REL_WINDOW = 1e6;
 
 async function makeDistinctive(db: Db): Promise<void> {
   const seqs: Array<{ sequencename: string; max_value: string | number }> = (
-    await db.raw("select sequencename, max_value from pg_sequences where schemaname = 'public' order by sequencename")
+    await db.raw("select sequencename, max_value::text as max_value from pg_sequences where schemaname = 'public' order by sequencename")
   ).rows;
   for (const [k, s] of seqs.entries()) {
     const big = Number(s.max_value) > 1e13;
@@ -282,6 +282,17 @@ export function replayPlan(c: CapturedSale): ReplayPlan {
   return { stmts, rebound };
 }
 
+/** The captured statements with how each binding is replayed, one JSON line each (BENCH_DUMP_SQL). */
+export function dumpPlan(c: CapturedSale, plan: ReplayPlan): string {
+  return plan.stmts
+    .map((st, i) => JSON.stringify({
+      i, tx: st.txId ?? null, sql: st.sql,
+      bindings: st.binders.map((b, j) => (b.k === 'const' ? c.statements[i].bindings[j] : { [b.k]: 'v' in b ? b.v : b.k === 'rel' ? `${b.base}+${b.off}` : null })),
+      produces: st.produces.map((p) => `${p.col ?? '#0'}@${p.row}=${p.value}`),
+    }))
+    .join('\n') + '\n';
+}
+
 export interface ReplayStats {
   /** ms the chain-head row was held (lock taken → commit returned), summed */
   headHeldMs: number;
@@ -321,8 +332,8 @@ export async function replaySale(pool: pg.Pool, plan: ReplayPlan, stats: ReplayS
       if (st.txId) {
         let client = clients.get(st.txId);
         if (!client) clients.set(st.txId, (client = await pool.connect()));
-        if (st.headLock) heldSince = performance.now();
         res = await client.query(st.sql, values);
+        if (st.headLock) heldSince = performance.now(); // the lock is ours from here until COMMIT returns
         if (st.commit) {
           clients.delete(st.txId);
           client.release();

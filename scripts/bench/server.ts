@@ -208,3 +208,66 @@ export class CpuMeter {
     return wall > 0 ? used / wall : Number.NaN;
   }
 }
+
+/** CPU seconds the whole machine spent busy (all cores), from /proc/stat. */
+export function machineBusySeconds(): number {
+  try {
+    const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0];
+    const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+    return (user + nice + system + irq + softirq + steal) / CLK_TCK;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+export interface CpuShares {
+  server: number;
+  postgres: number;
+  bench: number;
+  /** every other process on the machine: when this is not near 0, something else competed */
+  other: number;
+}
+
+/** Who used the CPU during a window: the server, PostgreSQL, this script, and everything else. */
+export class LoadWatch {
+  private server: CpuMeter;
+  private pg: CpuMeter;
+  private pgPids: number[] = [];
+  private bench = process.cpuUsage();
+  private machine = 0;
+  private t0 = performance.now();
+
+  constructor(serverPid: () => number | undefined, private readonly pgDir: string) {
+    this.server = new CpuMeter(() => {
+      const pid = serverPid();
+      return pid ? [pid] : [];
+    });
+    this.pg = new CpuMeter(() => this.pgPids);
+  }
+
+  begin(): void {
+    this.pgPids = postgresPids(this.pgDir);
+    this.server.begin();
+    this.pg.begin();
+    this.bench = process.cpuUsage();
+    this.machine = machineBusySeconds();
+    this.t0 = performance.now();
+  }
+
+  /** call now and then: PostgreSQL backends come and go */
+  sample(): void {
+    this.pgPids = postgresPids(this.pgDir);
+    this.pg.sample();
+  }
+
+  end(): CpuShares {
+    const wall = (performance.now() - this.t0) / 1000;
+    const server = this.server.cores();
+    this.pgPids = postgresPids(this.pgDir);
+    const postgres = this.pg.cores();
+    const used = process.cpuUsage(this.bench);
+    const bench = (used.user + used.system) / 1e6 / wall;
+    const all = (machineBusySeconds() - this.machine) / wall;
+    return { server, postgres, bench, other: Math.max(0, all - server - postgres - bench) };
+  }
+}

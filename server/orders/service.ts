@@ -119,7 +119,7 @@ export function assertOpen(order: OrderRow) {
   }
 }
 
-async function recompute(trx: Trx, clock: Clock, order: OrderRow, settings: BusinessSettings): Promise<number> {
+export async function recompute(trx: Trx, clock: Clock, order: OrderRow, settings: BusinessSettings): Promise<number> {
   const t = totalsFor(order, await orderLines(trx, order.id), settings);
   const version = order.version + 1;
   await trx('orders').where({ id: order.id }).update({
@@ -600,6 +600,7 @@ export interface OrderView {
   payments: Array<{ id: number; method: string; amount: number; tendered: number; change: number; created_at: Date }>;
   refunds: Array<{ id: number; receipt_no: number; reason: string; total: number; created_at: Date }>;
   settings: BusinessSettings;
+  tableName: string | null;
 }
 
 export async function getOrderView(db: Db | Trx, orderId: number): Promise<OrderView> {
@@ -628,5 +629,6 @@ export async function getOrderView(db: Db | Trx, orderId: number): Promise<Order
     payments: await orderPayments(db, orderId),
     refunds: await orderRefunds(db, orderId),
     settings,
+    tableName: order.table_id ? ((await db('tables').where({ id: order.table_id }).first('name'))?.name ?? null) : null,
   };
 }

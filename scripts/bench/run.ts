@@ -1,0 +1,522 @@
+/**
+ * `npm run bench`: starts the store server on a fresh embedded database with generated data,
+ * measures it, prints one markdown table and writes it to docs/PERFORMANCE.md.
+ * Progress goes to stderr; the table to stdout. See docs/PERFORMANCE.md for what each row means.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createDb, type Db } from '../../server/db/knex';
+import { benchConfig, type BenchConfig } from './config';
+import {
+  SERVER_POOL, captureSale, createScratchDb, dumpPlan, measureCeiling, measureFloor, measureServices, replayPlan,
+  type CapturedSale, type FloorRun, type ScratchDb,
+} from './floor';
+import { keepAliveAgent, type Browser } from './http';
+import { kitchenRig, type KitchenRun } from './kitchen';
+import type { LoopResult } from './load';
+import { measureLedgerCatchUp, measureReports, measureScanToScreen } from './pending';
+import {
+  NOT_BUILT, latencyRow, machineLine, markdownTable, notBuilt, summaryRow, writeReport,
+  type Machine, type Row, type Section,
+} from './report';
+import { LINES_PER_SALE, linesFor, probeSend, rush, saleSteps, type RushResult, type Step } from './sale';
+import { LoadWatch, ROOT, ServerProcess, freePort, rssBytes, serverEnv, type CpuShares } from './server';
+import { fmt, fmtBytes, median, percentiles, type Percentiles } from './stats';
+import { PINS, lineRecipes, pairTerminals, raiseIdleLock, type LineRecipe } from './store';
+
+const AIMS = {
+  salesPerSec: 300,
+  stepP99Ms: 50,
+  oursOverFloor: 0.5,
+  kitchenP99Ms: 30,
+  rssBytes: 200 * 1024 * 1024,
+  coldStartMs: 2000,
+};
+
+const t0 = Date.now();
+const note = (msg: string) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`);
+
+// ---- cleanup: every process and directory we make is undone, also on Ctrl-C ----------------
+
+const cleanups: Array<{ what: string; fn: () => Promise<unknown> }> = [];
+let cleaning: Promise<void> | undefined;
+function onCleanup(what: string, fn: () => Promise<unknown>) {
+  cleanups.push({ what, fn });
+}
+function cleanupAll(): Promise<void> {
+  return (cleaning ??= (async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c.fn();
+      } catch (err) {
+        note(`cleanup (${c.what}) failed: ${(err as Error).message}`);
+      }
+    }
+  })());
+}
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    note(`${sig}: cleaning up`);
+    void cleanupAll().then(() => process.exit(130));
+  });
+}
+
+// ---- per-run results -----------------------------------------------------------------------
+
+interface RushRun {
+  r: RushResult;
+  steps: Map<string, Percentiles>;
+  sale: Percentiles;
+  rssMax: number;
+  rssMedian: number;
+  cpu: CpuShares;
+}
+
+interface FloorLevel {
+  floor: FloorRun[];
+  services: LoopResult[];
+}
+
+async function main(): Promise<void> {
+  const cfg = benchConfig();
+  const w = { warmupMs: cfg.warmupSeconds * 1000, measureMs: cfg.seconds * 1000 };
+  note(`runs=${cfg.runs} window=${cfg.seconds}s warm-up=${cfg.warmupSeconds}s terminals=${cfg.terminals.join(',')} sections=${[...cfg.sections].join(',')}`);
+
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-store-'));
+  onCleanup('remove the data directory', async () => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const env = serverEnv(dataDir, await freePort(), cfg.serverLogLevel);
+  const pgDir = path.join(dataDir, 'pg');
+
+  let server: ServerProcess;
+  const current = () => server;
+  onCleanup('stop the server', async () => current()?.stop());
+  note(`starting the store server on a fresh embedded database (initdb + demo seed) in ${dataDir}`);
+  ({ server } = await ServerProcess.start(env, { demo: true }));
+
+  const sections: Section[] = [];
+  const problems: string[] = [];
+
+  // -- cold start: stop, start again on the same DATA_DIR, first 200 from /healthz
+  const coldMs: number[] = [];
+  if (cfg.sections.has('coldstart')) {
+    for (let r = 0; r < cfg.runs; r++) {
+      const code = await server.stop();
+      if (code !== 0) problems.push(`the server exited with ${code} on SIGTERM`);
+      const started = await ServerProcess.start(env);
+      server = started.server;
+      coldMs.push(started.readyMs);
+      note(`cold start ${r + 1}/${cfg.runs}: ${started.readyMs.toFixed(0)} ms`);
+    }
+  }
+
+  const db = createDb(server.clusterUrl(), { poolMax: 4 });
+  onCleanup('close the bench database pool', () => db.destroy());
+  const machine = await machineInfo(db);
+  await raiseIdleLock(db);
+  const recipes = await lineRecipes(db);
+  const agent = keepAliveAgent();
+  onCleanup('close keep-alive sockets', async () => agent.destroy());
+
+  const maxN = Math.max(...cfg.terminals);
+  note(`pairing ${maxN} counter terminals and logging each in (PIN ${PINS.owner})`);
+  const terminals = await pairTerminals(db, server.url, agent, maxN, { kind: 'counter', pin: PINS.owner, prefix: 'Bench counter' });
+
+  const probe = await probeSend(terminals[0], recipes.find((r) => r.stationId !== null) ?? recipes[0]);
+  const sendBuilt = probe.status >= 200 && probe.status < 300;
+  note(`POST /orders/:id/send answers ${probe.status}: ${sendBuilt ? 'send is a step of the sale' : 'no send step'}`);
+  if (!sendBuilt && probe.status !== 404) problems.push(`POST /orders/:id/send answered ${probe.status} (${probe.text.replace(/\s+/g, ' ').slice(0, 120)}): left out of the sale`);
+  const steps = saleSteps({ send: sendBuilt, fullBrowser: cfg.fullBrowser });
+
+  // -- rush
+  const rushRuns = new Map<number, RushRun[]>(cfg.terminals.map((n) => [n, []]));
+  if (cfg.sections.has('rush') || cfg.sections.has('floor')) {
+    for (let r = 0; r < cfg.runs; r++) {
+      for (const n of cfg.terminals) {
+        const run = await rushRun(server, pgDir, terminals.slice(0, n), recipes, steps, w);
+        rushRuns.get(n)!.push(run);
+        const errs = [...run.r.errors.values()].reduce((a, b) => a + b, 0);
+        note(`rush ${n} terminals, run ${r + 1}/${cfg.runs}: ${run.r.salesPerSec.toFixed(1)} sales/s (${run.r.completed} completed in the window, ${run.r.salesFromRequests.toFixed(1)} from requests), sale p99 ${fmt(run.sale.p99)} ms, ${errs} errors; cores: server ${run.cpu.server.toFixed(2)}, PostgreSQL ${run.cpu.postgres.toFixed(2)}, bench ${run.cpu.bench.toFixed(2)}, other processes ${run.cpu.other.toFixed(2)}`);
+        if (!server.alive()) throw new Error(`the server died during the rush:\n${server.output()}`);
+      }
+    }
+    sections.push({ title: `Rush: N terminals looping a counter sale over HTTP (${steps.map((s) => s.name).join(' → ')})`, rows: rushRows(cfg, rushRuns, steps) });
+  }
+
+  // -- kitchen push
+  if (cfg.sections.has('kitchen')) {
+    sections.push({ title: `Kitchen push: send → ticket event at ${cfg.kitchenClients} socket.io kitchen screens`, rows: await kitchenRows(cfg, db, server.url, agent, terminals[0], recipes, sendBuilt, probe.status) });
+  }
+
+  // -- scan to screen
+  if (cfg.sections.has('scan')) sections.push({ title: 'Scan to screen', rows: await measureScanToScreen() });
+
+  // -- floor, in-process services, chain-head ceiling
+  if (cfg.sections.has('floor')) {
+    sections.push({ title: 'Floor: the same SQL straight through pg, no HTTP, no rendering', rows: await floorRows(cfg, server, rushRuns, steps, w, problems) });
+  }
+
+  if (cfg.sections.has('ledger')) sections.push({ title: 'Ledger catch-up', rows: await measureLedgerCatchUp() });
+  if (cfg.sections.has('reports')) sections.push({ title: 'Reports', rows: await measureReports() });
+
+  // -- footprint
+  const footprint: Row[] = [];
+  const aimRuns = rushRuns.get(cfg.aimTerminals) ?? [];
+  if (aimRuns.length) {
+    footprint.push(summaryRow(`Server RSS during the ${cfg.aimTerminals}-terminal rush, max`, aimRuns.map((x) => x.rssMax), {
+      format: (b) => fmtBytes(b), aim: { text: '< 200 MB', ok: (m) => m < AIMS.rssBytes }, note: 'VmRSS of the server process (not PostgreSQL), sampled every 250 ms',
+    }));
+    footprint.push(summaryRow(`Server RSS during the ${cfg.aimTerminals}-terminal rush, median`, aimRuns.map((x) => x.rssMedian), { format: (b) => fmtBytes(b) }));
+  }
+  for (const n of cfg.terminals.filter((n) => n !== cfg.aimTerminals)) {
+    const runs = rushRuns.get(n) ?? [];
+    if (runs.length) footprint.push(summaryRow(`Server RSS during the ${n}-terminal rush, max`, runs.map((x) => x.rssMax), { format: (b) => fmtBytes(b) }));
+  }
+  if (coldMs.length) {
+    footprint.push(summaryRow('Cold start to first 200 from /healthz', coldMs, {
+      unit: 'ms', aim: { text: '< 2 s', ok: (m) => m < AIMS.coldStartMs },
+      note: 'cluster already initialised; includes node + tsx loading the code and the server starting its own PostgreSQL',
+    }));
+  }
+  if (footprint.length) sections.push({ title: 'Footprint', rows: footprint });
+
+  // -- done with the server
+  await cleanupAll();
+
+  const table = markdownTable(sections);
+  const binds = whatBinds(cfg, rushRuns, lastFloor, lastCeiling);
+  process.stdout.write(`\n${machineLine(machine)}\n\n${table}\n\n`);
+  if (binds.length) process.stdout.write(`What binds:\n${binds.map((b) => `- ${b}`).join('\n')}\n\n`);
+  if (problems.length) process.stdout.write(`Problems seen:\n${problems.map((p) => `- ${p}`).join('\n')}\n\n`);
+  if (cfg.outFile) {
+    const file = path.resolve(ROOT, cfg.outFile);
+    writeReport(file, performanceDoc(cfg, machine, table, binds, problems, steps, lastCapture));
+    note(`written to ${path.relative(ROOT, file)}`);
+  }
+}
+
+// ---- rush ---------------------------------------------------------------------------------
+
+async function rushRun(server: ServerProcess, pgDir: string, browsers: Browser[], recipes: LineRecipe[], steps: Step[], w: { warmupMs: number; measureMs: number }): Promise<RushRun> {
+  const watch = new LoadWatch(() => server.pid, pgDir);
+  const rss: number[] = [];
+  let cpu: CpuShares = { server: Number.NaN, postgres: Number.NaN, bench: Number.NaN, other: Number.NaN };
+  let ticks = 0;
+  const r = await rush(browsers, recipes, steps, {
+    ...w,
+    sampler: {
+      begin: () => watch.begin(),
+      sample() {
+        rss.push(rssBytes(server.pid));
+        if (++ticks % 4 === 0) watch.sample();
+      },
+      end: () => {
+        cpu = watch.end();
+      },
+    },
+  });
+  const stepPct = new Map<string, Percentiles>();
+  for (const [name, list] of r.steps) stepPct.set(name, percentiles(list));
+  const finite = rss.filter(Number.isFinite);
+  return { r, steps: stepPct, sale: percentiles(r.saleMs), rssMax: finite.length ? Math.max(...finite) : Number.NaN, rssMedian: median(finite), cpu };
+}
+
+function rushRows(cfg: BenchConfig, runs: Map<number, RushRun[]>, steps: Step[]): Row[] {
+  const rows: Row[] = [];
+  const stepNames = steps.flatMap((s) => (s.name === 'line' && cfg.fullBrowser ? ['options', 'line'] : [s.name]));
+  for (const [n, list] of runs) {
+    if (!list.length) continue;
+    const errors = new Map<string, number>();
+    let warmupErrors = 0;
+    let firstError: string | undefined;
+    for (const x of list) {
+      for (const [k, v] of x.r.errors) errors.set(k, (errors.get(k) ?? 0) + v);
+      warmupErrors += x.r.warmupErrors;
+      firstError ??= x.r.firstError;
+    }
+    const errorNote = errors.size
+      ? `ERRORS in the measured window: ${[...errors].map(([k, v]) => `${v}× ${k}`).join(', ')}; first: ${firstError}`
+      : warmupErrors ? `${warmupErrors} errors during warm-up (first: ${firstError})` : undefined;
+    const isAim = n === cfg.aimTerminals;
+    const fromRequests = list.some((x) => x.r.method === 'requests');
+    rows.push(summaryRow(`${n} terminals: complete sales/s`, list.map((x) => x.r.salesPerSec), {
+      aim: { text: `≥ ${AIMS.salesPerSec}`, ok: (m) => m >= AIMS.salesPerSec },
+      note: [
+        errorNote ?? 'no errors',
+        fromRequests
+          ? `a sale lasts longer than a third of the ${cfg.seconds} s window here, so this is answered requests ÷ requests per sale (${median(list.map((x) => x.r.completed))} sales completed inside the window)`
+          : `${median(list.map((x) => x.r.completed))} sales completed inside the ${cfg.seconds} s window`,
+      ].join('; '),
+    }));
+    rows.push(latencyRow(`${n} terminals: whole sale, ${LINES_PER_SALE} lines`, list.map((x) => x.sale), {
+      note: `${steps.length + LINES_PER_SALE - 1 + (cfg.fullBrowser ? LINES_PER_SALE + 1 : 0)} requests back to back, no think time`,
+    }));
+    for (const name of stepNames) {
+      const per = list.map((x) => x.steps.get(name) ?? { p50: Number.NaN, p95: Number.NaN, p99: Number.NaN, n: 0 });
+      rows.push(latencyRow(`${n} terminals: ${name}`, per, {
+        aim: isAim ? { text: `p99 < ${AIMS.stepP99Ms} ms`, ok: (p) => p.p99 < AIMS.stepP99Ms } : undefined,
+        note: steps.find((s) => s.name === name)?.requests,
+      }));
+    }
+    rows.push(summaryRow(`${n} terminals: CPU, server process`, list.map((x) => x.cpu.server), { unit: 'cores', note: 'a Node process runs JS on one core' }));
+    rows.push(summaryRow(`${n} terminals: CPU, PostgreSQL (all its processes)`, list.map((x) => x.cpu.postgres), { unit: 'cores' }));
+    rows.push(summaryRow(`${n} terminals: CPU, load generator (this script)`, list.map((x) => x.cpu.bench), { unit: 'cores', note: 'shares the same cores' }));
+    const other = median(list.map((x) => x.cpu.other));
+    rows.push(summaryRow(`${n} terminals: CPU, every other process`, list.map((x) => x.cpu.other), {
+      unit: 'cores', note: other > 0.2 ? 'OTHER WORK competed for the cores during this rush: its figures are lower than on an idle machine' : 'the machine was otherwise idle',
+    }));
+  }
+  return rows;
+}
+
+// ---- kitchen --------------------------------------------------------------------------------
+
+async function kitchenRows(cfg: BenchConfig, db: Db, baseUrl: string, agent: ReturnType<typeof keepAliveAgent>, counter: Browser, recipes: LineRecipe[], sendBuilt: boolean, sendStatus: number): Promise<Row[]> {
+  const figure = `Kitchen push, send → ticket:created at ${cfg.kitchenClients} screens`;
+  if (!sendBuilt) return [notBuilt(`${figure} (p50 / p99)`, `p99 < ${AIMS.kitchenP99Ms} ms`, `POST /orders/:id/send answers ${sendStatus}`)];
+  const rig = await kitchenRig({ db, baseUrl, agent, counter, recipes, clients: cfg.kitchenClients });
+  const runs: KitchenRun[] = [];
+  try {
+    for (let r = 0; r < cfg.runs; r++) {
+      const run = await rig.run(cfg.kitchenSends);
+      runs.push(run);
+      note(`kitchen push run ${r + 1}/${cfg.runs}: ${run.latencies.length} events, ${run.missing} missing, p99 ${fmt(percentiles(run.latencies).p99)} ms`);
+    }
+  } finally {
+    await rig.close();
+  }
+  const missing = runs.reduce((s, r) => s + r.missing, 0);
+  const sendErrors = runs.reduce((s, r) => s + r.sendErrors, 0);
+  const events = runs.reduce((s, r) => s + r.latencies.length, 0);
+  if (!events) {
+    return [{ figure: `${figure} (p50 / p99)`, value: 'no ticket event', spread: '–', aim: `p99 < ${AIMS.kitchenP99Ms} ms`, met: 'no',
+      note: `send answers 2xx but no screen got ticket:created within 2 s (${sendErrors} send errors; kitchen:watch ${runs[0]?.watchAcked ? 'acknowledged' : 'not acknowledged'})` }];
+  }
+  return [latencyRow(figure, runs.map((r) => percentiles(r.latencies)), {
+    only: ['p50', 'p99'],
+    aim: { text: `p99 < ${AIMS.kitchenP99Ms} ms`, ok: (p) => p.p99 < AIMS.kitchenP99Ms },
+    note: `${cfg.kitchenSends} sends per run, no other load${missing ? `; ${missing} screen events MISSING (not counted)` : ''}${sendErrors ? `; ${sendErrors} send ERRORS` : ''}`,
+  })];
+}
+
+// ---- floor ----------------------------------------------------------------------------------
+
+let lastFloor = new Map<number, FloorLevel>();
+let lastCeiling = new Map<number, LoopResult[]>();
+let lastCapture: CapturedSale | undefined;
+
+async function floorRows(cfg: BenchConfig, server: ServerProcess, rushRuns: Map<number, RushRun[]>, steps: Step[], w: { warmupMs: number; measureMs: number }, problems: string[]): Promise<Row[]> {
+  note('scratch database: migrations + demo seed');
+  const scratch: ScratchDb = await createScratchDb((name) => server.clusterUrl(name));
+  onCleanup('drop the scratch database', () => scratch.drop());
+  const rows: Row[] = [];
+  try {
+    const recipes = await lineRecipes(scratch.db);
+    const captured = await captureSale(scratch, steps, linesFor(recipes, 0));
+    lastCapture = captured;
+    const plan = replayPlan(captured);
+    if (process.env.BENCH_DUMP_SQL) {
+      fs.writeFileSync(process.env.BENCH_DUMP_SQL, dumpPlan(captured, plan));
+      note(`the captured statements and how each binding is replayed: ${process.env.BENCH_DUMP_SQL}`);
+    }
+    note(`captured one sale: ${captured.requests} requests → ${captured.statements.length} statements in ${captured.transactions} transactions (${plan.rebound} bindings rebound per sale)`);
+    rows.push({
+      figure: 'SQL of one sale (captured from the app in-process)', value: `${captured.statements.length} statements`, spread: '–', aim: '', met: '',
+      note: `${captured.transactions} transactions over ${captured.requests} requests${captured.dropped.length ? `; left out: ${captured.dropped.length}× ${captured.dropped[0].why}` : ''}`,
+    });
+
+    const levels = new Map<number, FloorLevel>(cfg.terminals.map((n) => [n, { floor: [], services: [] }]));
+    const connections = [...new Set(cfg.terminals.map((n) => Math.min(n, SERVER_POOL)))];
+    const ceiling = new Map<number, LoopResult[]>(connections.map((c) => [c, []]));
+    const entry = captured.journalEntry ?? JSON.stringify({ kind: 'sale', lines: [] });
+    for (let r = 0; r < cfg.runs; r++) {
+      for (const n of cfg.terminals) {
+        const f = await measureFloor(scratch, plan, n, w);
+        levels.get(n)!.floor.push(f);
+        if (f.checked.paid !== f.checked.replayed) problems.push(`floor replay at ${n}: ${f.checked.replayed} sales replayed but ${f.checked.paid} orders paid`);
+        const s = await measureServices(scratch, n, w);
+        levels.get(n)!.services.push(s);
+        note(`floor ${n}, run ${r + 1}/${cfg.runs}: pg replay ${f.loop.perSec.toFixed(1)} sales/s (${f.loop.errors} errors, chain head busy ${(f.headBusy * 100).toFixed(0)} %), services in-process ${s.perSec.toFixed(1)} sales/s (${s.errors} errors)`);
+      }
+      for (const c of connections) {
+        const x = await measureCeiling(scratch, c, entry, { warmupMs: Math.min(w.warmupMs, 1000), measureMs: Math.max(1000, Math.round(w.measureMs / 2)) });
+        ceiling.get(c)!.push(x);
+        note(`chain-head ceiling, ${c} connections, run ${r + 1}/${cfg.runs}: ${x.perSec.toFixed(0)} commits/s (${x.errors} errors)`);
+      }
+    }
+    lastFloor = levels;
+    lastCeiling = ceiling;
+
+    for (const [n, lv] of levels) {
+      const errs = lv.floor.reduce((s, f) => s + f.loop.errors, 0);
+      rows.push(summaryRow(`${n} workers: floor, pure pg replay, sales/s`, lv.floor.map((f) => f.loop.perSec), {
+        note: `${Math.min(n, SERVER_POOL)} connections (the server's pool size)${errs ? `; ERRORS: ${errs} (first: ${lv.floor.find((f) => f.loop.firstError)?.loop.firstError})` : ''}`,
+      }));
+      const ours = (rushRuns.get(n) ?? []).map((x) => x.r.salesPerSec);
+      if (ours.length) {
+        rows.push(summaryRow(`${n} terminals: ours / floor`, ours.map((o, i) => o / (lv.floor[i]?.loop.perSec ?? Number.NaN)), {
+          aim: { text: `≥ ${AIMS.oursOverFloor}`, ok: (m) => m >= AIMS.oursOverFloor }, note: 'rush sales/s ÷ floor sales/s, run by run',
+        }));
+      }
+      rows.push(summaryRow(`${n} workers: chain-head row busy during the floor`, lv.floor.map((f) => f.headBusy * 100), {
+        unit: '%', note: 'share of the window some sale held the head row (lock taken → commit returned)',
+      }));
+      const serr = lv.services.reduce((s, x) => s + x.errors, 0);
+      rows.push(summaryRow(`${n} workers: sale through the order services in-process, sales/s`, lv.services.map((s) => s.perSec), {
+        note: `our JS and SQL, no HTTP/auth/templates${steps.some((s) => s.name === 'send') ? ', without send' : ''}${serr ? `; ERRORS: ${serr} (first: ${lv.services.find((x) => x.firstError)?.firstError})` : ''}`,
+      }));
+    }
+    for (const [c, list] of ceiling) {
+      const errs = list.reduce((s, x) => s + x.errors, 0);
+      rows.push(summaryRow(`Chain-head ceiling, ${c} connections: closes/s`, list.map((x) => x.perSec), {
+        note: `BEGIN; SELECT … FOR UPDATE; INSERT journal; UPDATE head; COMMIT, looping${errs ? `; ERRORS: ${errs}` : ''}`,
+      }));
+    }
+  } finally {
+    await scratch.drop();
+  }
+  return rows;
+}
+
+// ---- what the numbers say -------------------------------------------------------------------
+
+function whatBinds(cfg: BenchConfig, rushRuns: Map<number, RushRun[]>, floor: Map<number, FloorLevel>, ceiling: Map<number, LoopResult[]>): string[] {
+  const out: string[] = [];
+  for (const n of cfg.terminals) {
+    const rr = rushRuns.get(n) ?? [];
+    const fl = floor.get(n)?.floor ?? [];
+    if (!rr.length) continue;
+    const ours = median(rr.map((x) => x.r.salesPerSec));
+    const serverCores = median(rr.map((x) => x.cpu.server));
+    const pgCores = median(rr.map((x) => x.cpu.postgres));
+    const benchCores = median(rr.map((x) => x.cpu.bench));
+    let s = `${n} terminals: ${fmt(ours)} sales/s over HTTP; server process ${fmt(serverCores)} cores, PostgreSQL ${fmt(pgCores)}, load generator ${fmt(benchCores)} (of ${os.cpus().length}).`;
+    if (fl.length) {
+      const f = median(fl.map((x) => x.loop.perSec));
+      const busy = median(fl.map((x) => x.headBusy));
+      const c = median((ceiling.get(Math.min(n, SERVER_POOL)) ?? []).map((x) => x.perSec));
+      s += ` The same SQL through pg: ${fmt(f)} sales/s (ours/floor ${fmt(ours / f)}), chain-head row held ${fmt(busy * 100)} % of the time; the bare chain-head ceiling is ${fmt(c)} closes/s.`;
+      if (ours < 0.9 * f) {
+        s += ` So the limit is above the SQL: HTTP, auth, our JS and rendering cost ${fmt(f / ours)}× what the SQL alone needs`;
+        s += serverCores >= 0.85 ? `, and the server process is at ${fmt(serverCores)} cores, i.e. its one JS thread is saturated.` : '.';
+      } else {
+        s += ' Ours is within 10 % of the floor: the SQL (PostgreSQL) binds, not the HTTP layer.';
+      }
+      if (Number.isFinite(c)) {
+        s += f >= 0.8 * c
+          ? ` The floor is at ${fmt((f / c) * 100)} % of the chain-head ceiling: the head row binds the SQL.`
+          : ` The floor is at ${fmt((f / c) * 100)} % of the chain-head ceiling: the head row does not bind at this load.`;
+      }
+    }
+    out.push(s);
+  }
+  return out;
+}
+
+// ---- the document -----------------------------------------------------------------------------
+
+function performanceDoc(cfg: BenchConfig, m: Machine, table: string, binds: string[], problems: string[], steps: Step[], capture: CapturedSale | undefined): string {
+  const notBuiltRows = (table.match(new RegExp(NOT_BUILT, 'g')) ?? []).length;
+  return `# Performance
+
+Written by \`npm run bench\` (scripts/bench/); do not edit by hand.
+
+${machineLine(m)}
+
+Settings: ${cfg.runs} runs per figure (median shown, min–max of the runs as spread), ${cfg.seconds} s measured
+after ${cfg.warmupSeconds} s of warm-up, terminals ${cfg.terminals.join(' / ')}, server LOG_LEVEL=${cfg.serverLogLevel}.
+${notBuiltRows ? `Rows marked "${NOT_BUILT}" are for features the server does not have yet; no number is made up for them.\n` : ''}
+${table}
+
+## What binds
+
+${binds.length ? binds.map((b) => `- ${b}`).join('\n') : 'Not measured in this run (rush and floor are both needed).'}
+${problems.length ? `\n## Problems seen in this run\n\n${problems.map((p) => `- ${p}`).join('\n')}\n` : ''}
+## How it is measured
+
+- **Server**: \`node --import tsx server/cli.ts start\` as its own process on a fresh DATA_DIR in the temp
+  directory, with its own embedded PostgreSQL (first start with \`--demo\`: initdb and the demo seed).
+  Login and pairing rate limits are raised and the idle lock set to 24 h so terminals stay signed in.
+- **Rush**: N browsers, each paired through /pair with a one-time code and logged in with a PIN (own
+  session), loop a counter sale with no think time over keep-alive HTTP, sending what htmx sends
+  (HX-Request, X-CSRF-Token, cookies, form bodies): ${steps.map((s) => `${s.name} (${s.requests})`).join('; ')}.
+  Each line is a product with modifier groups and a valid choice of modifiers. Sales/s counts sales
+  completed inside the window; latency percentiles are over the requests sent inside it.
+  Every status is checked: an error is counted and shown in the Notes column.
+- **Floor**: one sale is made through the app in-process (createApp, as main.ts) over HTTP on a scratch
+  database; every statement knex sends is recorded (${capture ? `${capture.statements.length} statements, ${capture.transactions} transactions` : 'see the table'}).
+  The replay sends those SQL texts through \`pg\` on a pool as large as the server's (${SERVER_POOL}), one sale's
+  statements in order, transactions on one connection; ids, the order number and the chain head are
+  taken from what earlier statements of the same replayed sale returned, keys, hashes and times are
+  fresh. After each run the number of paid orders is checked against the replayed sales.
+  The in-process row runs the order service functions (openOrder, addLine, getOrderView, tenderCash)
+  over a knex pool: our JS and SQL without HTTP, auth or templates.
+- **Chain-head ceiling**: on the scratch database, each connection loops BEGIN; SELECT … FROM
+  journal_head WHERE id = 1 FOR UPDATE; INSERT INTO journal; UPDATE journal_head; COMMIT
+  (synchronous_commit on). No sale can close faster.
+- **Kitchen push**: kitchen screens paired as kitchen terminals, connected over socket.io (websocket)
+  with their device cookie, each watching the station of the product sent; time from sending
+  POST /orders/:id/send to each screen's ticket:created for that order.
+- **Footprint**: VmRSS of the server process from /proc, sampled every 250 ms during the rush. Cold
+  start: SIGTERM, wait for exit, start again on the same DATA_DIR, time to the first 200 from /healthz.
+- CPU: utime + stime from /proc of the server process and of the postmaster and its children.
+
+## How to run
+
+\`\`\`sh
+npm run bench                                  # everything, defaults below; writes this file
+BENCH_RUNS=1 BENCH_SECONDS=3 BENCH_TERMINALS=10 npm run bench   # a quick look
+BENCH_ONLY=rush,floor BENCH_OUT= npm run bench # some sections, print only
+\`\`\`
+
+| variable | default | meaning |
+|---|---|---|
+| BENCH_RUNS | 3 | runs per figure |
+| BENCH_SECONDS | 8 | measured window of a load run |
+| BENCH_WARMUP | 2 | warm-up before the window, not counted |
+| BENCH_TERMINALS | 10,50,200 | concurrency of the rush and the floor |
+| BENCH_AIM_TERMINALS | 50 | where the latency and memory aims apply |
+| BENCH_KITCHEN_CLIENTS / BENCH_KITCHEN_SENDS | 30 / 30 | kitchen screens, sends per run |
+| BENCH_ONLY | all | comma list of coldstart, rush, kitchen, scan, floor, ledger, reports |
+| BENCH_FULL_BROWSER | 0 | 1: also the order page after HX-Redirect and the options dialog per line |
+| BENCH_LOG_LEVEL | warn | the server's LOG_LEVEL (info adds one log line per request) |
+| BENCH_OUT | docs/PERFORMANCE.md | where to write; empty: print only |
+
+The load generator runs on the same cores as the server and PostgreSQL (its CPU is in the table).
+Timings never go into tests.
+`;
+}
+
+// ---- the machine ------------------------------------------------------------------------------
+
+async function machineInfo(db: Db): Promise<Machine> {
+  const git = (args: string[]) => {
+    try {
+      return execFileSync('git', ['--no-optional-locks', ...args], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return '';
+    }
+  };
+  const version: string = (await db.raw('select version() as v')).rows[0].v;
+  return {
+    date: new Date().toISOString().replace('T', ' ').slice(0, 16) + ' UTC',
+    commit: git(['rev-parse', '--short', 'HEAD']) || 'unknown',
+    dirty: git(['status', '--porcelain']) !== '',
+    cores: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
+    memoryBytes: os.totalmem(),
+    node: process.version,
+    postgres: version.split(',')[0],
+    os: `${os.type()} ${os.release()}`,
+  };
+}
+
+main().then(
+  () => cleanupAll().then(() => process.exit(0)),
+  async (err: unknown) => {
+    note(`failed: ${(err as Error).stack ?? String(err)}`);
+    await cleanupAll();
+    process.exit(1);
+  },
+);

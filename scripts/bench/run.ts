@@ -76,6 +76,7 @@ interface RushRun {
 
 interface FloorLevel {
   floor: FloorRun[];
+  cpu: CpuShares[];
   services: LoopResult[];
 }
 
@@ -326,18 +327,22 @@ async function floorRows(cfg: BenchConfig, server: ServerProcess, rushRuns: Map<
       note: `${captured.transactions} transactions over ${captured.requests} requests${captured.dropped.length ? `; left out: ${captured.dropped.length}× ${captured.dropped[0].why}` : ''}`,
     });
 
-    const levels = new Map<number, FloorLevel>(cfg.terminals.map((n) => [n, { floor: [], services: [] }]));
+    const levels = new Map<number, FloorLevel>(cfg.terminals.map((n) => [n, { floor: [], cpu: [], services: [] }]));
+    const watch = new LoadWatch(() => server.pid, path.join(server.env.dataDir, 'pg'));
     const connections = [...new Set(cfg.terminals.map((n) => Math.min(n, SERVER_POOL)))];
     const ceiling = new Map<number, LoopResult[]>(connections.map((c) => [c, []]));
     const entry = captured.journalEntry ?? JSON.stringify({ kind: 'sale', lines: [] });
     for (let r = 0; r < cfg.runs; r++) {
       for (const n of cfg.terminals) {
+        watch.begin();
         const f = await measureFloor(scratch, plan, n, w);
+        const cpu = watch.end();
         levels.get(n)!.floor.push(f);
+        levels.get(n)!.cpu.push(cpu);
         if (f.checked.paid !== f.checked.replayed) problems.push(`floor replay at ${n}: ${f.checked.replayed} sales replayed but ${f.checked.paid} orders paid`);
         const s = await measureServices(scratch, n, w);
         levels.get(n)!.services.push(s);
-        note(`floor ${n}, run ${r + 1}/${cfg.runs}: pg replay ${f.loop.perSec.toFixed(1)} sales/s (${f.loop.errors} errors, chain head busy ${(f.headBusy * 100).toFixed(0)} %), services in-process ${s.perSec.toFixed(1)} sales/s (${s.errors} errors)`);
+        note(`floor ${n}, run ${r + 1}/${cfg.runs}: pg replay ${f.loop.perSec.toFixed(1)} sales/s (${f.loop.errors} errors, chain head busy ${(f.headBusy * 100).toFixed(0)} %; cores: PostgreSQL ${cpu.postgres.toFixed(2)}, bench ${cpu.bench.toFixed(2)}, other ${cpu.other.toFixed(2)}), services in-process ${s.perSec.toFixed(1)} sales/s (${s.errors} errors)`);
       }
       for (const c of connections) {
         const x = await measureCeiling(scratch, c, entry, { warmupMs: Math.min(w.warmupMs, 1000), measureMs: Math.max(1000, Math.round(w.measureMs / 2)) });
@@ -350,8 +355,11 @@ async function floorRows(cfg: BenchConfig, server: ServerProcess, rushRuns: Map<
 
     for (const [n, lv] of levels) {
       const errs = lv.floor.reduce((s, f) => s + f.loop.errors, 0);
+      const pgCores = median(lv.cpu.map((c) => c.postgres));
+      const benchCores = median(lv.cpu.map((c) => c.bench));
+      const otherCores = median(lv.cpu.map((c) => c.other));
       rows.push(summaryRow(`${n} workers: floor, pure pg replay, sales/s`, lv.floor.map((f) => f.loop.perSec), {
-        note: `${Math.min(n, SERVER_POOL)} connections (the server's pool size)${errs ? `; ERRORS: ${errs} (first: ${lv.floor.find((f) => f.loop.firstError)?.loop.firstError})` : ''}`,
+        note: `${Math.min(n, SERVER_POOL)} connections (the server's pool size); cores: PostgreSQL ${fmt(pgCores)}, pg client ${fmt(benchCores)}${otherCores > 0.2 ? `, OTHER WORK ${fmt(otherCores)}` : ''}${errs ? `; ERRORS: ${errs} (first: ${lv.floor.find((f) => f.loop.firstError)?.loop.firstError})` : ''}`,
       }));
       const ours = (rushRuns.get(n) ?? []).map((x) => x.r.salesPerSec);
       if (ours.length) {

@@ -300,7 +300,7 @@ export interface ReplayStats {
 }
 
 /** One sale's statements, in order, through a pg pool: a transaction on one client, others on any. */
-export async function replaySale(pool: pg.Pool, plan: ReplayPlan, stats: ReplayStats, countHold: () => boolean): Promise<void> {
+export async function replaySale(pool: pg.Pool, plan: ReplayPlan, stats: ReplayStats, countHold: () => boolean, tick: () => void = () => {}): Promise<void> {
   const state = new Map<Scalar, unknown>();
   const fresh = new Map<string, string>();
   const clients = new Map<string, pg.PoolClient>();
@@ -349,6 +349,7 @@ export async function replaySale(pool: pg.Pool, plan: ReplayPlan, stats: ReplayS
         const row = res.rows[p.row] as Record<string, unknown> | undefined;
         if (row) state.set(p.value, p.col === null ? row[res.fields[0].name] : row[p.col]);
       }
+      tick();
     }
     stats.sales++;
   } finally {
@@ -375,7 +376,9 @@ export async function measureFloor(scratch: ScratchDb, plan: ReplayPlan, workers
   const paidBefore = await paidOrders(scratch.db);
   const stats: ReplayStats = { headHeldMs: 0, sales: 0 };
   try {
-    const loop = await closedLoop(workers, w, (_w, win) => replaySale(pool, plan, stats, () => win.inWindow(performance.now())));
+    const loop = await closedLoop(workers, { ...w, unitsPerIteration: plan.stmts.length }, (_w, win, tick) =>
+      replaySale(pool, plan, stats, () => win.inWindow(performance.now()), tick),
+    );
     const paid = (await paidOrders(scratch.db)) - paidBefore;
     return { loop, headBusy: stats.headHeldMs / w.measureMs, checked: { replayed: stats.sales, paid } };
   } finally {
@@ -404,20 +407,29 @@ export async function measureServices(scratch: ScratchDb, workers: number, w: { 
     const actor: Actor = { staffId: owner?.id ?? null, staffName: owner?.name ?? null, terminalId: terminal?.id ?? null, terminal: terminal?.name ?? null };
     const recipes = await lineRecipes(db);
     let n = 0;
-    return await closedLoop(workers, w, async () => {
+    // 14 service calls per sale: the unit of progress when a sale outlasts a third of the window
+    return await closedLoop(workers, { ...w, unitsPerIteration: 14 }, async (_w, _win, tick) => {
       const k = n++;
       const lines = Array.from({ length: 4 }, (_, i) => recipes[(k * 4 + i) % recipes.length]);
       const order = await openOrder(deps, { type: 'counter' }, actor);
+      tick();
       for (const l of lines) {
         await addLine(deps, order.id, { productId: l.productId, quantity: 1, modifierIds: l.modifierIds, note: null });
+        tick();
         await getOrderView(db, order.id); // the panel the route renders
+        tick();
       }
       await getOrderView(db, order.id); // the pay dialog
+      tick();
       const settings = await getSettings(db);
+      tick();
       const r = await tenderCash(deps, order.id, toMinor(TENDERED, settings.currency, 'tendered'), crypto.randomUUID(), actor);
       if (!r.closed) throw new Error('the tender did not close the sale');
+      tick();
       await getOrderView(db, order.id); // the paid dialog
+      tick();
       await getOrderView(db, order.id); // the receipt
+      tick();
     });
   } finally {
     await db.destroy();

@@ -250,9 +250,15 @@ function rushRows(cfg: BenchConfig, runs: Map<number, RushRun[]>, steps: Step[])
           : `${median(list.map((x) => x.r.completed))} sales completed inside the ${cfg.seconds} s window`,
       ].join('; '),
     }));
-    rows.push(latencyRow(`${n} terminals: whole sale, ${LINES_PER_SALE} lines`, list.map((x) => x.sale), {
-      note: `${steps.length + LINES_PER_SALE - 1 + (cfg.fullBrowser ? LINES_PER_SALE + 1 : 0)} requests back to back, no think time`,
-    }));
+    const perSale = steps.reduce((k, st) => k + st.perSale, 0);
+    const saleRow = latencyRow(`${n} terminals: whole sale, ${LINES_PER_SALE} lines`, list.map((x) => x.sale), {
+      note: `${perSale} requests back to back, no think time`,
+    });
+    if (saleRow.value === '–') {
+      const little = median(list.map((x) => n / x.r.salesFromRequests));
+      saleRow.note = `no sale completed inside the window; terminals ÷ throughput (Little's law) gives ${fmt(little)} s per sale`;
+    }
+    rows.push(saleRow);
     for (const name of stepNames) {
       const per = list.map((x) => x.steps.get(name) ?? { p50: Number.NaN, p95: Number.NaN, p99: Number.NaN, n: 0 });
       rows.push(latencyRow(`${n} terminals: ${name}`, per, {
@@ -359,7 +365,7 @@ async function floorRows(cfg: BenchConfig, server: ServerProcess, rushRuns: Map<
       const benchCores = median(lv.cpu.map((c) => c.bench));
       const otherCores = median(lv.cpu.map((c) => c.other));
       rows.push(summaryRow(`${n} workers: floor, pure pg replay, sales/s`, lv.floor.map((f) => f.loop.perSec), {
-        note: `${Math.min(n, SERVER_POOL)} connections (the server's pool size); cores: PostgreSQL ${fmt(pgCores)}, pg client ${fmt(benchCores)}${otherCores > 0.2 ? `, OTHER WORK ${fmt(otherCores)}` : ''}${errs ? `; ERRORS: ${errs} (first: ${lv.floor.find((f) => f.loop.firstError)?.loop.firstError})` : ''}`,
+        note: `${Math.min(n, SERVER_POOL)} connections (the server's pool size); cores: PostgreSQL ${fmt(pgCores)}, pg client ${fmt(benchCores)}${otherCores > 0.2 ? `, OTHER WORK ${fmt(otherCores)}` : ''}${lv.floor.some((f) => f.loop.method === 'progress') ? '; statements run ÷ statements per sale (a sale outlasts a third of the window)' : ''}${errs ? `; ERRORS: ${errs} (first: ${lv.floor.find((f) => f.loop.firstError)?.loop.firstError})` : ''}`,
       }));
       const ours = (rushRuns.get(n) ?? []).map((x) => x.r.salesPerSec);
       if (ours.length) {
@@ -372,7 +378,7 @@ async function floorRows(cfg: BenchConfig, server: ServerProcess, rushRuns: Map<
       }));
       const serr = lv.services.reduce((s, x) => s + x.errors, 0);
       rows.push(summaryRow(`${n} workers: sale through the order services in-process, sales/s`, lv.services.map((s) => s.perSec), {
-        note: `our JS and SQL, no HTTP/auth/templates${steps.some((s) => s.name === 'send') ? ', without send' : ''}${serr ? `; ERRORS: ${serr} (first: ${lv.services.find((x) => x.firstError)?.firstError})` : ''}`,
+        note: `our JS and SQL, no HTTP/auth/templates${steps.some((s) => s.name === 'send') ? ', without send' : ''}${lv.services.some((x) => x.method === 'progress') ? '; service calls ÷ calls per sale (a sale outlasts a third of the window)' : ''}${serr ? `; ERRORS: ${serr} (first: ${lv.services.find((x) => x.firstError)?.firstError})` : ''}`,
       }));
     }
     for (const [c, list] of ceiling) {
@@ -399,7 +405,9 @@ function whatBinds(cfg: BenchConfig, rushRuns: Map<number, RushRun[]>, floor: Ma
     const serverCores = median(rr.map((x) => x.cpu.server));
     const pgCores = median(rr.map((x) => x.cpu.postgres));
     const benchCores = median(rr.map((x) => x.cpu.bench));
-    let s = `${n} terminals: ${fmt(ours)} sales/s over HTTP; server process ${fmt(serverCores)} cores, PostgreSQL ${fmt(pgCores)}, load generator ${fmt(benchCores)} (of ${os.cpus().length}).`;
+    const otherCores = median(rr.map((x) => x.cpu.other));
+    let s = `${n} terminals: ${fmt(ours)} sales/s over HTTP; server process ${fmt(serverCores)} cores, PostgreSQL ${fmt(pgCores)}, load generator ${fmt(benchCores)}, other processes ${fmt(otherCores)} (of ${os.cpus().length}).`;
+    if (otherCores > 0.2) s += ' Other work competed for the cores, so these figures are below what an idle machine gives.';
     if (fl.length) {
       const f = median(fl.map((x) => x.loop.perSec));
       const busy = median(fl.map((x) => x.headBusy));

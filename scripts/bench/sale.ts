@@ -191,7 +191,7 @@ export interface RushResult {
   salesFromRequests: number;
   /** latencies (ms) of the requests started in the measured window, per step */
   steps: Map<string, number[]>;
-  /** whole sales completed in the window, first request to last */
+  /** whole sales completed inside the window (wherever they started), first request to last */
   saleMs: number[];
   /** failures in the measured window, "step status" → count */
   errors: Map<string, number>;
@@ -252,7 +252,7 @@ export async function rush(
         const done = performance.now();
         if (inWindow(done)) {
           result.completed++;
-          if (started >= windowStart) result.saleMs.push(done - started);
+          result.saleMs.push(done - started);
         }
       } catch (err) {
         if (err instanceof Stopped) break;

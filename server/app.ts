@@ -109,7 +109,7 @@ export function createApp(deps: AppDeps): App {
     tableRoutes({ db, clock, events, checks: { db, clock, events: { ...events, floorChanged: kitchenEvents.floorChanged } } }),
     settingsRoutes({ db, clock }),
     integrationRoutes({ db, clock }),
-    apiRoutes({ db, clock, events, limiter: new RateLimiter(clock, deps.config.RATE_LIMIT_API_PER_MIN) }),
+    apiRoutes({ db, clock, events, kitchen: kitchenDeps, limiter: new RateLimiter(clock, deps.config.RATE_LIMIT_API_PER_MIN) }),
   ];
   for (const r of routers) {
     app.use(r.routes());

@@ -16,7 +16,7 @@ import { addLine, getOrderView, openOrder, tenderCash, toMinor, type Actor, type
 import type { Io } from '../../server/realtime/io';
 import { getSettings, seedSettings } from '../../server/settings/service';
 import { keepAliveAgent } from './http';
-import { closedLoop, type LoopResult } from './load';
+import { closedLoop, type LoopResult, type LoopWindow } from './load';
 import { TENDERED, runSale, type SaleState, type Step } from './sale';
 import { PINS, lineRecipes, pairTerminals, type LineRecipe } from './store';
 
@@ -299,65 +299,90 @@ export interface ReplayStats {
   sales: number;
 }
 
-/** One sale's statements, in order, through a pg pool: a transaction on one client, others on any. */
-export async function replaySale(pool: pg.Pool, plan: ReplayPlan, stats: ReplayStats, countHold: () => boolean, tick: () => void = () => {}): Promise<void> {
-  const state = new Map<Scalar, unknown>();
-  const fresh = new Map<string, string>();
-  const clients = new Map<string, pg.PoolClient>();
-  const value = (b: Binder): unknown => {
+/**
+ * One sale's statements, in order, through a pg pool: a transaction on one client, others on any.
+ * `run(from, to)` runs a part of it, so a worker can be taken part way into its first sale before
+ * the clock starts (only at a point where no transaction is open).
+ */
+export class ReplaySale {
+  private state = new Map<Scalar, unknown>();
+  private fresh = new Map<string, string>();
+  private clients = new Map<string, pg.PoolClient>();
+  private heldSince = 0;
+  tick: () => void = () => {};
+
+  constructor(private readonly pool: pg.Pool, private readonly plan: ReplayPlan, private readonly stats: ReplayStats, private readonly countHold: () => boolean) {}
+
+  private value(b: Binder): unknown {
     switch (b.k) {
       case 'const':
         return b.v;
       case 'now':
         return new Date();
       case 'map':
-        return state.has(b.v) ? state.get(b.v) : b.v;
+        return this.state.has(b.v) ? this.state.get(b.v) : b.v;
       case 'rel': {
-        const base = state.get(b.base);
+        const base = this.state.get(b.base);
         return (typeof base === 'number' ? base : b.base) + b.off;
       }
       case 'uuid':
       case 'hex': {
-        let f = fresh.get(b.v);
-        if (!f) fresh.set(b.v, (f = b.k === 'uuid' ? crypto.randomUUID() : crypto.randomBytes(32).toString('hex')));
+        let f = this.fresh.get(b.v);
+        if (!f) this.fresh.set(b.v, (f = b.k === 'uuid' ? crypto.randomUUID() : crypto.randomBytes(32).toString('hex')));
         return f;
       }
     }
-  };
-  let heldSince = 0;
-  try {
-    for (const st of plan.stmts) {
-      const values = st.binders.map(value);
-      let res: pg.QueryResult;
-      if (st.txId) {
-        let client = clients.get(st.txId);
-        if (!client) clients.set(st.txId, (client = await pool.connect()));
-        res = await client.query(st.sql, values);
-        if (st.headLock) heldSince = performance.now(); // the lock is ours from here until COMMIT returns
-        if (st.commit) {
-          clients.delete(st.txId);
-          client.release();
-          if (heldSince) {
-            if (countHold()) stats.headHeldMs += performance.now() - heldSince;
-            heldSince = 0;
+  }
+
+  async run(from = 0, to = this.plan.stmts.length): Promise<void> {
+    try {
+      for (const st of this.plan.stmts.slice(from, to)) {
+        const values = st.binders.map((b) => this.value(b));
+        let res: pg.QueryResult;
+        if (st.txId) {
+          let client = this.clients.get(st.txId);
+          if (!client) this.clients.set(st.txId, (client = await this.pool.connect()));
+          res = await client.query(st.sql, values);
+          if (st.headLock) this.heldSince = performance.now(); // the lock is ours from here until COMMIT returns
+          if (st.commit) {
+            this.clients.delete(st.txId);
+            client.release();
+            if (this.heldSince) {
+              if (this.countHold()) this.stats.headHeldMs += performance.now() - this.heldSince;
+              this.heldSince = 0;
+            }
           }
+        } else {
+          res = await this.pool.query(st.sql, values);
         }
-      } else {
-        res = await pool.query(st.sql, values);
+        for (const p of st.produces) {
+          const row = res.rows[p.row] as Record<string, unknown> | undefined;
+          if (row) this.state.set(p.value, p.col === null ? row[res.fields[0].name] : row[p.col]);
+        }
+        this.tick();
       }
-      for (const p of st.produces) {
-        const row = res.rows[p.row] as Record<string, unknown> | undefined;
-        if (row) state.set(p.value, p.col === null ? row[res.fields[0].name] : row[p.col]);
+      if (to === this.plan.stmts.length) this.stats.sales++;
+    } catch (err) {
+      for (const c of this.clients.values()) {
+        await c.query('ROLLBACK').catch(() => undefined);
+        c.release();
       }
-      tick();
-    }
-    stats.sales++;
-  } finally {
-    for (const c of clients.values()) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      c.release();
+      this.clients.clear();
+      throw err;
     }
   }
+}
+
+/** Statement indexes before which no transaction is open: where a sale may be split. */
+function splitPoints(plan: ReplayPlan): number[] {
+  const out: number[] = [];
+  const open = new Set<string>();
+  plan.stmts.forEach((st, i) => {
+    if (!open.size) out.push(i);
+    if (st.txId) open.add(st.txId);
+    if (st.commit && st.txId) open.delete(st.txId);
+  });
+  return out;
 }
 
 /** Connections the floor may use: the same as the server's knex pool (server/db/knex.ts). */
@@ -376,8 +401,33 @@ export async function measureFloor(scratch: ScratchDb, plan: ReplayPlan, workers
   const paidBefore = await paidOrders(scratch.db);
   const stats: ReplayStats = { headHeldMs: 0, sales: 0 };
   try {
-    const loop = await closedLoop(workers, { ...w, unitsPerIteration: plan.stmts.length }, (_w, win, tick) =>
-      replaySale(pool, plan, stats, () => win.inWindow(performance.now()), tick),
+    let win: LoopWindow | undefined;
+    const countHold = () => win?.inWindow(performance.now()) ?? false;
+    const splits = splitPoints(plan);
+    const loop = await closedLoop(
+      workers,
+      {
+        ...w,
+        unitsPerIteration: plan.stmts.length,
+        // spread the workers over the sale before the clock starts, as in a steady state
+        async prepare() {
+          const from = splits[Math.floor(Math.random() * splits.length)];
+          if (!from) return undefined;
+          const sale = new ReplaySale(pool, plan, stats, countHold);
+          await sale.run(0, from);
+          return async (_w, window, tick) => {
+            win = window;
+            sale.tick = tick;
+            await sale.run(from);
+          };
+        },
+      },
+      async (_w, window, tick) => {
+        win = window;
+        const sale = new ReplaySale(pool, plan, stats, countHold);
+        sale.tick = tick;
+        await sale.run();
+      },
     );
     const paid = (await paidOrders(scratch.db)) - paidBefore;
     return { loop, headBusy: stats.headHeldMs / w.measureMs, checked: { replayed: stats.sales, paid } };

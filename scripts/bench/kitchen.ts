@@ -79,7 +79,7 @@ export async function kitchenRig(opts: {
       for (let k = 0; k < sends; k++) {
         const s: SaleState = { b: opts.counter, lines: [line], record() {}, stopped: () => false };
         await openStep.run(s);
-        await lineStep({ withOptionsDialog: false }).run(s);
+        await lineStep(0, { withOptionsDialog: false }).run(s);
         const c: NonNullable<typeof current> = { orderId: s.orderId!, t0: 0, got: new Set(), latencies: [] };
         const all = new Promise<void>((resolve) => {
           c.done = resolve;

@@ -22,11 +22,30 @@ export interface LoopWindow {
   end: number;
 }
 
+export type Iteration = (worker: number, window: LoopWindow, tick: () => void) => Promise<void>;
+
 export async function closedLoop(
   workers: number,
-  opts: { warmupMs: number; measureMs: number; unitsPerIteration?: number },
-  once: (worker: number, window: LoopWindow, tick: () => void) => Promise<void>,
+  opts: {
+    warmupMs: number;
+    measureMs: number;
+    unitsPerIteration?: number;
+    /** before the clock starts: take a worker part way into its first iteration and return the rest of it */
+    prepare?: (worker: number) => Promise<Iteration | undefined>;
+  },
+  once: Iteration,
 ): Promise<LoopResult> {
+  const rest = new Map<number, Iteration>();
+  if (opts.prepare) {
+    let next = 0;
+    const prep = async () => {
+      for (let w = next++; w < workers; w = next++) {
+        const r = await opts.prepare!(w);
+        if (r) rest.set(w, r);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(8, workers) }, prep));
+  }
   const t0 = performance.now();
   const start = t0 + opts.warmupMs;
   const end = start + opts.measureMs;
@@ -37,14 +56,18 @@ export async function closedLoop(
     if (window.inWindow(performance.now())) units++;
   };
   const loop = async (w: number) => {
+    let first = rest.get(w);
     while (performance.now() < end) {
       const began = performance.now();
+      const partial = Boolean(first);
+      const run = first ?? once;
+      first = undefined;
       try {
-        await once(w, window, tick);
+        await run(w, window, tick);
         const done = performance.now();
         if (window.inWindow(done)) {
           r.completed++;
-          r.latencies.push(done - began);
+          if (!partial) r.latencies.push(done - began);
         }
       } catch (err) {
         const now = performance.now();

@@ -142,7 +142,7 @@ async function main(): Promise<void> {
         if (!server.alive()) throw new Error(`the server died during the rush:\n${server.output()}`);
       }
     }
-    sections.push({ title: `Rush: N terminals looping a counter sale over HTTP (${steps.map((s) => s.name).join(' → ')})`, rows: rushRows(cfg, rushRuns, steps) });
+    sections.push({ title: `Rush: N terminals looping a counter sale over HTTP (${stepSummary(steps)})`, rows: rushRows(cfg, rushRuns, steps) });
   }
 
   // -- kitchen push
@@ -225,7 +225,7 @@ async function rushRun(server: ServerProcess, pgDir: string, browsers: Browser[]
 
 function rushRows(cfg: BenchConfig, runs: Map<number, RushRun[]>, steps: Step[]): Row[] {
   const rows: Row[] = [];
-  const stepNames = steps.flatMap((s) => (s.name === 'line' && cfg.fullBrowser ? ['options', 'line'] : [s.name]));
+  const stepNames = [...new Set(steps.flatMap((s) => (s.name === 'line' && cfg.fullBrowser ? ['options', 'line'] : [s.name])))];
   for (const [n, list] of runs) {
     if (!list.length) continue;
     const errors = new Map<string, number>();
@@ -275,6 +275,20 @@ function rushRows(cfg: BenchConfig, runs: Map<number, RushRun[]>, steps: Step[])
     }));
   }
   return rows;
+}
+
+/** "open → line ×4 → send → …" */
+function stepSummary(steps: Step[]): string {
+  return uniqueSteps(steps)
+    .map((s) => {
+      const n = steps.filter((x) => x.name === s.name).length;
+      return n > 1 ? `${s.name} ×${n}` : s.name;
+    })
+    .join(' → ');
+}
+
+function uniqueSteps(steps: Step[]): Step[] {
+  return steps.filter((s, i) => steps.findIndex((x) => x.name === s.name) === i);
 }
 
 // ---- kitchen --------------------------------------------------------------------------------
@@ -456,7 +470,7 @@ ${problems.length ? `\n## Problems seen in this run\n\n${problems.map((p) => `- 
   Login and pairing rate limits are raised and the idle lock set to 24 h so terminals stay signed in.
 - **Rush**: N browsers, each paired through /pair with a one-time code and logged in with a PIN (own
   session), loop a counter sale with no think time over keep-alive HTTP, sending what htmx sends
-  (HX-Request, X-CSRF-Token, cookies, form bodies): ${steps.map((s) => `${s.name} (${s.requests})`).join('; ')}.
+  (HX-Request, X-CSRF-Token, cookies, form bodies): ${uniqueSteps(steps).map((s) => `${s.name} (${s.requests})`).join('; ')}.
   Each line is a product with modifier groups and a valid choice of modifiers. Sales/s counts sales
   completed inside the window; latency percentiles are over the requests sent inside it.
   Every status is checked: an error is counted and shown in the Notes column.

@@ -83,19 +83,19 @@ export const pageStep: Step = {
   },
 };
 
-export function lineStep(opts: { withOptionsDialog: boolean }): Step {
+/** Line `index` of the sale (its own step, so a terminal can start a run between two lines). */
+export function lineStep(index: number, opts: { withOptionsDialog: boolean }): Step {
   return {
     name: 'line',
     requests: `${opts.withOptionsDialog ? 'GET options dialog + ' : ''}POST /orders/:id/lines (product_id, quantity, modifier_ids…), ×${LINES_PER_SALE}`,
-    perSale: LINES_PER_SALE * (opts.withOptionsDialog ? 2 : 1),
+    perSale: opts.withOptionsDialog ? 2 : 1,
     async run(s) {
       const id = orderId(s);
-      for (const l of s.lines) {
-        if (opts.withOptionsDialog) await call(s, 'options', is(200), () => s.b.get(`/orders/${id}/products/${l.productId}/options`));
-        await call(s, 'line', is(200), () =>
-          s.b.post(`/orders/${id}/lines`, { product_id: String(l.productId), quantity: '1', modifier_ids: l.modifierIds.map(String) }),
-        );
-      }
+      const l = s.lines[index % s.lines.length];
+      if (opts.withOptionsDialog) await call(s, 'options', is(200), () => s.b.get(`/orders/${id}/products/${l.productId}/options`));
+      await call(s, 'line', is(200), () =>
+        s.b.post(`/orders/${id}/lines`, { product_id: String(l.productId), quantity: '1', modifier_ids: l.modifierIds.map(String) }),
+      );
     },
   };
 }
@@ -145,7 +145,7 @@ export function saleSteps(opts: { send: boolean; fullBrowser: boolean }): Step[]
   return [
     openStep,
     ...(opts.fullBrowser ? [pageStep] : []),
-    lineStep({ withOptionsDialog: opts.fullBrowser }),
+    ...Array.from({ length: LINES_PER_SALE }, (_, i) => lineStep(i, { withOptionsDialog: opts.fullBrowser })),
     ...(opts.send ? [sendStep] : []),
     payDialogStep,
     tenderStep,
@@ -170,7 +170,7 @@ export async function runSale(steps: Step[], s: SaleState): Promise<void> {
 export async function probeSend(b: Browser, line: LineRecipe): Promise<{ status: number; text: string }> {
   const s: SaleState = { b, lines: [line], record() {}, stopped: () => false };
   await openStep.run(s);
-  await lineStep({ withOptionsDialog: false }).run(s);
+  await lineStep(0, { withOptionsDialog: false }).run(s);
   const r = await b.post(`/orders/${s.orderId}/send`, {}, { keepBody: true });
   return { status: r.status, text: r.text.slice(0, 200) };
 }
@@ -191,7 +191,7 @@ export interface RushResult {
   salesFromRequests: number;
   /** latencies (ms) of the requests started in the measured window, per step */
   steps: Map<string, number[]>;
-  /** whole sales completed inside the window (wherever they started), first request to last */
+  /** whole sales (not a terminal's first, dispersed one) completed inside the window, first request to last */
   saleMs: number[];
   /** failures in the measured window, "step status" → count */
   errors: Map<string, number>;
@@ -208,6 +208,9 @@ export interface Sampler {
 
 /**
  * N terminals, each looping sales back to back (no think time) for warm-up + measured window.
+ * Before the clock starts, each terminal is taken untimed to a random step of its first sale, so
+ * the terminals are spread over the sale as in a steady state instead of all opening at once
+ * (with 200 terminals a sale can outlast the whole run, and then only the first steps would be seen).
  * Sales per second = sales completed inside the window / window length.
  */
 export async function rush(
@@ -216,6 +219,21 @@ export async function rush(
   steps: Step[],
   opts: { warmupMs: number; measureMs: number; sampler?: Sampler; sampleEveryMs?: number },
 ): Promise<RushResult> {
+  let saleNo = 0;
+  const newSale = (b: Browser): SaleState => ({ b, lines: linesFor(recipes, saleNo++), record() {}, stopped: () => false });
+  const first = new Map<Browser, { s: SaleState; from: number }>();
+  let next = 0;
+  const disperse = async () => {
+    for (let i = next++; i < browsers.length; i = next++) {
+      const b = browsers[i];
+      const from = Math.floor(Math.random() * steps.length);
+      const s = newSale(b);
+      await runSale(steps.slice(0, from), s);
+      first.set(b, { s, from });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(8, browsers.length) }, disperse));
+
   const t0 = performance.now();
   const windowStart = t0 + opts.warmupMs;
   const windowEnd = windowStart + opts.measureMs;
@@ -223,7 +241,6 @@ export async function rush(
     terminals: browsers.length, seconds: opts.measureMs / 1000, completed: 0, salesPerSec: 0, method: 'completed', requests: 0, salesFromRequests: 0,
     steps: new Map(), saleMs: [], errors: new Map(), warmupErrors: 0,
   };
-  let saleNo = 0;
   let sampling: NodeJS.Timeout | undefined;
   const startSampling = setTimeout(() => {
     opts.sampler?.begin();
@@ -231,28 +248,31 @@ export async function rush(
   }, opts.warmupMs);
   const inWindow = (t: number) => t >= windowStart && t < windowEnd;
 
+  const record = (step: string, reply: Reply) => {
+    const sentAt = performance.now() - reply.ms;
+    if (!inWindow(sentAt)) return;
+    result.requests++;
+    let list = result.steps.get(step);
+    if (!list) result.steps.set(step, (list = []));
+    list.push(reply.ms);
+  };
+  const stopped = () => performance.now() >= windowEnd;
+
   const terminal = async (b: Browser) => {
+    let resume = first.get(b);
     while (performance.now() < windowEnd) {
       const started = performance.now();
-      const s: SaleState = {
-        b,
-        lines: linesFor(recipes, saleNo++),
-        record(step, reply) {
-          const sentAt = performance.now() - reply.ms;
-          if (!inWindow(sentAt)) return;
-          result.requests++;
-          let list = result.steps.get(step);
-          if (!list) result.steps.set(step, (list = []));
-          list.push(reply.ms);
-        },
-        stopped: () => performance.now() >= windowEnd,
-      };
+      const s = resume?.s ?? newSale(b);
+      const from = resume?.from ?? 0;
+      resume = undefined;
+      s.record = record;
+      s.stopped = stopped;
       try {
-        await runSale(steps, s);
+        await runSale(steps.slice(from), s);
         const done = performance.now();
         if (inWindow(done)) {
           result.completed++;
-          result.saleMs.push(done - started);
+          if (from === 0) result.saleMs.push(done - started);
         }
       } catch (err) {
         if (err instanceof Stopped) break;

@@ -138,6 +138,12 @@ export const openApiDocument = {
     '/orders/{id}/lines': {
       post: op('Add a line', 'orders:write', { 200: json('The order', ref('Order')), ...pick(400, 401, 403, 404, 409, 422) }, { parameters: [idParam('id')], ...body(ref('LineInput')) }),
     },
+    '/orders/{id}/send': {
+      post: op('Send what changed to the kitchen stations (held courses stay back)', 'orders:write', {
+        200: json('The order and the tickets this send made (none when nothing changed)', obj({ order: ref('Order'), tickets: { type: 'array', items: obj({ id: int, stationId: int }) } })),
+        ...pick(401, 403, 404, 409),
+      }, { parameters: [idParam('id')] }),
+    },
     '/orders/{id}/void': {
       post: op('Void an unpaid order', 'orders:write', { 200: json('The voided order', ref('Order')), ...pick(400, 401, 403, 404, 409) },
         { parameters: [idParam('id')], ...body(obj({ reason: { type: 'string', minLength: 3, maxLength: 200 } })) }),

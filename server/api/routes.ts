@@ -10,6 +10,7 @@ import * as orders from '../orders/service';
 import type { OrderEvents } from '../orders/service';
 import { createSubscription, deleteSubscription, getSubscription, listDeliveries, listSubscriptions } from '../webhooks/service';
 import type { RateLimiter } from '../auth/rate-limit';
+import { sendOrder, type KitchenDeps } from '../kitchen/service';
 import { bearer, idempotent, scope } from './middleware';
 import { openApiDocument } from './openapi';
 import * as schema from './schema';
@@ -20,6 +21,7 @@ export interface ApiDeps {
   clock: Clock;
   events: OrderEvents;
   limiter: RateLimiter;
+  kitchen: KitchenDeps;
 }
 
 /**
@@ -99,6 +101,12 @@ export function apiRoutes(deps: ApiDeps): Router {
     const id = idParam(ctx, 'id');
     await orders.voidOrder(orderDeps(), id, body(ctx, schema.VoidInput).reason, actor(ctx));
     ctx.body = await view(id);
+  });
+
+  router.post('/orders/:id/send', auth, scope('orders:write'), async (ctx) => {
+    const id = idParam(ctx, 'id');
+    const { tickets } = await sendOrder(deps.kitchen, id);
+    ctx.body = { order: await view(id), tickets: tickets.map((t) => ({ id: t.ticketId, stationId: t.stationId })) };
   });
 
   router.post('/orders/:id/payments', auth, scope('payments:write'), once, async (ctx) => {

@@ -212,6 +212,22 @@ describe('the integration API (/api/v1)', function () {
     assert.equal((await api.call('POST', `/payments/${partial.id}/refunds`, { token, json: { reason: 'not yet paid', idempotencyKey: key() } })).status, 409);
   });
 
+  it('sends an order to the kitchen once; a table order carries its table', async () => {
+    const table = await t.db('tables').where({ name: 'Table 3' }).first();
+    const burger = await store.product('Veggie burger');
+    const o = (await api.call('POST', '/orders', { token, json: { type: 'dine_in', tableId: table.id, lines: [{ productId: burger.id, qty: 2 }], idempotencyKey: key() } })).body;
+    assert.equal(o.tableId, table.id);
+    const first = await api.call('POST', `/orders/${o.id}/send`, { token });
+    assert.equal(first.status, 200);
+    assert.equal(first.body.tickets.length, 1);
+    const again = await api.call('POST', `/orders/${o.id}/send`, { token });
+    assert.deepEqual(again.body.tickets, [], 'nothing new, nothing sent');
+    assert.equal((await api.call('POST', '/orders/999999/send', { token })).status, 404);
+    await api.call('POST', `/orders/${o.id}/void`, { token, json: { reason: 'walked out' } });
+    assert.equal((await api.call('POST', `/orders/${o.id}/send`, { token })).status, 409);
+    assert.equal((await api.call('POST', '/orders', { token, json: { type: 'dine_in', tableId: 999999, idempotencyKey: key() } })).status, 422);
+  });
+
   it('manages webhook subscriptions and shows their delivery log', async () => {
     const created = await api.call('POST', '/webhooks', { token, json: { url: 'http://127.0.0.1:9/hooks', events: ['order.paid'] } });
     assert.equal(created.status, 201);

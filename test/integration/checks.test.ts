@@ -65,7 +65,7 @@ describe('check operations keep totals and tax exact', function () {
     orderDiscount: fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined }),
   });
 
-  async function makeCheck(spec: fc.RecordValue<{ inclusive: boolean; lines: Array<{ product: number; qty: number; seat: number; pct?: number }>; orderDiscount?: number }>): Promise<number> {
+  async function makeCheck(spec: { inclusive: boolean; lines: Array<{ product: number; qty: number; seat: number; pct?: number }>; orderDiscount?: number }): Promise<number> {
     await setInclusive(spec.inclusive);
     const o = await orders.openOrder(deps, { type: 'dine_in' });
     for (const l of spec.lines) {

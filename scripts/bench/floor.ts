@@ -230,6 +230,8 @@ interface PlanStmt {
 
 export interface ReplayPlan {
   stmts: PlanStmt[];
+  /** statements run while the chain-head row is held, its COMMIT included */
+  underHeadLock: number;
   /** how many bindings are rebound per sale (ids, counters, chain head, keys, times) */
   rebound: number;
 }
@@ -279,7 +281,9 @@ export function replayPlan(c: CapturedSale): ReplayPlan {
   for (const st of stmts) for (const b of st.binders) if (b.k === 'map') used.add(b.v);
   for (const st of stmts) for (const b of st.binders) if (b.k === 'rel') used.add(b.base);
   for (const [value, at] of producedAt) if (used.has(value)) stmts[at.stmt].produces.push({ row: at.row, col: at.col, value });
-  return { stmts, rebound };
+  const lockAt = stmts.findIndex((st) => st.headLock);
+  const commitAt = lockAt < 0 ? -1 : stmts.findIndex((st, i) => i > lockAt && st.commit && st.txId === stmts[lockAt].txId);
+  return { stmts, rebound, underHeadLock: commitAt < 0 ? 0 : commitAt - lockAt };
 }
 
 /** The captured statements with how each binding is replayed, one JSON line each (BENCH_DUMP_SQL). */
@@ -294,8 +298,10 @@ export function dumpPlan(c: CapturedSale, plan: ReplayPlan): string {
 }
 
 export interface ReplayStats {
-  /** ms the chain-head row was held (lock taken → commit returned), summed */
+  /** ms the chain-head row was held (lock taken → commit returned), summed over the holds ending in the window */
   headHeldMs: number;
+  /** how many holds that is */
+  headHolds: number;
   sales: number;
 }
 
@@ -348,7 +354,10 @@ export class ReplaySale {
             this.clients.delete(st.txId);
             client.release();
             if (this.heldSince) {
-              if (this.countHold()) this.stats.headHeldMs += performance.now() - this.heldSince;
+              if (this.countHold()) {
+                this.stats.headHeldMs += performance.now() - this.heldSince;
+                this.stats.headHolds++;
+              }
               this.heldSince = 0;
             }
           }
@@ -392,6 +401,8 @@ export interface FloorRun {
   loop: LoopResult;
   /** share of the window the chain-head row was held by some sale */
   headBusy: number;
+  /** mean ms one sale holds it */
+  headHoldMs: number;
   /** paid orders the database gained vs. sales the replay finished: must match */
   checked: { replayed: number; paid: number };
 }
@@ -399,7 +410,7 @@ export interface FloorRun {
 export async function measureFloor(scratch: ScratchDb, plan: ReplayPlan, workers: number, w: { warmupMs: number; measureMs: number }): Promise<FloorRun> {
   const pool = new pg.Pool({ connectionString: scratch.url, max: Math.min(workers, SERVER_POOL), application_name: 'bench-floor' });
   const paidBefore = await paidOrders(scratch.db);
-  const stats: ReplayStats = { headHeldMs: 0, sales: 0 };
+  const stats: ReplayStats = { headHeldMs: 0, headHolds: 0, sales: 0 };
   try {
     let win: LoopWindow | undefined;
     const countHold = () => win?.inWindow(performance.now()) ?? false;
@@ -430,7 +441,7 @@ export async function measureFloor(scratch: ScratchDb, plan: ReplayPlan, workers
       },
     );
     const paid = (await paidOrders(scratch.db)) - paidBefore;
-    return { loop, headBusy: stats.headHeldMs / w.measureMs, checked: { replayed: stats.sales, paid } };
+    return { loop, headBusy: stats.headHeldMs / w.measureMs, headHoldMs: stats.headHeldMs / Math.max(1, stats.headHolds), checked: { replayed: stats.sales, paid } };
   } finally {
     await pool.end();
   }

@@ -344,7 +344,7 @@ async function floorRows(cfg: BenchConfig, server: ServerProcess, rushRuns: Map<
     note(`captured one sale: ${captured.requests} requests → ${captured.statements.length} statements in ${captured.transactions} transactions (${plan.rebound} bindings rebound per sale)`);
     rows.push({
       figure: 'SQL of one sale (captured from the app in-process)', value: `${captured.statements.length} statements`, spread: '–', aim: '', met: '',
-      note: `${captured.transactions} transactions over ${captured.requests} requests${captured.dropped.length ? `; left out: ${captured.dropped.length}× ${captured.dropped[0].why}` : ''}`,
+      note: `${captured.transactions} transactions over ${captured.requests} requests; the chain-head row is held across ${plan.underHeadLock} of them (from its SELECT … FOR UPDATE to COMMIT)${captured.dropped.length ? `; left out: ${captured.dropped.length}× ${captured.dropped[0].why}` : ''}`,
     });
 
     const levels = new Map<number, FloorLevel>(cfg.terminals.map((n) => [n, { floor: [], cpu: [], services: [] }]));
@@ -355,7 +355,13 @@ async function floorRows(cfg: BenchConfig, server: ServerProcess, rushRuns: Map<
     for (let r = 0; r < cfg.runs; r++) {
       for (const n of cfg.terminals) {
         watch.begin();
-        const f = await measureFloor(scratch, plan, n, w);
+        const sampling = setInterval(() => watch.sample(), 250); // the pool's backends end with the run
+        let f: FloorRun;
+        try {
+          f = await measureFloor(scratch, plan, n, w);
+        } finally {
+          clearInterval(sampling);
+        }
         const cpu = watch.end();
         levels.get(n)!.floor.push(f);
         levels.get(n)!.cpu.push(cpu);
@@ -388,7 +394,10 @@ async function floorRows(cfg: BenchConfig, server: ServerProcess, rushRuns: Map<
         }));
       }
       rows.push(summaryRow(`${n} workers: chain-head row busy during the floor`, lv.floor.map((f) => f.headBusy * 100), {
-        unit: '%', note: 'share of the window some sale held the head row (lock taken → commit returned)',
+        unit: '%', note: 'share of the window some sale held the head row (lock granted → COMMIT returned)',
+      }));
+      rows.push(summaryRow(`${n} workers: chain-head row held per sale during the floor`, lv.floor.map((f) => f.headHoldMs), {
+        unit: 'ms', note: 'so the sale\'s own transaction allows at most 1000 ÷ this closes/s',
       }));
       const serr = lv.services.reduce((s, x) => s + x.errors, 0);
       rows.push(summaryRow(`${n} workers: sale through the order services in-process, sales/s`, lv.services.map((s) => s.perSec), {

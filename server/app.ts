@@ -82,6 +82,7 @@ export function createApp(deps: AppDeps): App {
     },
     orderChanged: events.orderChanged,
     floorChanged: () => io()?.to(FLOOR_ROOM).emit('floor:changed'),
+    outboxWritten: events.outboxWritten,
   };
   const kitchenDeps = { db, clock, events: kitchenEvents };
   const router = new Router();

@@ -21,7 +21,7 @@ import {
   NOT_BUILT, latencyRow, machineLine, markdownTable, notBuilt, summaryRow, writeReport,
   type Machine, type Row, type Section,
 } from './report';
-import { LINES_PER_SALE, linesFor, probeSend, rush, saleSteps, type RushResult, type Step } from './sale';
+import { LINES_PER_SALE, OPTIONS_REQUEST, linesFor, probeSend, rush, saleSteps, type RushResult, type Step } from './sale';
 import { LoadWatch, ROOT, ServerProcess, freePort, rssBytes, serverEnv, type CpuShares } from './server';
 import { fmt, fmtBytes, median, percentiles, type Percentiles } from './stats';
 import { PINS, lineRecipes, pairTerminals, raiseIdleLock, type LineRecipe } from './store';
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
   const agent = keepAliveAgent();
   onCleanup('close keep-alive sockets', async () => agent.destroy());
 
-  const maxN = Math.max(...cfg.terminals);
+  const maxN = cfg.sections.has('rush') || cfg.sections.has('floor') ? Math.max(...cfg.terminals) : 1;
   note(`pairing ${maxN} counter terminals and logging each in (PIN ${PINS.owner})`);
   const terminals = await pairTerminals(db, server.url, agent, maxN, { kind: 'counter', pin: PINS.owner, prefix: 'Bench counter' });
 
@@ -263,7 +263,7 @@ function rushRows(cfg: BenchConfig, runs: Map<number, RushRun[]>, steps: Step[])
       const per = list.map((x) => x.steps.get(name) ?? { p50: Number.NaN, p95: Number.NaN, p99: Number.NaN, n: 0 });
       rows.push(latencyRow(`${n} terminals: ${name}`, per, {
         aim: isAim ? { text: `p99 < ${AIMS.stepP99Ms} ms`, ok: (p) => p.p99 < AIMS.stepP99Ms } : undefined,
-        note: steps.find((s) => s.name === name)?.requests,
+        note: name === 'options' ? `GET ${OPTIONS_REQUEST}, ×${LINES_PER_SALE}` : steps.find((s) => s.name === name)?.requests,
       }));
     }
     rows.push(summaryRow(`${n} terminals: CPU, server process`, list.map((x) => x.cpu.server), { unit: 'cores', note: 'a Node process runs JS on one core' }));
@@ -344,7 +344,7 @@ async function floorRows(cfg: BenchConfig, server: ServerProcess, rushRuns: Map<
     note(`captured one sale: ${captured.requests} requests → ${captured.statements.length} statements in ${captured.transactions} transactions (${plan.rebound} bindings rebound per sale)`);
     rows.push({
       figure: 'SQL of one sale (captured from the app in-process)', value: `${captured.statements.length} statements`, spread: '–', aim: '', met: '',
-      note: `${captured.transactions} transactions over ${captured.requests} requests; the chain-head row is held across ${plan.underHeadLock} of them (from its SELECT … FOR UPDATE to COMMIT)${captured.dropped.length ? `; left out: ${captured.dropped.length}× ${captured.dropped[0].why}` : ''}`,
+      note: `${captured.transactions} transactions over ${captured.requests} requests; the chain-head row stays locked while ${plan.underHeadLock} more statements run (COMMIT included)${captured.dropped.length ? `; left out: ${captured.dropped.length}× ${captured.dropped[0].why}` : ''}`,
     });
 
     const levels = new Map<number, FloorLevel>(cfg.terminals.map((n) => [n, { floor: [], cpu: [], services: [] }]));
@@ -385,7 +385,7 @@ async function floorRows(cfg: BenchConfig, server: ServerProcess, rushRuns: Map<
       const benchCores = median(lv.cpu.map((c) => c.bench));
       const otherCores = median(lv.cpu.map((c) => c.other));
       rows.push(summaryRow(`${n} workers: floor, pure pg replay, sales/s`, lv.floor.map((f) => f.loop.perSec), {
-        note: `${Math.min(n, SERVER_POOL)} connections (the server's pool size); cores: PostgreSQL ${fmt(pgCores)}, pg client ${fmt(benchCores)}${otherCores > 0.2 ? `, OTHER WORK ${fmt(otherCores)}` : ''}${lv.floor.some((f) => f.loop.method === 'progress') ? '; statements run ÷ statements per sale (a sale outlasts a third of the window)' : ''}${errs ? `; ERRORS: ${errs} (first: ${lv.floor.find((f) => f.loop.firstError)?.loop.firstError})` : ''}`,
+        note: `${Math.min(n, SERVER_POOL)} connections (the server's pool holds up to ${SERVER_POOL}); cores: PostgreSQL ${fmt(pgCores)}, pg client ${fmt(benchCores)}${otherCores > 0.2 ? `, OTHER WORK ${fmt(otherCores)}` : ''}${lv.floor.some((f) => f.loop.method === 'progress') ? '; statements run ÷ statements per sale (a sale outlasts a third of the window)' : ''}${errs ? `; ERRORS: ${errs} (first: ${lv.floor.find((f) => f.loop.firstError)?.loop.firstError})` : ''}`,
       }));
       const ours = (rushRuns.get(n) ?? []).map((x) => x.r.salesPerSec);
       if (ours.length) {
@@ -429,24 +429,24 @@ function whatBinds(cfg: BenchConfig, rushRuns: Map<number, RushRun[]>, floor: Ma
     const pgCores = median(rr.map((x) => x.cpu.postgres));
     const benchCores = median(rr.map((x) => x.cpu.bench));
     const otherCores = median(rr.map((x) => x.cpu.other));
-    let s = `${n} terminals: ${fmt(ours)} sales/s over HTTP; server process ${fmt(serverCores)} cores, PostgreSQL ${fmt(pgCores)}, load generator ${fmt(benchCores)}, other processes ${fmt(otherCores)} (of ${os.cpus().length}).`;
+    let s = `**${n} terminals**: ${fmt(ours)} sales/s over HTTP; CPU: server process ${fmt(serverCores)} cores, PostgreSQL ${fmt(pgCores)}, load generator ${fmt(benchCores)}, other processes ${fmt(otherCores)} (of ${os.cpus().length}).`;
     if (otherCores > 0.2) s += ' Other work competed for the cores, so these figures are below what an idle machine gives.';
     if (fl.length) {
       const f = median(fl.map((x) => x.loop.perSec));
       const busy = median(fl.map((x) => x.headBusy));
+      const hold = median(fl.map((x) => x.headHoldMs));
       const c = median((ceiling.get(Math.min(n, SERVER_POOL)) ?? []).map((x) => x.perSec));
-      s += ` The same SQL through pg: ${fmt(f)} sales/s (ours/floor ${fmt(ours / f)}), chain-head row held ${fmt(busy * 100)} % of the time; the bare chain-head ceiling is ${fmt(c)} closes/s.`;
+      const services = median(floor.get(n)?.services.map((x) => x.perSec) ?? []);
+      s += ` The same SQL straight through pg: ${fmt(f)} sales/s, so ours/floor = ${fmt(ours / f)}; the order services in-process (our JS and SQL, no HTTP, auth or templates): ${fmt(services)} sales/s.`;
       if (ours < 0.9 * f) {
-        s += ` So the limit is above the SQL: HTTP, auth, our JS and rendering cost ${fmt(f / ours)}× what the SQL alone needs`;
-        s += serverCores >= 0.85 ? `, and the server process is at ${fmt(serverCores)} cores, i.e. its one JS thread is saturated.` : '.';
+        s += ` The HTTP side (Koa, auth, our JS, templates) costs more than the SQL itself`;
+        s += serverCores >= 0.85 ? `, and the server process runs at ${fmt(serverCores)} cores: its one JS thread is saturated.` : '.';
       } else {
-        s += ' Ours is within 10 % of the floor: the SQL (PostgreSQL) binds, not the HTTP layer.';
+        s += ' Ours is within 10 % of the floor: the SQL binds, not the HTTP side.';
       }
-      if (Number.isFinite(c)) {
-        s += f >= 0.8 * c
-          ? ` The floor is at ${fmt((f / c) * 100)} % of the chain-head ceiling: the head row binds the SQL.`
-          : ` The floor is at ${fmt((f / c) * 100)} % of the chain-head ceiling: the head row does not bind at this load.`;
-      }
+      s += ` In the floor the chain-head row is locked ${fmt(busy * 100)} % of the time, ${fmt(hold)} ms per sale (lock granted → COMMIT returned), which allows at most ${fmt(1000 / hold)} sales/s`;
+      s += busy >= 0.8 ? ': the head row binds the SQL at this load.' : ': it does not bind at this load.';
+      if (Number.isFinite(c)) s += ` A bare loop that only takes the head, appends and commits reaches ${fmt(c)} closes/s.`;
     }
     out.push(s);
   }

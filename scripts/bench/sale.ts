@@ -37,6 +37,7 @@ export class StepError extends Error {
 export class Stopped extends Error {}
 
 export const LINES_PER_SALE = 4;
+export const OPTIONS_REQUEST = '/orders/:id/products/:productId/options (the options dialog)';
 export const TENDERED = '500.00';
 
 async function call(s: SaleState, step: string, expect: (status: number) => boolean, send: () => Promise<Reply>): Promise<Reply> {
@@ -87,7 +88,7 @@ export const pageStep: Step = {
 export function lineStep(index: number, opts: { withOptionsDialog: boolean }): Step {
   return {
     name: 'line',
-    requests: `${opts.withOptionsDialog ? 'GET options dialog + ' : ''}POST /orders/:id/lines (product_id, quantity, modifier_ids…), ×${LINES_PER_SALE}`,
+    requests: `POST /orders/:id/lines (product_id, quantity, modifier_ids…), ×${LINES_PER_SALE}${opts.withOptionsDialog ? `, each after GET ${OPTIONS_REQUEST}` : ''}`,
     perSale: opts.withOptionsDialog ? 2 : 1,
     async run(s) {
       const id = orderId(s);

@@ -63,8 +63,15 @@ export class ServerProcess {
       cwd: ROOT,
       env: childEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
+      // its own process group: a Ctrl-C in the terminal reaches only the bench, which then stops the
+      // server with one SIGTERM (a second signal would make the server exit without stopping PostgreSQL)
+      detached: true,
     });
     const server = new ServerProcess(child, env);
+    // last resort if the bench exits without its cleanup (an uncaught error): never leave the server behind
+    process.once('exit', () => {
+      if (server.alive()) child.kill('SIGTERM');
+    });
     try {
       const readyMs = await waitFor200(`${server.url}/healthz`, started, opts.timeoutMs ?? 120_000, () => child.exitCode === null && child.signalCode === null);
       return { server, readyMs };

@@ -97,7 +97,9 @@ export function authRoutes(deps: AuthRouteDeps): Router {
   });
 
   router.get('/backoffice/terminals', need('terminals:pair'), async (ctx) => {
-    render(ctx, 'backoffice/terminals.html', null, { settings: await getSettings(deps.db), terminals: await auth.listTerminals(deps.db), kinds: auth.TERMINAL_KINDS });
+    render(ctx, 'backoffice/terminals.html', null, {
+      settings: await getSettings(deps.db), terminals: await auth.listTerminals(deps.db), kinds: auth.TERMINAL_KINDS, stations: await deps.db('stations').orderBy(['position', 'id']),
+    });
   });
 
   router.post('/backoffice/terminals/pairing-codes', need('terminals:pair'), validate(schema.NewPairingCode), async (ctx) => {
@@ -107,7 +109,7 @@ export function authRoutes(deps: AuthRouteDeps): Router {
     const settings = await getSettings(deps.db);
     render(ctx, 'backoffice/terminals.html', 'backoffice/_pairing_code.html', {
       code, name: input.name, expiresAt: new Intl.DateTimeFormat('en-GB', { timeZone: settings.timezone, timeStyle: 'short' }).format(expiresAt),
-      settings, terminals: await auth.listTerminals(deps.db), kinds: auth.TERMINAL_KINDS,
+      settings, terminals: await auth.listTerminals(deps.db), kinds: auth.TERMINAL_KINDS, stations: await deps.db('stations').orderBy(['position', 'id']),
     });
   });
 
@@ -116,6 +118,13 @@ export function authRoutes(deps: AuthRouteDeps): Router {
     const a = ctx.state.auth;
     await auth.revokeTerminal(deps, id, { staffId: a.staff!.id, terminalId: a.terminal!.id });
     deps.disconnectTerminal(id);
+    go(ctx, '/backoffice/terminals');
+  });
+
+  router.post('/backoffice/terminals/:id/defaults', need('terminals:pair'), validate(schema.TerminalDefaults), async (ctx) => {
+    const id = idParam(ctx, 'id');
+    const input = ctx.state.input as { station_id: number | null; printer: string | null };
+    await auth.setTerminalDefaults(deps, id, { stationId: input.station_id, printer: input.printer }, { staffId: ctx.state.auth.staff!.id, terminalId: ctx.state.auth.terminal!.id });
     go(ctx, '/backoffice/terminals');
   });
 

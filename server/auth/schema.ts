@@ -12,3 +12,7 @@ export const Pair = z.object({ code: z.string().trim().regex(/^\d{6}$/, 'must be
 export const Login = z.object({ pin: z.string().max(8, 'must be 4 to 8 digits') });
 export const NewPairingCode = z.object({ name, kind: z.enum(TERMINAL_KINDS as [string, ...string[]]) });
 export const NewStaff = z.object({ name, role: z.enum(ROLES as [string, ...string[]]), pin });
+export const TerminalDefaults = z.object({
+  station_id: z.union([z.literal('').transform(() => null), z.coerce.number().int().positive()]).default(null),
+  printer: z.string().trim().max(120).transform((v) => v || null).default(null),
+});

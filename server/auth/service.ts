@@ -112,6 +112,14 @@ export async function revokeTerminal(deps: AuthDeps, terminalId: number, by: { s
 
 export const listTerminals = (db: DbOrTrx) => db('terminals').orderBy('id');
 
+/** A terminal's defaults: the kitchen station its screen shows, the printer its receipts go to. */
+export async function setTerminalDefaults(deps: AuthDeps, terminalId: number, d: { stationId: number | null; printer: string | null }, by: { staffId: number; terminalId: number | null }) {
+  if (d.stationId && !(await deps.db('stations').where({ id: d.stationId }).first('id'))) throw notFound('That station');
+  const n = await deps.db('terminals').where({ id: terminalId }).whereNull('revoked_at').update({ default_station_id: d.stationId, default_printer: d.printer });
+  if (!n) throw notFound('That terminal');
+  await audit(deps.db, deps.clock, { action: 'settings_changed', staffId: by.staffId, terminalId: by.terminalId, details: { terminal: terminalId, defaults: d } });
+}
+
 // ---- first run -------------------------------------------------------------------------
 
 export async function storeHasStaff(db: DbOrTrx): Promise<boolean> {

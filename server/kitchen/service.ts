@@ -3,6 +3,7 @@ import type { Db, DbOrTrx, Trx } from '../db/knex';
 import { conflict, invalid, notFound } from '../errors';
 import { lockOrder, type OrderRow } from '../orders/queries';
 import { assertOpen } from '../orders/service';
+import { emitEvent } from '../webhooks/service';
 
 export type Marker = 'NEW' | 'ADDITION' | 'VOID' | 'NOTE';
 
@@ -12,6 +13,7 @@ export interface KitchenEvents {
   orderReady(o: { orderId: number; terminalId: number | null; number: number; tableId: number | null }): void;
   orderChanged(orderId: number, version: number): void;
   floorChanged(): void;
+  outboxWritten?(): void;
 }
 
 export interface KitchenDeps {
@@ -173,6 +175,11 @@ export async function allDay(db: DbOrTrx, station: number | 'expo'): Promise<Arr
 
 async function afterBump(trx: Trx, deps: KitchenDeps, ticketId: number) {
   const ticket = await trx('kitchen_tickets').where({ id: ticketId }).first();
+  if (ticket.status === 'bumped') {
+    await emitEvent(trx, deps.clock, 'ticket.ready', {
+      ticketId, orderId: ticket.order_id, orderNumber: ticket.order_number, stationId: ticket.station_id, table: ticket.table_name, readyAt: deps.clock.now().toISOString(),
+    });
+  }
   const open = await trx('kitchen_tickets').where({ order_id: ticket.order_id, status: 'open' }).first('id');
   const order: OrderRow = await trx('orders').where({ id: ticket.order_id }).first();
   return { ticket, ready: !open, order };
@@ -228,6 +235,7 @@ export async function recallLast(deps: KitchenDeps, station: number | 'expo') {
 }
 
 function announce(deps: KitchenDeps, r: { ticket: { id: number; station_id: number; order_id: number }; ready: boolean; order: OrderRow }, status: 'bumped') {
+  deps.events.outboxWritten?.();
   deps.events.ticketChanged({ ticketId: r.ticket.id, stationId: r.ticket.station_id, orderId: r.ticket.order_id, status });
   if (r.ready) deps.events.orderReady({ orderId: r.order.id, terminalId: r.order.terminal_id, number: r.order.number, tableId: r.order.table_id });
   deps.events.floorChanged();

@@ -3,7 +3,7 @@ import type { Clock } from '../clock';
 import type { DbOrTrx } from '../db/knex';
 import { invalid, notFound } from '../errors';
 
-export const WEBHOOK_EVENTS = ['order.paid', 'order.voided', 'refund.created'] as const;
+export const WEBHOOK_EVENTS = ['order.paid', 'order.voided', 'refund.created', 'ticket.ready'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
 /**

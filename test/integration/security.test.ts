@@ -157,6 +157,16 @@ describe('staff, terminals and security', function () {
     assert.deepEqual(await counts(t.db, ...tables), before);
   });
 
+  it('sets a terminal\'s defaults: a kitchen screen opens on its station', async () => {
+    const screen = await pairedClient(app, { kind: 'kitchen', name: 'Pastry screen' });
+    const term = await t.db('terminals').where({ name: 'Pastry screen' }).first();
+    const station = await t.db('stations').where({ name: 'Cold & Pastry' }).first();
+    assert.equal((await owner.post(`/backoffice/terminals/${term.id}/defaults`, { station_id: String(station.id), printer: 'pastry-printer' })).status, 204);
+    const landing = await screen.get('/kitchen', { htmx: false });
+    assert.equal(landing.headers.get('location'), `/kitchen/${station.id}`);
+    assert.equal((await owner.post(`/backoffice/terminals/${term.id}/defaults`, { station_id: '999999' })).status, 404);
+  });
+
   it('a pairing code works once, and not after 10 minutes', async () => {
     const made = await owner.post('/backoffice/terminals/pairing-codes', { name: 'Bar tablet', kind: 'waiter' });
     const code = /id="the-code">(\d{6})</.exec(made.text)![1];

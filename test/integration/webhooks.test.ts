@@ -90,6 +90,28 @@ describe('webhooks', function () {
     assert.equal((await t.db('webhook_deliveries').where({ state: 'pending' })).length, 0);
   });
 
+  it('a bumped kitchen ticket emits ticket.ready to subscribers of it', async () => {
+    const hooks = new WebhookSink();
+    hooks.secret = 'ticket-ready-secret-0123456789';
+    const url = await hooks.start();
+    try {
+      assert.equal((await call('POST', '/webhooks', { url, events: ['ticket.ready'], secret: hooks.secret })).status, 201);
+      const o = await call('POST', '/orders', { type: 'dine_in', lines: [{ sku: 'RET-MUG', qty: 1 }], idempotencyKey: crypto.randomUUID() });
+      const fish = await store.product('Fish & chips');
+      await call('POST', `/orders/${o.body.id}/lines`, { productId: fish.id, qty: 1 });
+      const sent = await call('POST', `/orders/${o.body.id}/send`, {});
+      assert.equal(sent.body.tickets.length, 1);
+      const { bumpTicket } = await import('../../server/kitchen/service');
+      await bumpTicket({ db: t.db, clock: app.clock, events: { ticketCreated() {}, ticketChanged() {}, orderReady() {}, orderChanged() {}, floorChanged() {}, outboxWritten: () => app.webhooks.wake() } }, sent.body.tickets[0].id);
+      await until('ticket.ready', () => hooks.received.length >= 1);
+      assert.equal(hooks.received[0].type, 'ticket.ready');
+      assert.equal(hooks.received[0].body.data.orderId, o.body.id);
+      assert.ok(hooks.received[0].signatureOk);
+    } finally {
+      await hooks.stop();
+    }
+  });
+
   it('a sale completes while a delivery hangs, and the event is delivered once the endpoint answers again', async () => {
     sink.mode = 'hang';
     const before = sink.received.length;

@@ -147,15 +147,27 @@ async function main(): Promise<void> {
 
   // -- kitchen push
   if (cfg.sections.has('kitchen')) {
-    sections.push({ title: `Kitchen push: send → ticket event at ${cfg.kitchenClients} socket.io kitchen screens`, rows: await kitchenRows(cfg, db, server.url, agent, terminals[0], recipes, sendBuilt, probe.status) });
+    const title = `Kitchen push: send → ticket event at ${cfg.kitchenClients} socket.io kitchen screens`;
+    try {
+      sections.push({ title, rows: await kitchenRows(cfg, db, server.url, agent, terminals[0], recipes, sendBuilt, probe.status) });
+    } catch (err) {
+      sections.push({ title, rows: [failedRow('Kitchen push', err, problems)] });
+    }
   }
 
   // -- scan to screen
   if (cfg.sections.has('scan')) sections.push({ title: 'Scan to screen', rows: await measureScanToScreen() });
 
   // -- floor, in-process services, chain-head ceiling
+  let floor: FloorSection | undefined;
   if (cfg.sections.has('floor')) {
-    sections.push({ title: 'Floor: the same SQL straight through pg, no HTTP, no rendering', rows: await floorRows(cfg, server, rushRuns, steps, w, problems) });
+    const title = 'Floor: the same SQL straight through pg, no HTTP, no rendering';
+    try {
+      floor = await floorSection(cfg, server, rushRuns, steps, w, problems);
+      sections.push({ title, rows: floor.rows });
+    } catch (err) {
+      sections.push({ title, rows: [failedRow('Floor', err, problems)] });
+    }
   }
 
   if (cfg.sections.has('ledger')) sections.push({ title: 'Ledger catch-up', rows: await measureLedgerCatchUp() });
@@ -186,15 +198,23 @@ async function main(): Promise<void> {
   await cleanupAll();
 
   const table = markdownTable(sections);
-  const binds = whatBinds(cfg, rushRuns, lastFloor, lastCeiling);
+  const binds = whatBinds(cfg, rushRuns, floor);
   process.stdout.write(`\n${machineLine(machine)}\n\n${table}\n\n`);
   if (binds.length) process.stdout.write(`What binds:\n${binds.map((b) => `- ${b}`).join('\n')}\n\n`);
   if (problems.length) process.stdout.write(`Problems seen:\n${problems.map((p) => `- ${p}`).join('\n')}\n\n`);
   if (cfg.outFile) {
     const file = path.resolve(ROOT, cfg.outFile);
-    writeReport(file, performanceDoc(cfg, machine, table, binds, problems, steps, lastCapture));
+    writeReport(file, performanceDoc(cfg, machine, table, binds, problems, steps, floor?.captured));
     note(`written to ${path.relative(ROOT, file)}`);
   }
+}
+
+/** A section that could not be measured says so, and the rest of the bench goes on. */
+function failedRow(figure: string, err: unknown, problems: string[]): Row {
+  const msg = (err as Error).message.split('\n')[0];
+  note(`${figure} failed: ${(err as Error).stack ?? msg}`);
+  problems.push(`${figure} could not be measured: ${msg}`);
+  return { figure, value: 'FAILED', spread: '–', aim: '', met: '', note: msg };
 }
 
 // ---- rush ---------------------------------------------------------------------------------
@@ -323,11 +343,14 @@ async function kitchenRows(cfg: BenchConfig, db: Db, baseUrl: string, agent: Ret
 
 // ---- floor ----------------------------------------------------------------------------------
 
-let lastFloor = new Map<number, FloorLevel>();
-let lastCeiling = new Map<number, LoopResult[]>();
-let lastCapture: CapturedSale | undefined;
+interface FloorSection {
+  rows: Row[];
+  levels: Map<number, FloorLevel>;
+  ceiling: Map<number, LoopResult[]>;
+  captured?: CapturedSale;
+}
 
-async function floorRows(cfg: BenchConfig, server: ServerProcess, rushRuns: Map<number, RushRun[]>, steps: Step[], w: { warmupMs: number; measureMs: number }, problems: string[]): Promise<Row[]> {
+async function floorSection(cfg: BenchConfig, server: ServerProcess, rushRuns: Map<number, RushRun[]>, steps: Step[], w: { warmupMs: number; measureMs: number }, problems: string[]): Promise<FloorSection> {
   note('scratch database: migrations + demo seed');
   const scratch: ScratchDb = await createScratchDb((name) => server.clusterUrl(name));
   onCleanup('drop the scratch database', () => scratch.drop());
@@ -335,7 +358,6 @@ async function floorRows(cfg: BenchConfig, server: ServerProcess, rushRuns: Map<
   try {
     const recipes = await lineRecipes(scratch.db);
     const captured = await captureSale(scratch, steps, linesFor(recipes, 0));
-    lastCapture = captured;
     const plan = replayPlan(captured);
     if (process.env.BENCH_DUMP_SQL) {
       fs.writeFileSync(process.env.BENCH_DUMP_SQL, dumpPlan(captured, plan));
@@ -376,8 +398,6 @@ async function floorRows(cfg: BenchConfig, server: ServerProcess, rushRuns: Map<
         note(`chain-head ceiling, ${c} connections, run ${r + 1}/${cfg.runs}: ${x.perSec.toFixed(0)} commits/s (${x.errors} errors)`);
       }
     }
-    lastFloor = levels;
-    lastCeiling = ceiling;
 
     for (const [n, lv] of levels) {
       const errs = lv.floor.reduce((s, f) => s + f.loop.errors, 0);
@@ -410,15 +430,17 @@ async function floorRows(cfg: BenchConfig, server: ServerProcess, rushRuns: Map<
         note: `BEGIN; SELECT … FOR UPDATE; INSERT journal; UPDATE head; COMMIT, looping${errs ? `; ERRORS: ${errs}` : ''}`,
       }));
     }
+    return { rows, levels, ceiling, captured };
   } finally {
     await scratch.drop();
   }
-  return rows;
 }
 
 // ---- what the numbers say -------------------------------------------------------------------
 
-function whatBinds(cfg: BenchConfig, rushRuns: Map<number, RushRun[]>, floor: Map<number, FloorLevel>, ceiling: Map<number, LoopResult[]>): string[] {
+function whatBinds(cfg: BenchConfig, rushRuns: Map<number, RushRun[]>, floorSec: FloorSection | undefined): string[] {
+  const floor = floorSec?.levels ?? new Map<number, FloorLevel>();
+  const ceiling = floorSec?.ceiling ?? new Map<number, LoopResult[]>();
   const out: string[] = [];
   for (const n of cfg.terminals) {
     const rr = rushRuns.get(n) ?? [];

@@ -16,10 +16,23 @@
       const f = document.getElementById('flash');
       if (f) f.innerHTML = `<div class="flash flash-ok">Order #${Number(msg.number)} is ready.</div>`;
     });
+    // A nudge for a change this page made itself arrives before the answer that shows it; a
+    // refetch then would race that answer for the same element. So wait until this page's own
+    // requests are done, then refetch only if the panel is still older than the news.
+    let inflight = 0;
+    let newest = 0;
+    const maybeRefresh = () => {
+      const p = panel();
+      if (!p || inflight > 0) return;
+      if (newest > Number(p.dataset.version)) window.htmx.trigger(p, 'order-changed');
+    };
+    document.addEventListener('htmx:before:request', () => { inflight++; });
+    document.addEventListener('htmx:finally:request', () => { inflight = Math.max(0, inflight - 1); setTimeout(maybeRefresh, 0); });
     socket.on('order:updated', (msg) => {
       const p = panel();
       if (!p || Number(p.dataset.orderId) !== msg.orderId) return;
-      if (msg.version > Number(p.dataset.version)) window.htmx.trigger(p, 'order-changed');
+      newest = Math.max(newest, msg.version);
+      maybeRefresh();
     });
   }
 

@@ -77,7 +77,10 @@ describe('e2e: selling at the counter in Chromium', function () {
     await page.click('#modal button.quick:has-text("€20.00")');
     assert.equal(await page.inputValue('#tendered'), '20.00');
     await page.click('#take-cash');
-    await page.waitForSelector('#modal #receipt, #flash .flash-error');
+    await page.waitForSelector('#modal #receipt, #flash .flash-error', { timeout: 15_000 }).catch(async (err) => {
+      await page.screenshot({ path: '/tmp/take-cash-failure.png' });
+      throw new Error(`no receipt: ${(err as Error).message}\n${(await page.content()).slice(0, 3000)}`);
+    });
     assert.equal(await page.locator('#flash .flash-error').count(), 0, `the payment failed: ${await page.textContent('#flash')}`);
     assert.equal((await page.textContent('#change-due'))!.trim(), '€4.60');
     assert.match((await page.textContent('#receipt'))!, /Latte[\s\S]*Large[\s\S]*Oat milk/);

@@ -8,7 +8,7 @@ import { isHtmx } from '../http/render';
 import { getSettings } from '../settings/service';
 import { CSRF_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, csrfToken } from './cookies';
 import { KITCHEN_DEVICE_PERMISSIONS, roleCan, type Permission } from './permissions';
-import { activeSession, checkPin, decodeDevice, endSession, terminalForDevice, touchSession, type Staff, type Terminal } from './service';
+import { checkPin, decodeDevice, deviceAndSession, endSession, touchSession, type Staff, type Terminal } from './service';
 import type { RateLimiter } from './rate-limit';
 
 export interface Auth {
@@ -44,11 +44,13 @@ export function authenticate(deps: { db: Db; clock: Clock }): Middleware {
     const auth: Auth = {};
     ctx.state.auth = auth;
     if (ctx.path.startsWith('/api/') || ctx.path === '/healthz') return next();
-    const terminal = await terminalForDevice(deps.db, decodeDevice(ctx.cookies.get(DEVICE_COOKIE, { signed: true })));
+    const { terminal, session } = await deviceAndSession(
+      deps.db,
+      decodeDevice(ctx.cookies.get(DEVICE_COOKIE, { signed: true })),
+      ctx.cookies.get(SESSION_COOKIE, { signed: true }),
+    );
     if (terminal) {
       auth.terminal = terminal;
-      const sid = ctx.cookies.get(SESSION_COOKIE, { signed: true });
-      const session = await activeSession(deps.db, sid, terminal.id);
       if (session) {
         const settings = await getSettings(deps.db);
         const now = deps.clock.now();

@@ -261,6 +261,30 @@ export async function activeSession(db: DbOrTrx, id: string | undefined, termina
   return { ...s, staff: { id: s.staff_id, name: s.staff_name, role: s.staff_role, active: s.staff_active } };
 }
 
+/**
+ * The terminal a device cookie names and, in the same query, the staff session the session
+ * cookie names on that terminal (one round trip per request instead of two).
+ */
+export async function deviceAndSession(db: DbOrTrx, cred: DeviceCredential | undefined, sessionId: string | undefined) {
+  if (!cred) return {};
+  const row = await db('terminals as t')
+    .leftJoin('sessions as s', function () {
+      this.on('s.terminal_id', 't.id').andOnVal('s.id', '=', sessionId ?? '').andOnNull('s.ended_at');
+    })
+    .leftJoin('staff as st', 'st.id', 's.staff_id')
+    .where('t.id', cred.terminalId)
+    .first('t.*', 's.id as s_id', 's.staff_id as s_staff_id', 's.last_active_at as s_last_active_at', 'st.name as st_name', 'st.role as st_role', 'st.active as st_active');
+  if (!row || row.revoked_at) return {};
+  const a = Buffer.from(row.token_hash, 'hex');
+  const b = Buffer.from(sha256(cred.secret), 'hex');
+  if (a.length !== b.length || !crypto.timingSafeEqual(a, b)) return {};
+  const terminal: Terminal = { id: row.id, name: row.name, kind: row.kind, default_printer: row.default_printer, default_station_id: row.default_station_id, revoked_at: row.revoked_at };
+  const session = row.s_id && row.st_active
+    ? { id: row.s_id as string, last_active_at: row.s_last_active_at as Date, staff: { id: row.s_staff_id, name: row.st_name, role: row.st_role, active: row.st_active } as Staff }
+    : undefined;
+  return { terminal, session };
+}
+
 export async function touchSession(db: DbOrTrx, id: string, at: Date) {
   await db('sessions').where({ id }).update({ last_active_at: at });
 }

@@ -433,6 +433,15 @@ export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Min
     if (paysInFull) {
       const { record, lines: ls, lineTax, totals: tt } = await orderRecord(trx, order, settings, actor);
       const payments = await orderPayments(trx, orderId);
+      // everything that does not need the receipt number first: the chain head stays locked
+      // from the append until COMMIT, and every close in the store waits for it
+      if (ls.length) {
+        const values = ls.map((l) => [l.id, tt.lines.find((x) => x.key === String(l.id))!.net, lineTax.get(l.id)!]);
+        await trx.raw(
+          `update order_lines set net = v.net, tax = v.tax from (values ${values.map(() => '(?::bigint, ?::bigint, ?::bigint)').join(', ')}) as v(id, net, tax) where order_lines.id = v.id`,
+          values.flat(),
+        );
+      }
       const entry = await appendEntry(trx, deps.clock, {
         kind: 'sale',
         record: {
@@ -444,10 +453,6 @@ export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Min
         },
         sales: tt.total,
       });
-      for (const l of ls) {
-        const lt = tt.lines.find((x) => x.key === String(l.id))!;
-        await trx('order_lines').where({ id: l.id }).update({ net: lt.net, tax: lineTax.get(l.id)! });
-      }
       receiptNo = entry.receipt_no!;
       await emitEvent(trx, deps.clock, 'order.paid', {
         orderId, number: order.number, receiptNo, total: tt.total, currency: settings.currency, journalSeq: entry.seq, paidAt: now.toISOString(),
@@ -604,13 +609,15 @@ export interface OrderView {
 }
 
 export async function getOrderView(db: Db | Trx, orderId: number): Promise<OrderView> {
-  const order = await findOrder(db, orderId);
-  if (!order) throw notFound('That order');
+  const found = await db('orders as o').leftJoin('tables as t', 't.id', 'o.table_id').where('o.id', orderId).first('o.*', 't.name as table_name');
+  if (!found) throw notFound('That order');
+  const { table_name: tableName, ...order } = found as OrderRow & { table_name: string | null };
   const settings = await getSettings(db);
   const lines = await orderLines(db, orderId);
   const mods = await lineModifiers(db, lines.map((l) => l.id));
   const totals = totalsFor(order, lines, settings);
-  const refunded = await refundedByLine(db, orderId);
+  const closed = order.status === 'paid';
+  const refunded = closed ? await refundedByLine(db, orderId) : new Map<number, { quantity: number }>();
   const byKey = new Map(totals.lines.map((l) => [l.key, l]));
   const due = order.status === 'open' ? totals.total - order.paid_total : 0;
   return {
@@ -626,9 +633,9 @@ export async function getOrderView(db: Db | Trx, orderId: number): Promise<Order
     })),
     due,
     cashDue: cashRound(due, settings.cashRounding),
-    payments: await orderPayments(db, orderId),
-    refunds: await orderRefunds(db, orderId),
+    payments: order.paid_total > 0 || closed ? await orderPayments(db, orderId) : [],
+    refunds: closed ? await orderRefunds(db, orderId) : [],
     settings,
-    tableName: order.table_id ? ((await db('tables').where({ id: order.table_id }).first('name'))?.name ?? null) : null,
+    tableName,
   };
 }

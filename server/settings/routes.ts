@@ -9,6 +9,7 @@ import { render } from '../http/render';
 import { parseInput } from '../http/validate';
 import { BusinessSettings } from './schema';
 import { getSettings } from './service';
+import { forgetPerRequest } from '../http/request-scope';
 
 const checkbox = z.union([z.literal('on'), z.literal('true')]).optional().transform((v) => v !== undefined);
 
@@ -52,6 +53,7 @@ export function settingsRoutes(deps: { db: Db; clock: Clock }): Router {
         });
       }
     });
+    forgetPerRequest('settings');
     render(ctx, 'backoffice/settings.html', null, { settings: next, form: next, saved: true });
   });
   return router;

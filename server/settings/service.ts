@@ -1,10 +1,16 @@
 import type { DbOrTrx } from '../db/knex';
 import type { Clock } from '../clock';
 import { BusinessSettings, DEFAULT_SETTINGS } from './schema';
+import { memoPerRequest } from '../http/request-scope';
 
 const KEYS = Object.keys(DEFAULT_SETTINGS) as Array<keyof BusinessSettings>;
 
-export async function getSettings(db: DbOrTrx): Promise<BusinessSettings> {
+/** The business settings; read once per HTTP request (they change only in the back office). */
+export function getSettings(db: DbOrTrx): Promise<BusinessSettings> {
+  return memoPerRequest('settings', () => loadSettings(db));
+}
+
+async function loadSettings(db: DbOrTrx): Promise<BusinessSettings> {
   const rows: Array<{ key: string; value: unknown }> = await db('settings').whereIn('key', KEYS);
   const merged: Record<string, unknown> = { ...DEFAULT_SETTINGS };
   for (const r of rows) merged[r.key] = r.value;

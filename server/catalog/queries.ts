@@ -49,31 +49,28 @@ export async function listProducts(db: DbOrTrx, filter: { categoryId?: number; s
   return q as Promise<Array<ProductRow & { has_modifiers: boolean }>>;
 }
 
-export function findProduct(db: DbOrTrx, id: number): Promise<ProductRow | undefined> {
-  return db('products').where({ id }).first();
+export function findProduct(db: DbOrTrx, id: number): Promise<(ProductRow & { tax_name: string; tax_ppm: number }) | undefined> {
+  return db('products as p').join('tax_rates as r', 'r.id', 'p.tax_rate_id').where('p.id', id).first('p.*', 'r.name as tax_name', 'r.rate_ppm as tax_ppm');
 }
 
+/** A product's modifier groups with their options, in one query. */
 export async function productModifierGroups(db: DbOrTrx, productId: number): Promise<ModifierGroup[]> {
-  const groups = await db('product_modifier_groups as pg')
+  const rows: Array<{ id: number; name: string; min_select: number; max_select: number; required: boolean; m_id: number | null; m_name: string; m_delta: number }> = await db('product_modifier_groups as pg')
     .join('modifier_groups as g', 'g.id', 'pg.group_id')
+    .leftJoin('modifiers as m', 'm.group_id', 'g.id')
     .where('pg.product_id', productId)
-    .orderBy('pg.position')
-    .select('g.id', 'g.name', 'g.min_select', 'g.max_select', 'g.required');
-  if (!groups.length) return [];
-  const mods = await db('modifiers')
-    .whereIn('group_id', groups.map((g: { id: number }) => g.id))
-    .orderBy(['position', 'id'])
-    .select('id', 'group_id', 'name', 'price_delta');
-  return groups.map((g: { id: number; name: string; min_select: number; max_select: number; required: boolean }) => ({
-    id: g.id,
-    name: g.name,
-    min: g.min_select,
-    max: g.max_select,
-    required: g.required || g.min_select > 0,
-    modifiers: mods
-      .filter((m: { group_id: number }) => m.group_id === g.id)
-      .map((m: { id: number; name: string; price_delta: number }) => ({ id: m.id, name: m.name, priceDelta: m.price_delta })),
-  }));
+    .orderBy(['pg.position', 'm.position', 'm.id'])
+    .select('g.id', 'g.name', 'g.min_select', 'g.max_select', 'g.required', 'm.id as m_id', 'm.name as m_name', 'm.price_delta as m_delta');
+  const groups = new Map<number, ModifierGroup>();
+  for (const r of rows) {
+    let g = groups.get(r.id);
+    if (!g) {
+      g = { id: r.id, name: r.name, min: r.min_select, max: r.max_select, required: r.required || r.min_select > 0, modifiers: [] };
+      groups.set(r.id, g);
+    }
+    if (r.m_id !== null) g.modifiers.push({ id: r.m_id, name: r.m_name, priceDelta: r.m_delta });
+  }
+  return [...groups.values()];
 }
 
 export function findTaxRate(db: DbOrTrx, id: number) {

@@ -10,7 +10,7 @@ export interface ChosenModifier {
 }
 
 /** A sellable product, or a clear refusal: unknown, inactive, or 86'd (unavailable). */
-export async function sellableProduct(db: DbOrTrx, productId: number): Promise<ProductRow> {
+export async function sellableProduct(db: DbOrTrx, productId: number): Promise<ProductRow & { tax_name: string; tax_ppm: number }> {
   const p = await findProduct(db, productId);
   if (!p || !p.active) throw unprocessable(`There is no product with id ${productId}.`, 'unknown-product');
   if (!p.available) throw unprocessable(`${p.name} is not available right now.`, 'unavailable-product');

@@ -92,7 +92,10 @@ export async function sendOrder(deps: KitchenDeps, orderId: number, opts: { fire
         await trx('kitchen_ticket_items').insert(items.map((i) => ({ ...i, ticket_id: ticket.id })));
         created.push({ ticketId: ticket.id, stationId });
       }
-      for (const l of updates) await trx('order_lines').where({ id: l.id }).update({ sent_quantity: l.quantity, sent_note: l.note });
+      await trx.raw(
+        `update order_lines set sent_quantity = v.q, sent_note = v.note from (values ${updates.map(() => '(?::bigint, ?::int, ?::text)').join(', ')}) as v(id, q, note) where order_lines.id = v.id`,
+        updates.flatMap((l) => [l.id, l.quantity, l.note]),
+      );
     }
     const version = order.version + 1;
     await trx('orders').where({ id: orderId }).update({

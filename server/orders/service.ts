@@ -2,7 +2,6 @@ import type { Clock } from '../clock';
 import type { Db, Trx } from '../db/knex';
 import { businessDate } from '../business-date';
 import { resolveModifiers, sellableProduct } from '../catalog/service';
-import { findTaxRate } from '../catalog/queries';
 import { conflict, invalid, notFound, unprocessable } from '../errors';
 import { appendEntry } from '../journal/service';
 import { audit } from '../audit/service';
@@ -96,7 +95,7 @@ export async function mutate<T>(
   deps: OrderDeps,
   orderId: number,
   fn: (trx: Trx, order: OrderRow, settings: BusinessSettings) => Promise<T>,
-  opts: { keepTaxAdjustments?: boolean } = {},
+  opts: { keepTaxAdjustments?: boolean; orderFieldsChange?: boolean } = {},
 ): Promise<T> {
   const { result, version } = await deps.db.transaction(async (trx) => {
     const order = await lockOrder(trx, orderId);
@@ -105,7 +104,9 @@ export async function mutate<T>(
     const settings = await getSettings(trx);
     const result = await fn(trx, order, settings);
     if (!opts.keepTaxAdjustments) await clearTaxAdjustments(trx, order);
-    const version = await recompute(trx, deps.clock, (await lockOrder(trx, orderId))!, settings);
+    // the row is locked: read it again only when `fn` changed the order's own fields
+    const current = opts.orderFieldsChange ? (await findOrder(trx, orderId))! : { ...order, tax_adjustments: opts.keepTaxAdjustments ? order.tax_adjustments : null };
+    const version = await recompute(trx, deps.clock, current, settings);
     return { result, version };
   });
   deps.events.orderChanged(orderId, version);
@@ -170,12 +171,11 @@ export async function addLine(deps: OrderDeps, orderId: number, input: NewLine):
     } else if (input.openPrice !== undefined) {
       throw invalid(`${product.name} has a fixed price.`, [{ field: 'open_price', message: 'not allowed' }]);
     }
-    const tax = await findTaxRate(trx, product.tax_rate_id);
     const unit = base + mods.reduce((s, m) => s + m.priceDelta, 0);
     const [line] = await trx('order_lines')
       .insert({
         order_id: orderId, product_id: product.id, name: product.name, base_price: base, unit_price: Math.max(0, unit),
-        quantity: input.quantity, note: input.note, tax_rate_id: tax!.id, tax_name: tax!.name, tax_ppm: tax!.rate_ppm,
+        quantity: input.quantity, note: input.note, tax_rate_id: product.tax_rate_id, tax_name: product.tax_name, tax_ppm: product.tax_ppm,
         course: input.course ?? 1, seat: input.seat ?? null, created_at: deps.clock.now(),
       })
       .returning('id');
@@ -296,24 +296,24 @@ export function setOrderDiscount(deps: OrderDeps, orderId: number, kind: 'percen
     const d = toDiscount(kind, value, settings.currency);
     await trx('orders').where({ id: orderId }).update({ discount_kind: d?.kind ?? null, discount_value: discountValue(d) });
     await audit(trx, deps.clock, { action: 'discount', staffId: actor.staffId, approvedBy: actor.approvedBy, terminalId: actor.terminalId, details: { orderId, discount: d } });
-  });
+  }, { orderFieldsChange: true });
 }
 
 export function setCustomerName(deps: OrderDeps, orderId: number, name: string) {
   return mutate(deps, orderId, async (trx) => {
     await trx('orders').where({ id: orderId }).update({ customer_name: name || null });
-  });
+  }, { orderFieldsChange: true });
 }
 
 export function setParked(deps: OrderDeps, orderId: number, parked: boolean) {
   return mutate(deps, orderId, async (trx) => {
     await trx('orders').where({ id: orderId }).update({ parked });
-  });
+  }, { orderFieldsChange: true });
 }
 
 /** The complete record of an order for its journal entry: every line, modifier, discount, tax. */
-async function orderRecord(trx: Trx, order: OrderRow, settings: BusinessSettings, actor: Actor) {
-  const lines = await orderLines(trx, order.id);
+async function orderRecord(trx: Trx, order: OrderRow, settings: BusinessSettings, actor: Actor, known?: LineRow[]) {
+  const lines = known ?? (await orderLines(trx, order.id));
   const mods = await lineModifiers(trx, lines.map((l) => l.id));
   const totals = totalsFor(order, lines, settings);
   const lineTax = allocateLineTax(lines, totals);
@@ -431,7 +431,7 @@ export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Min
     const paidTotal = order.paid_total + amount;
     let receiptNo: number | null = null;
     if (paysInFull) {
-      const { record, lines: ls, lineTax, totals: tt } = await orderRecord(trx, order, settings, actor);
+      const { record, lines: ls, lineTax, totals: tt } = await orderRecord(trx, order, settings, actor, lines);
       const payments = await orderPayments(trx, orderId);
       // everything that does not need the receipt number first: the chain head stays locked
       // from the append until COMMIT, and every close in the store waits for it

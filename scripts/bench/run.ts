@@ -138,7 +138,7 @@ async function main(): Promise<void> {
         const run = await rushRun(server, pgDir, terminals.slice(0, n), recipes, steps, w);
         rushRuns.get(n)!.push(run);
         const errs = [...run.r.errors.values()].reduce((a, b) => a + b, 0);
-        note(`rush ${n} terminals, run ${r + 1}/${cfg.runs}: ${run.r.salesPerSec.toFixed(1)} sales/s (${run.r.completed} completed in the window, ${run.r.salesFromRequests.toFixed(1)} from requests), sale p99 ${fmt(run.sale.p99)} ms, ${errs} errors; cores: server ${run.cpu.server.toFixed(2)}, PostgreSQL ${run.cpu.postgres.toFixed(2)}, bench ${run.cpu.bench.toFixed(2)}, other processes ${run.cpu.other.toFixed(2)}`);
+        note(`rush ${n} terminals, run ${r + 1}/${cfg.runs}: ${run.r.salesPerSec.toFixed(1)} sales/s (${run.r.completed} completed in the window, ${run.r.salesFromRequests.toFixed(1)} from requests), sale p99 ${fmt(run.sale.p99)} ms, ${errs} errors; cores: server ${run.cpu.server.toFixed(2)}, PostgreSQL ${run.cpu.postgres.toFixed(2)}, bench ${run.cpu.bench.toFixed(2)}, other processes ${run.cpu.other.toFixed(2)}${run.cpu.others.length ? ` (${run.cpu.others.join(', ')})` : ''}; server RSS max ${fmtBytes(run.rssMax)}`);
         if (!server.alive()) throw new Error(`the server died during the rush:\n${server.output()}`);
       }
     }
@@ -178,13 +178,18 @@ async function main(): Promise<void> {
   const aimRuns = rushRuns.get(cfg.aimTerminals) ?? [];
   if (aimRuns.length) {
     footprint.push(summaryRow(`Server RSS during the ${cfg.aimTerminals}-terminal rush, max`, aimRuns.map((x) => x.rssMax), {
-      format: (b) => fmtBytes(b), aim: { text: '< 200 MB', ok: (m) => m < AIMS.rssBytes }, note: 'VmRSS of the server process (not PostgreSQL), sampled every 250 ms',
+      format: (b) => fmtBytes(b), aim: { text: '< 200 MB', ok: (m) => m < AIMS.rssBytes },
+      note: `VmRSS of the server process (not PostgreSQL), sampled every 250 ms; run by run: ${aimRuns.map((x) => fmtBytes(x.rssMax)).join(', ')}`,
     }));
     footprint.push(summaryRow(`Server RSS during the ${cfg.aimTerminals}-terminal rush, median`, aimRuns.map((x) => x.rssMedian), { format: (b) => fmtBytes(b) }));
   }
   for (const n of cfg.terminals.filter((n) => n !== cfg.aimTerminals)) {
     const runs = rushRuns.get(n) ?? [];
-    if (runs.length) footprint.push(summaryRow(`Server RSS during the ${n}-terminal rush, max`, runs.map((x) => x.rssMax), { format: (b) => fmtBytes(b) }));
+    if (runs.length) {
+      footprint.push(summaryRow(`Server RSS during the ${n}-terminal rush, max`, runs.map((x) => x.rssMax), {
+        format: (b) => fmtBytes(b), note: `run by run: ${runs.map((x) => fmtBytes(x.rssMax)).join(', ')}`,
+      }));
+    }
   }
   if (coldMs.length) {
     footprint.push(summaryRow('Cold start to first 200 from /healthz', coldMs, {
@@ -209,6 +214,12 @@ async function main(): Promise<void> {
   }
 }
 
+/** " (mocha, chromium)": the biggest other processes seen, or nothing */
+function namesOf(cpu: CpuShares[]): string {
+  const names = [...new Set(cpu.flatMap((c) => c.others.map((o) => o.split(' ')[0])))];
+  return names.length ? ` (${names.join(', ')})` : '';
+}
+
 /** A section that could not be measured says so, and the rest of the bench goes on. */
 function failedRow(figure: string, err: unknown, problems: string[]): Row {
   const msg = (err as Error).message.split('\n')[0];
@@ -222,7 +233,7 @@ function failedRow(figure: string, err: unknown, problems: string[]): Row {
 async function rushRun(server: ServerProcess, pgDir: string, browsers: Browser[], recipes: LineRecipe[], steps: Step[], w: { warmupMs: number; measureMs: number }): Promise<RushRun> {
   const watch = new LoadWatch(() => server.pid, pgDir);
   const rss: number[] = [];
-  let cpu: CpuShares = { server: Number.NaN, postgres: Number.NaN, bench: Number.NaN, other: Number.NaN };
+  let cpu: CpuShares = { server: Number.NaN, postgres: Number.NaN, bench: Number.NaN, other: Number.NaN, others: [] };
   let ticks = 0;
   const r = await rush(browsers, recipes, steps, {
     ...w,
@@ -291,7 +302,10 @@ function rushRows(cfg: BenchConfig, runs: Map<number, RushRun[]>, steps: Step[])
     rows.push(summaryRow(`${n} terminals: CPU, load generator (this script)`, list.map((x) => x.cpu.bench), { unit: 'cores', note: 'shares the same cores' }));
     const other = median(list.map((x) => x.cpu.other));
     rows.push(summaryRow(`${n} terminals: CPU, every other process`, list.map((x) => x.cpu.other), {
-      unit: 'cores', note: other > 0.2 ? 'OTHER WORK competed for the cores during this rush: its figures are lower than on an idle machine' : 'the machine was otherwise idle',
+      unit: 'cores',
+      note: other > 0.2
+        ? `OTHER WORK competed for the cores during this rush${namesOf(list.map((x) => x.cpu))}: its figures are lower than on an idle machine`
+        : 'the machine was otherwise idle',
     }));
   }
   return rows;
@@ -405,7 +419,7 @@ async function floorSection(cfg: BenchConfig, server: ServerProcess, rushRuns: M
       const benchCores = median(lv.cpu.map((c) => c.bench));
       const otherCores = median(lv.cpu.map((c) => c.other));
       rows.push(summaryRow(`${n} workers: floor, pure pg replay, sales/s`, lv.floor.map((f) => f.loop.perSec), {
-        note: `${Math.min(n, SERVER_POOL)} connections (the server's pool holds up to ${SERVER_POOL}); cores: PostgreSQL ${fmt(pgCores)}, pg client ${fmt(benchCores)}${otherCores > 0.2 ? `, OTHER WORK ${fmt(otherCores)}` : ''}${lv.floor.some((f) => f.loop.method === 'progress') ? '; statements run ÷ statements per sale (a sale outlasts a third of the window)' : ''}${errs ? `; ERRORS: ${errs} (first: ${lv.floor.find((f) => f.loop.firstError)?.loop.firstError})` : ''}`,
+        note: `${Math.min(n, SERVER_POOL)} connections (the server's pool holds up to ${SERVER_POOL}); cores: PostgreSQL ${fmt(pgCores)}, pg client ${fmt(benchCores)}${otherCores > 0.2 ? `, OTHER WORK ${fmt(otherCores)}${namesOf(lv.cpu)}` : ''}${lv.floor.some((f) => f.loop.method === 'progress') ? '; statements run ÷ statements per sale (a sale outlasts a third of the window)' : ''}${errs ? `; ERRORS: ${errs} (first: ${lv.floor.find((f) => f.loop.firstError)?.loop.firstError})` : ''}`,
       }));
       const ours = (rushRuns.get(n) ?? []).map((x) => x.r.salesPerSec);
       if (ours.length) {
@@ -452,6 +466,8 @@ function whatBinds(cfg: BenchConfig, rushRuns: Map<number, RushRun[]>, floorSec:
     const benchCores = median(rr.map((x) => x.cpu.bench));
     const otherCores = median(rr.map((x) => x.cpu.other));
     let s = `**${n} terminals**: ${fmt(ours)} sales/s over HTTP; CPU: server process ${fmt(serverCores)} cores, PostgreSQL ${fmt(pgCores)}, load generator ${fmt(benchCores)}, other processes ${fmt(otherCores)} (of ${os.cpus().length}).`;
+    const total = serverCores + pgCores + benchCores + otherCores;
+    if (total >= 0.9 * os.cpus().length) s += ` All ${os.cpus().length} cores were busy.`;
     if (otherCores > 0.2) s += ' Other work competed for the cores, so these figures are below what an idle machine gives.';
     if (fl.length) {
       const f = median(fl.map((x) => x.loop.perSec));
@@ -461,8 +477,8 @@ function whatBinds(cfg: BenchConfig, rushRuns: Map<number, RushRun[]>, floorSec:
       const services = median(floor.get(n)?.services.map((x) => x.perSec) ?? []);
       s += ` The same SQL straight through pg: ${fmt(f)} sales/s, so ours/floor = ${fmt(ours / f)}; the order services in-process (our JS and SQL, no HTTP, auth or templates): ${fmt(services)} sales/s.`;
       if (ours < 0.9 * f) {
-        s += ` The HTTP side (Koa, auth, our JS, templates) costs more than the SQL itself`;
-        s += serverCores >= 0.85 ? `, and the server process runs at ${fmt(serverCores)} cores: its one JS thread is saturated.` : '.';
+        s += ` Everything above the SQL (Koa, auth, our JS, templates) costs the server more than the SQL itself takes`;
+        s += serverCores >= 0.85 ? `, and the server process runs at ${fmt(serverCores)} cores, close to the one core its JS thread can use: that thread is the limit.` : '.';
       } else {
         s += ' Ours is within 10 % of the floor: the SQL binds, not the HTTP side.';
       }
@@ -502,15 +518,25 @@ ${problems.length ? `\n## Problems seen in this run\n\n${problems.map((p) => `- 
 - **Rush**: N browsers, each paired through /pair with a one-time code and logged in with a PIN (own
   session), loop a counter sale with no think time over keep-alive HTTP, sending what htmx sends
   (HX-Request, X-CSRF-Token, cookies, form bodies): ${uniqueSteps(steps).map((s) => `${s.name} (${s.requests})`).join('; ')}.
-  Each line is a product with modifier groups and a valid choice of modifiers. Sales/s counts sales
-  completed inside the window; latency percentiles are over the requests sent inside it.
-  Every status is checked: an error is counted and shown in the Notes column.
+  Each line is a product with modifier groups and a valid choice of modifiers. Before the clock starts
+  each terminal is taken, untimed, to a random step of its first sale, so the terminals are spread
+  over the sale as in a steady state rather than all opening an order at once. Sales/s counts sales
+  completed inside the window; when a sale lasts longer than a third of the window (Little's law:
+  terminals ÷ throughput), it is answered requests ÷ requests per sale instead, as the Notes say.
+  Latency percentiles are over the requests sent inside the window; "whole sale" over the sales
+  that started and ended in the run. With no think time every terminal always has a request in
+  flight, so once the server is saturated a request's latency is mostly waiting: about
+  terminals ÷ requests answered per second. Every status is checked: an error is counted and shown
+  in the Notes column.
 - **Floor**: one sale is made through the app in-process (createApp, as main.ts) over HTTP on a scratch
   database; every statement knex sends is recorded (${capture ? `${capture.statements.length} statements, ${capture.transactions} transactions` : 'see the table'}).
   The replay sends those SQL texts through \`pg\` on a pool as large as the server's (${SERVER_POOL}), one sale's
   statements in order, transactions on one connection; ids, the order number and the chain head are
   taken from what earlier statements of the same replayed sale returned, keys, hashes and times are
-  fresh. After each run the number of paid orders is checked against the replayed sales.
+  fresh (BENCH_DUMP_SQL=file writes the statements and how each binding is replayed). Workers are
+  spread over the sale before the clock starts, as in the rush. After each run the number of paid
+  orders is checked against the replayed sales. The chain-head rows time each sale's hold of the
+  head row, from the grant of its SELECT … FOR UPDATE to the return of its COMMIT.
   The in-process row runs the order service functions (openOrder, addLine, getOrderView, tenderCash)
   over a knex pool: our JS and SQL without HTTP, auth or templates.
 - **Chain-head ceiling**: on the scratch database, each connection loops BEGIN; SELECT … FROM
@@ -519,15 +545,18 @@ ${problems.length ? `\n## Problems seen in this run\n\n${problems.map((p) => `- 
 - **Kitchen push**: kitchen screens paired as kitchen terminals, connected over socket.io (websocket)
   with their device cookie, each watching the station of the product sent; time from sending
   POST /orders/:id/send to each screen's ticket:created for that order.
-- **Footprint**: VmRSS of the server process from /proc, sampled every 250 ms during the rush. Cold
-  start: SIGTERM, wait for exit, start again on the same DATA_DIR, time to the first 200 from /healthz.
-- CPU: utime + stime from /proc of the server process and of the postmaster and its children.
+- **Footprint**: VmRSS of the server process from /proc, sampled every 250 ms during the rush; the
+  server runs from source through tsx, as \`npm start\` does. Cold start: SIGTERM, wait for exit,
+  start again on the same DATA_DIR, time to the first 200 from /healthz.
+- **CPU**: utime + stime from /proc of the server process, of the postmaster and its children, of
+  this script, and the rest of the machine from /proc/stat ("every other process", with the names
+  of the biggest when it is not near 0).
 
 ## How to run
 
 \`\`\`sh
 npm run bench                                  # everything, defaults below; writes this file
-BENCH_RUNS=1 BENCH_SECONDS=3 BENCH_TERMINALS=10 npm run bench   # a quick look
+BENCH_RUNS=1 BENCH_SECONDS=3 BENCH_TERMINALS=10 BENCH_OUT= npm run bench   # a quick look, print only
 BENCH_ONLY=rush,floor BENCH_OUT= npm run bench # some sections, print only
 \`\`\`
 
@@ -543,6 +572,7 @@ BENCH_ONLY=rush,floor BENCH_OUT= npm run bench # some sections, print only
 | BENCH_FULL_BROWSER | 0 | 1: also the order page after HX-Redirect and the options dialog per line |
 | BENCH_LOG_LEVEL | warn | the server's LOG_LEVEL (info adds one log line per request) |
 | BENCH_OUT | docs/PERFORMANCE.md | where to write; empty: print only |
+| BENCH_DUMP_SQL | — | a file to write the captured SQL of one sale to, with how the replay binds it |
 
 The load generator runs on the same cores as the server and PostgreSQL (its CPU is in the table).
 Timings never go into tests.

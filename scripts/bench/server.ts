@@ -187,6 +187,10 @@ export class CpuMeter {
 
   constructor(private readonly pids: () => number[]) {}
 
+  pidsNow(): number[] {
+    return this.pids();
+  }
+
   begin(): void {
     this.t0 = process.hrtime.bigint();
     this.start.clear();
@@ -233,6 +237,25 @@ export interface CpuShares {
   bench: number;
   /** every other process on the machine: when this is not near 0, something else competed */
   other: number;
+  /** the biggest other processes, "name 0.52" (cores) */
+  others: string[];
+}
+
+/** CPU seconds of every process now, by pid, with its name. */
+function allProcesses(): Map<number, { name: string; cpu: number }> {
+  const out = new Map<number, { name: string; cpu: number }>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(entry), { name, cpu: (Number(f[11]) + Number(f[12])) / CLK_TCK });
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
 }
 
 /** Who used the CPU during a window: the server, PostgreSQL, this script, and everything else. */
@@ -243,6 +266,7 @@ export class LoadWatch {
   private bench = process.cpuUsage();
   private machine = 0;
   private t0 = performance.now();
+  private procs = new Map<number, { name: string; cpu: number }>();
 
   constructor(serverPid: () => number | undefined, private readonly pgDir: string) {
     this.server = new CpuMeter(() => {
@@ -258,6 +282,7 @@ export class LoadWatch {
     this.pg.begin();
     this.bench = process.cpuUsage();
     this.machine = machineBusySeconds();
+    this.procs = allProcesses();
     this.t0 = performance.now();
   }
 
@@ -275,6 +300,14 @@ export class LoadWatch {
     const used = process.cpuUsage(this.bench);
     const bench = (used.user + used.system) / 1e6 / wall;
     const all = (machineBusySeconds() - this.machine) / wall;
-    return { server, postgres, bench, other: Math.max(0, all - server - postgres - bench) };
+    const ours = new Set([process.pid, ...this.pgPids, ...this.server.pidsNow()]);
+    const others = [...allProcesses()]
+      .filter(([pid]) => !ours.has(pid))
+      .map(([pid, p]) => ({ name: p.name, cores: (p.cpu - (this.procs.get(pid)?.cpu ?? 0)) / wall }))
+      .filter((p) => p.cores >= 0.05)
+      .sort((a, b) => b.cores - a.cores)
+      .slice(0, 3)
+      .map((p) => `${p.name} ${p.cores.toFixed(2)}`);
+    return { server, postgres, bench, other: Math.max(0, all - server - postgres - bench), others };
   }
 }

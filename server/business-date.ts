@@ -8,12 +8,26 @@ export function businessDate(at: Date, timeZone: string, dayStart: string): stri
   return localDate(shifted, timeZone);
 }
 
+// Intl formatters are slow to build and immutable: one per time zone and style
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+const localFormats = new Map<string, Intl.DateTimeFormat>();
+
 export function localDate(at: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(at);
+  let f = dayFormats.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    dayFormats.set(timeZone, f);
+  }
+  const parts = f.formatToParts(at);
   const get = (t: string) => parts.find((p) => p.type === t)!.value;
   return `${get('year')}-${get('month')}-${get('day')}`;
 }
 
 export function formatLocal(at: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone, dateStyle: 'medium', timeStyle: 'short' }).format(at);
+  let f = localFormats.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-GB', { timeZone, dateStyle: 'medium', timeStyle: 'short' });
+    localFormats.set(timeZone, f);
+  }
+  return f.format(at);
 }

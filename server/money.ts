@@ -202,12 +202,18 @@ export function parseDecimal(text: string, exponent: number): Minor | undefined 
   return m[1] && n ? -n : n; // no -0 (it would display as "-0.00")
 }
 
-/** Formats minor units for display (views only). */
+const formatters = new Map<string, { fmt: Intl.NumberFormat; exp: number }>();
+
+/** Formats minor units for display (views only). Formatters are built once per currency: they are slow to make. */
 export function formatMoney(amount: Minor, currency: string, locale = 'en'): string {
-  const exp = currencyExponent(currency) ?? 2;
-  return new Intl.NumberFormat(locale, {
-    style: 'currency', currency, minimumFractionDigits: exp, maximumFractionDigits: exp,
-  }).format(amount / 10 ** exp);
+  const key = `${locale}|${currency}`;
+  let f = formatters.get(key);
+  if (!f) {
+    const exp = currencyExponent(currency) ?? 2;
+    f = { exp, fmt: new Intl.NumberFormat(locale, { style: 'currency', currency, minimumFractionDigits: exp, maximumFractionDigits: exp }) };
+    formatters.set(key, f);
+  }
+  return f.fmt.format(amount / 10 ** f.exp);
 }
 
 /**

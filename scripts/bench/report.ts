@@ -99,7 +99,18 @@ export function machineLine(m: Machine): string {
   ].join(' · ');
 }
 
+/** The hand-written part of the file: everything from this heading on survives a new run. */
+export const KEPT_HEADING = '## Before and after';
+
 export function writeReport(file: string, doc: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, doc);
+  let kept = '';
+  try {
+    const old = fs.readFileSync(file, 'utf8');
+    const at = old.indexOf(KEPT_HEADING);
+    if (at >= 0) kept = '\n' + old.slice(at);
+  } catch {
+    /* first run */
+  }
+  fs.writeFileSync(file, doc.replace(/\n*$/, '\n') + kept);
 }

@@ -38,6 +38,8 @@ function childEnv(e: ServerEnv): NodeJS.ProcessEnv {
     RATE_LIMIT_LOGIN_PER_MIN: '100000',
     RATE_LIMIT_PAIR_PER_MIN: '100000',
     RATE_LIMIT_API_PER_MIN: '1000000',
+    // e.g. BENCH_SERVER_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server
+    ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}),
   };
 }
 

@@ -4,14 +4,7 @@ import { currencyExponent } from '../money';
 /** Business settings: how the store runs, edited in the back office, stored in `settings`. */
 export const BusinessSettings = z.object({
   storeName: z.string().trim().min(1).max(120),
-  timezone: z.string().refine((tz) => {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: tz });
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'must be an IANA time zone'),
+  timezone: z.string().refine(isTimeZone, 'must be an IANA time zone'),
   currency: z.string().refine((c) => currencyExponent(c) !== undefined, 'must be an ISO 4217 code'),
   pricesIncludeTax: z.boolean(),
   cashRounding: z.number().int().min(1).max(100_000), // in minor units: 5 = round cash to 0.05
@@ -39,3 +32,16 @@ export const DEFAULT_SETTINGS: BusinessSettings = {
   kitchenWarnMinutes: 5,
   kitchenLateMinutes: 10,
 };
+
+const knownZones = new Set<string>();
+/** Checking a zone builds an Intl formatter, which is slow: remember the good ones. */
+function isTimeZone(tz: string): boolean {
+  if (knownZones.has(tz)) return true;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    knownZones.add(tz);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -409,6 +409,7 @@ export interface FloorRun {
 
 export async function measureFloor(scratch: ScratchDb, plan: ReplayPlan, workers: number, w: { warmupMs: number; measureMs: number }): Promise<FloorRun> {
   const pool = new pg.Pool({ connectionString: scratch.url, max: Math.min(workers, SERVER_POOL), application_name: 'bench-floor' });
+  pool.on('error', () => {}); // an idle connection cut when the scratch database goes is not a bench failure
   const paidBefore = await paidOrders(scratch.db);
   const stats: ReplayStats = { headHeldMs: 0, headHolds: 0, sales: 0 };
   try {
@@ -506,6 +507,7 @@ export async function measureServices(scratch: ScratchDb, workers: number, w: { 
  */
 export async function measureCeiling(scratch: ScratchDb, connections: number, entryJson: string, w: { warmupMs: number; measureMs: number }): Promise<LoopResult> {
   const pool = new pg.Pool({ connectionString: scratch.url, max: connections, application_name: 'bench-ceiling' });
+  pool.on('error', () => {}); // an idle connection cut when the scratch database goes is not a bench failure
   try {
     return await closedLoop(connections, w, async () => {
       const c = await pool.connect();

@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import type { Clock } from '../clock';
 import type { Db } from '../db/knex';
 import { audit, listAudit } from '../audit/service';
-import { isHtmx, render } from '../http/render';
+import { redirectAfterPost, render } from '../http/render';
 import { idParam, validate } from '../http/validate';
 import { getSettings } from '../settings/service';
 import { DEVICE_COOKIE, SESSION_COOKIE } from './cookies';
@@ -21,15 +21,6 @@ export interface AuthRouteDeps {
   disconnectTerminal(terminalId: number): void;
 }
 
-function go(ctx: Context, to: string) {
-  if (isHtmx(ctx)) {
-    ctx.set('HX-Redirect', to);
-    ctx.status = 204;
-  } else {
-    ctx.status = 303;
-    ctx.redirect(to);
-  }
-}
 
 /** First run, pairing, PIN login / switch / lock, and the back office's security pages. */
 export function authRoutes(deps: AuthRouteDeps): Router {
@@ -47,7 +38,7 @@ export function authRoutes(deps: AuthRouteDeps): Router {
     ctx.cookies.set(DEVICE_COOKIE, auth.encodeDevice(made.credential), cookieOpts(ctx, DEVICE_MAX_AGE));
     const sid = await auth.startSession(deps, made.terminal.id, made.owner.id);
     ctx.cookies.set(SESSION_COOKIE, sid, cookieOpts(ctx));
-    go(ctx, '/backoffice');
+    redirectAfterPost(ctx, '/backoffice');
   });
 
   router.get('/pair', need('public'), async (ctx) => {
@@ -59,7 +50,7 @@ export function authRoutes(deps: AuthRouteDeps): Router {
   router.post('/pair', need('public'), limit(deps.limits.pair, (ctx) => `pair:${ctx.ip}`), validate(schema.Pair), async (ctx) => {
     const made = await auth.pairWithCode(deps, (ctx.state.input as { code: string }).code);
     ctx.cookies.set(DEVICE_COOKIE, auth.encodeDevice(made.credential), cookieOpts(ctx, DEVICE_MAX_AGE));
-    go(ctx, made.terminal.kind === 'kitchen' ? '/kitchen' : '/login');
+    redirectAfterPost(ctx, made.terminal.kind === 'kitchen' ? '/kitchen' : '/login');
   });
 
   router.get('/login', need('device'), async (ctx) => {
@@ -77,7 +68,7 @@ export function authRoutes(deps: AuthRouteDeps): Router {
       const sid = await auth.startSession(deps, terminal.id, staff.id, ctx.state.auth.sessionId);
       ctx.cookies.set(SESSION_COOKIE, sid, cookieOpts(ctx));
       await audit(deps.db, deps.clock, { action: 'login', staffId: staff.id, terminalId: terminal.id });
-      go(ctx, terminal.kind === 'back_office' ? '/backoffice' : '/terminal');
+      redirectAfterPost(ctx, terminal.kind === 'back_office' ? '/backoffice' : '/terminal');
     },
   );
 
@@ -88,7 +79,7 @@ export function authRoutes(deps: AuthRouteDeps): Router {
       await audit(deps.db, deps.clock, { action: 'logout', staffId: a.staff?.id, terminalId: a.terminal!.id });
     }
     ctx.cookies.set(SESSION_COOKIE, null, cookieOpts(ctx));
-    go(ctx, '/login');
+    redirectAfterPost(ctx, '/login');
   });
 
   // ---- back office ----
@@ -118,14 +109,14 @@ export function authRoutes(deps: AuthRouteDeps): Router {
     const a = ctx.state.auth;
     await auth.revokeTerminal(deps, id, { staffId: a.staff!.id, terminalId: a.terminal!.id });
     deps.disconnectTerminal(id);
-    go(ctx, '/backoffice/terminals');
+    redirectAfterPost(ctx, '/backoffice/terminals');
   });
 
   router.post('/backoffice/terminals/:id/defaults', need('terminals:pair'), validate(schema.TerminalDefaults), async (ctx) => {
     const id = idParam(ctx, 'id');
     const input = ctx.state.input as { station_id: number | null; printer: string | null };
     await auth.setTerminalDefaults(deps, id, { stationId: input.station_id, printer: input.printer }, { staffId: ctx.state.auth.staff!.id, terminalId: ctx.state.auth.terminal!.id });
-    go(ctx, '/backoffice/terminals');
+    redirectAfterPost(ctx, '/backoffice/terminals');
   });
 
   router.get('/backoffice/staff', need('staff:manage'), async (ctx) => {
@@ -136,7 +127,7 @@ export function authRoutes(deps: AuthRouteDeps): Router {
     const input = ctx.state.input as { name: string; role: Role; pin: string };
     const a = ctx.state.auth;
     await auth.createStaff(deps, input, { staff: a.staff!, terminalId: a.terminal!.id });
-    go(ctx, '/backoffice/staff');
+    redirectAfterPost(ctx, '/backoffice/staff');
   });
 
   router.get('/backoffice/audit', need('audit:view'), async (ctx) => {

@@ -37,3 +37,14 @@ function toDecimal(amount: number, currency: string): string {
   const exp = currencyExponent(currency) ?? 2;
   return exp ? (amount / 10 ** exp).toFixed(exp) : String(amount);
 }
+
+/** After a mutation: htmx follows HX-Redirect; a plain form gets 303 See Other. */
+export function redirectAfterPost(ctx: Context, to: string): void {
+  if (isHtmx(ctx)) {
+    ctx.set('HX-Redirect', to);
+    ctx.status = 204;
+  } else {
+    ctx.status = 303;
+    ctx.redirect(to);
+  }
+}

@@ -4,7 +4,7 @@ import type { Context } from 'koa';
 import { listCategories, listProducts, productModifierGroups } from '../catalog/queries';
 import { sellableProduct } from '../catalog/service';
 import { invalid, unprocessable } from '../errors';
-import { isHtmx, render } from '../http/render';
+import { isHtmx, redirectAfterPost, render } from '../http/render';
 import { idParam, parseInput, validate } from '../http/validate';
 import { formatLocal } from '../business-date';
 import { getSettings } from '../settings/service';
@@ -66,14 +66,7 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
   router.post('/orders', need('order:sell'), validate(schema.OpenOrder), async (ctx) => {
     const input = ctx.state.input as { type: 'counter' | 'takeaway' | 'dine_in'; customer_name?: string };
     const order = await orders.openOrder(deps, { type: input.type, customerName: input.customer_name }, actor(ctx));
-    const to = `/orders/${order.id}`;
-    if (isHtmx(ctx)) {
-      ctx.set('HX-Redirect', to);
-      ctx.status = 204;
-    } else {
-      ctx.status = 303;
-      ctx.redirect(to);
-    }
+    redirectAfterPost(ctx, `/orders/${order.id}`);
   });
 
   router.get('/terminal/availability', need('order:sell'), async (ctx) => {
@@ -221,19 +214,13 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
   router.post('/orders/:id/park', need('order:sell'), async (ctx) => {
     const id = idParam(ctx, 'id');
     await orders.setParked(deps, id, true);
-    if (isHtmx(ctx)) {
-      ctx.set('HX-Redirect', '/terminal');
-      ctx.status = 204;
-    } else ctx.redirect('/terminal');
+    redirectAfterPost(ctx, '/terminal');
   });
 
   router.post('/orders/:id/resume', need('order:sell'), async (ctx) => {
     const id = idParam(ctx, 'id');
     await orders.setParked(deps, id, false);
-    if (isHtmx(ctx)) {
-      ctx.set('HX-Redirect', `/orders/${id}`);
-      ctx.status = 204;
-    } else ctx.redirect(`/orders/${id}`);
+    redirectAfterPost(ctx, `/orders/${id}`);
   });
 
   router.get('/orders/:id/void', need('order:sell'), async (ctx) => {

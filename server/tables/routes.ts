@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { requires } from '../auth/middleware';
 import { invalid } from '../errors';
-import { isHtmx, render } from '../http/render';
+import { redirectAfterPost, render } from '../http/render';
 import { idParam, parseInput } from '../http/validate';
 import { getOrderView, toMinor, type Actor, type OrderDeps } from '../orders/service';
 import { openOrders } from '../orders/queries';
@@ -26,15 +26,6 @@ const TableForm = z.object({
   y: z.coerce.number().int().min(0).max(2000),
 });
 
-function go(ctx: Context, to: string) {
-  if (isHtmx(ctx)) {
-    ctx.set('HX-Redirect', to);
-    ctx.status = 204;
-  } else {
-    ctx.status = 303;
-    ctx.redirect(to);
-  }
-}
 
 /** Floor view, seating, check operations, and the back office's floor-plan editor. */
 export function tableRoutes(deps: OrderDeps & { checks: checks.CheckDeps }): Router {
@@ -54,7 +45,7 @@ export function tableRoutes(deps: OrderDeps & { checks: checks.CheckDeps }): Rou
   router.post('/tables/:id/open', sell, async (ctx) => {
     const { covers } = parseInput(OpenTable, ctx.request.body);
     const orderId = await tables.openTable(deps, idParam(ctx, 'id'), covers ?? null, actor(ctx));
-    go(ctx, `/orders/${orderId}`);
+    redirectAfterPost(ctx, `/orders/${orderId}`);
   });
 
   router.get('/orders/:id/check', sell, async (ctx) => {
@@ -68,19 +59,19 @@ export function tableRoutes(deps: OrderDeps & { checks: checks.CheckDeps }): Rou
   router.post('/orders/:id/transfer-table', sell, async (ctx) => {
     const orderId = idParam(ctx, 'id');
     await checks.transferToTable(deps.checks, orderId, parseInput(z.object({ table_id: id }), ctx.request.body).table_id);
-    go(ctx, `/orders/${orderId}`);
+    redirectAfterPost(ctx, `/orders/${orderId}`);
   });
 
   router.post('/orders/:id/transfer-server', sell, async (ctx) => {
     const orderId = idParam(ctx, 'id');
     await checks.transferToServer(deps.checks, orderId, parseInput(z.object({ staff_id: id }), ctx.request.body).staff_id);
-    go(ctx, `/orders/${orderId}`);
+    redirectAfterPost(ctx, `/orders/${orderId}`);
   });
 
   router.post('/orders/:id/merge', sell, async (ctx) => {
     const orderId = idParam(ctx, 'id');
     await checks.mergeChecks(deps.checks, orderId, parseInput(z.object({ source_id: id }), ctx.request.body).source_id);
-    go(ctx, `/orders/${orderId}`);
+    redirectAfterPost(ctx, `/orders/${orderId}`);
   });
 
   router.post('/orders/:id/split', sell, async (ctx) => {
@@ -108,7 +99,7 @@ export function tableRoutes(deps: OrderDeps & { checks: checks.CheckDeps }): Rou
       }
       ids = await checks.splitByItems(deps.checks, orderId, [part]);
     }
-    go(ctx, `/orders/${ids[0] ?? orderId}`);
+    redirectAfterPost(ctx, `/orders/${ids[0] ?? orderId}`);
   });
 
   // ---- floor-plan editor ----
@@ -120,24 +111,24 @@ export function tableRoutes(deps: OrderDeps & { checks: checks.CheckDeps }): Rou
 
   router.post('/backoffice/floor/areas', manage, async (ctx) => {
     await tables.saveArea(deps.db, parseInput(z.object({ name: z.string().max(60) }), ctx.request.body));
-    go(ctx, '/backoffice/floor');
+    redirectAfterPost(ctx, '/backoffice/floor');
   });
 
   router.post('/backoffice/floor/tables', manage, async (ctx) => {
     const t = parseInput(TableForm, ctx.request.body);
     await tables.saveTable(deps.db, { areaId: t.area_id, name: t.name, seats: t.seats, x: t.x, y: t.y });
-    go(ctx, '/backoffice/floor');
+    redirectAfterPost(ctx, '/backoffice/floor');
   });
 
   router.post('/backoffice/floor/tables/:id', manage, async (ctx) => {
     const t = parseInput(TableForm, ctx.request.body);
     await tables.saveTable(deps.db, { id: idParam(ctx, 'id'), areaId: t.area_id, name: t.name, seats: t.seats, x: t.x, y: t.y });
-    go(ctx, '/backoffice/floor');
+    redirectAfterPost(ctx, '/backoffice/floor');
   });
 
   router.post('/backoffice/floor/tables/:id/remove', manage, async (ctx) => {
     await tables.removeTable(deps.db, idParam(ctx, 'id'));
-    go(ctx, '/backoffice/floor');
+    redirectAfterPost(ctx, '/backoffice/floor');
   });
 
   return router;

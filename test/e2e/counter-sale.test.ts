@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
+import { e2eStore } from '../helpers/e2e';
 import type { Browser, Page } from 'playwright-core';
-import { bootApp, type TestApp } from '../helpers/app';
-import { launchBrowser, pairBrowser, watchPage } from '../helpers/browser';
+import { pairBrowser, watchPage } from '../helpers/browser';
 import { PINS } from '../helpers/client';
-import { createTestDb, type TestDb } from '../helpers/pg';
-import { seedStore } from '../helpers/store';
 import { verifyJournal } from '../../server/journal/verify';
 
 async function startSale(page: Page, url: string): Promise<number> {
@@ -25,26 +23,13 @@ async function addPlain(page: Page, category: string, product: string) {
 
 describe('e2e: selling at the counter in Chromium', function () {
   this.timeout(120_000);
-  let browser: Browser;
-  let t: TestDb;
-  let app: TestApp;
-  before(async () => {
-    t = await createTestDb();
-    await seedStore(t.db);
-    app = await bootApp(t.db);
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await app?.close();
-    await t?.drop();
-  });
+  const env = e2eStore();
 
   it('adds 3 products (one with a required modifier), sets a quantity to 2, adds a note, pays cash with change, shows the receipt', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await pairBrowser(context, app, { pin: PINS.owner });
+    const context = await env.browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await pairBrowser(context, env.app, { pin: PINS.owner });
     const watch = watchPage(page);
-    const orderId = await startSale(page, app.url);
+    const orderId = await startSale(page, env.app.url);
 
     await addPlain(page, 'Cakes & pastries', 'Croissant'); // 2.80
 
@@ -89,24 +74,24 @@ describe('e2e: selling at the counter in Chromium', function () {
     assert.match((await page.textContent('#order-panel'))!, /PAID/);
     assert.deepEqual(watch.errors, []);
 
-    const order = await t.db('orders').where({ id: orderId }).first();
+    const order = await env.t.db('orders').where({ id: orderId }).first();
     assert.equal(order.status, 'paid');
-    const entry = (await t.db('journal').where({ seq: order.journal_seq }).first()).entry;
+    const entry = (await env.t.db('journal').where({ seq: order.journal_seq }).first()).entry;
     assert.equal(entry.kind, 'sale');
     assert.equal(entry.total, 1540);
     assert.equal(entry.lines.length, 3);
     assert.deepEqual(entry.tenders, [{ method: 'cash', amount: 1540, tendered: 2000, change: 460 }]);
-    assert.ok((await verifyJournal(t.db)).ok);
+    assert.ok((await verifyJournal(env.t.db)).ok);
     await context.close();
   });
 
   it('two pages on one order: a line added on one appears on the other without a reload', async () => {
-    const ca = await browser.newContext();
-    const cb = await browser.newContext();
-    const a = await pairBrowser(ca, app, { pin: PINS.cashier, name: 'A' });
-    const b = await pairBrowser(cb, app, { pin: PINS.server, name: 'B' });
-    const orderId = await startSale(a, app.url);
-    await b.goto(`${app.url}/orders/${orderId}`);
+    const ca = await env.browser.newContext();
+    const cb = await env.browser.newContext();
+    const a = await pairBrowser(ca, env.app, { pin: PINS.cashier, name: 'A' });
+    const b = await pairBrowser(cb, env.app, { pin: PINS.server, name: 'B' });
+    const orderId = await startSale(a, env.app.url);
+    await b.goto(`${env.app.url}/orders/${orderId}`);
     await b.waitForSelector('#product-grid button.product');
     await b.waitForFunction(() => (window as unknown as { io?: unknown }).io !== undefined);
     await new Promise((r) => setTimeout(r, 300)); // let b's socket join the order's room

@@ -1,32 +1,18 @@
 import assert from 'node:assert/strict';
+import { e2eStore } from '../helpers/e2e';
 import type { Browser, Request } from 'playwright-core';
-import { bootApp, type TestApp } from '../helpers/app';
-import { launchBrowser, loginPage, pairBrowser, watchPage } from '../helpers/browser';
+import { loginPage, pairBrowser, watchPage } from '../helpers/browser';
 import { PINS } from '../helpers/client';
-import { createTestDb, type TestDb } from '../helpers/pg';
-import { seedStore } from '../helpers/store';
 
 describe('e2e: first run, pairing, PIN login and idle lock in Chromium', function () {
   this.timeout(120_000);
-  let browser: Browser;
-  let t: TestDb;
-  let app: TestApp;
-  before(async () => {
-    t = await createTestDb(); // an empty store: no staff, no products
-    app = await bootApp(t.db);
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await app?.close();
-    await t?.drop();
-  });
+  const env = e2eStore({ empty: true }); // an empty store: no staff, no products
 
   it('sets up the owner, pairs a second browser with a code from the back office, logs in by PIN, and locks when idle', async () => {
-    const office = await browser.newContext();
+    const office = await env.browser.newContext();
     const page = await office.newPage();
     const watch = watchPage(page);
-    await page.goto(`${app.url}/terminal`);
+    await page.goto(`${env.app.url}/terminal`);
     await page.waitForURL(/\/setup$/); // unpaired → /pair → empty store → /setup
     await page.fill('input[name=owner_name]', 'Ada Owner');
     await page.fill('input[name=pin]', '5791');
@@ -42,10 +28,10 @@ describe('e2e: first run, pairing, PIN login and idle lock in Chromium', functio
     const code = (await page.textContent('#the-code'))!.trim();
     assert.match(code, /^\d{6}$/);
 
-    const counter = await browser.newContext();
+    const counter = await env.browser.newContext();
     const p2 = await counter.newPage();
     const watch2 = watchPage(p2);
-    await p2.goto(`${app.url}/terminal`);
+    await p2.goto(`${env.app.url}/terminal`);
     await p2.waitForURL(/\/pair$/);
     await p2.fill('input[name=code]', code);
     await p2.click('#pair-submit');
@@ -57,8 +43,8 @@ describe('e2e: first run, pairing, PIN login and idle lock in Chromium', functio
     await loginPage(p2, '5791');
     assert.match(p2.url(), /\/terminal$/);
 
-    await t.db('settings').insert({ key: 'idleLockSeconds', value: JSON.stringify(60), updated_at: new Date() }).onConflict('key').merge();
-    app.clock.advance(61_000);
+    await env.t.db('settings').insert({ key: 'idleLockSeconds', value: JSON.stringify(60), updated_at: new Date() }).onConflict('key').merge();
+    env.app.clock.advance(61_000);
     await p2.click('.start-buttons button:has-text("Counter")');
     await p2.waitForURL(/\/login\?locked=1$/);
     assert.match((await p2.textContent('#idle-locked'))!, /locked itself/);
@@ -66,7 +52,7 @@ describe('e2e: first run, pairing, PIN login and idle lock in Chromium', functio
 
     assert.deepEqual(watch.errors, [], 'no console errors or CSP violations');
     assert.deepEqual(watch2.errors, []);
-    const audit = await t.db('audit_log').pluck('action');
+    const audit = await env.t.db('audit_log').pluck('action');
     for (const a of ['setup', 'pairing_code_created', 'terminal_paired', 'pin_failed', 'login']) assert.ok(audit.includes(a), a);
     await office.close();
     await counter.close();
@@ -75,24 +61,11 @@ describe('e2e: first run, pairing, PIN login and idle lock in Chromium', functio
 
 describe('e2e: CSP and CSRF in Chromium', function () {
   this.timeout(120_000);
-  let browser: Browser;
-  let t: TestDb;
-  let app: TestApp;
-  before(async () => {
-    t = await createTestDb();
-    await seedStore(t.db);
-    app = await bootApp(t.db);
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await app?.close();
-    await t?.drop();
-  });
+  const env = e2eStore();
 
   it('pages work under the CSP with no violations, and a nested button\'s request carries the CSRF header', async () => {
-    const context = await browser.newContext();
-    const page = await pairBrowser(context, app, { pin: PINS.owner });
+    const context = await env.browser.newContext();
+    const page = await pairBrowser(context, env.app, { pin: PINS.owner });
     const watch = watchPage(page);
     const posts: Request[] = [];
     page.on('request', (r) => {
@@ -110,7 +83,7 @@ describe('e2e: CSP and CSRF in Chromium', function () {
     assert.ok(plus, 'the nested button sent its request');
     assert.match((await plus.allHeaders())['x-csrf-token'] ?? '', /^[A-Za-z0-9_-]{20,}$/);
     for (const path of ['/backoffice', '/backoffice/terminals', '/backoffice/staff', '/backoffice/audit', '/backoffice/settings', '/orders', '/status']) {
-      await page.goto(app.url + path);
+      await page.goto(env.app.url + path);
       await page.waitForLoadState('networkidle');
     }
     assert.deepEqual(watch.errors, [], 'no console errors, no CSP violations');

@@ -1,40 +1,24 @@
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { bootApp, type TestApp } from '../helpers/app';
-import { launchBrowser, pairBrowser, watchPage } from '../helpers/browser';
+import { e2eStore } from '../helpers/e2e';
+import { pairBrowser, watchPage } from '../helpers/browser';
 import { PINS } from '../helpers/client';
-import { createTestDb, type TestDb } from '../helpers/pg';
-import { seedStore } from '../helpers/store';
 
 describe('e2e: table service in Chromium', function () {
   this.timeout(120_000);
-  let browser: Browser;
-  let t: TestDb;
-  let app: TestApp;
-  before(async () => {
-    t = await createTestDb();
-    await seedStore(t.db);
-    app = await bootApp(t.db);
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await app?.close();
-    await t?.drop();
-  });
+  const env = e2eStore();
 
   it('a waiter opens table 5, adds items for two seats, sends; the kitchen screen shows the ticket; bump → the floor shows table 5 ready', async () => {
-    const waiterCtx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const waiter = await pairBrowser(waiterCtx, app, { pin: PINS.server, kind: 'waiter', name: 'Waiter phone' });
+    const waiterCtx = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const waiter = await pairBrowser(waiterCtx, env.app, { pin: PINS.server, kind: 'waiter', name: 'Waiter phone' });
     const watchWaiter = watchPage(waiter);
-    const kitchenCtx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const kitchen = await pairBrowser(kitchenCtx, app, { kind: 'kitchen', name: 'Grill' });
+    const kitchenCtx = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const kitchen = await pairBrowser(kitchenCtx, env.app, { kind: 'kitchen', name: 'Grill' });
     const watchKitchen = watchPage(kitchen);
-    const station = await t.db('stations').where({ name: 'Kitchen' }).first();
-    await kitchen.goto(`${app.url}/kitchen/${station.id}`);
+    const station = await env.t.db('stations').where({ name: 'Kitchen' }).first();
+    await kitchen.goto(`${env.app.url}/kitchen/${station.id}`);
     await kitchen.waitForSelector('#conn-state:has-text("live")');
 
-    await waiter.goto(`${app.url}/floor`);
+    await waiter.goto(`${env.app.url}/floor`);
     const tile = waiter.locator('.table-tile', { hasText: 'Table 5' });
     await tile.locator('input.covers').fill('2');
     await tile.locator('button.tile-button').click();
@@ -64,7 +48,7 @@ describe('e2e: table service in Chromium', function () {
     assert.match(ticketText, /Rib-eye steak[\s\S]*seat 2/);
     assert.match(ticketText, /Rare/);
 
-    await waiter.goto(`${app.url}/floor`);
+    await waiter.goto(`${env.app.url}/floor`);
     await waiter.waitForSelector('.table-tile.state-sent:has-text("Table 5")');
     await kitchen.click('.ticket button.bump');
     await kitchen.waitForSelector('.ticket', { state: 'detached' });

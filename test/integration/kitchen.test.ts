@@ -2,17 +2,11 @@ import assert from 'node:assert/strict';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { bootApp, type TestApp } from '../helpers/app';
 import { pairedClient, PINS, type Client } from '../helpers/client';
+import { until } from '../helpers/wait';
 import { createTestDb, type TestDb } from '../helpers/pg';
 import { seedStore } from '../helpers/store';
 import { compsFor } from '../../server/orders/service';
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** A kitchen screen as the browser runs it: a socket for nudges, the HTTP list as the record. */
 class KitchenScreen {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { bootApp, type TestApp } from '../helpers/app';
+import { until } from '../helpers/wait';
 import { createTestDb, type TestDb } from '../helpers/pg';
 import { seedStore } from '../helpers/store';
 import { WebhookSink } from '../fakes/webhook-sink';
@@ -8,13 +9,6 @@ import { createApiToken } from '../../server/api/tokens';
 import { backoffMs } from '../../server/webhooks/worker';
 import { FakeClock } from '../helpers/clock';
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('webhooks', function () {
   this.timeout(120_000);

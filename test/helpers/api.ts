@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import Ajv2020 from 'ajv/dist/2020';
 import type { ValidateFunction } from 'ajv';
+import type { orderJson, paymentJson, productJson } from '../../server/api/serialize';
+import type { ModifierGroup } from '../../server/catalog/queries';
+import type { JournalEntry } from '../../server/journal/service';
 
 type Doc = {
   openapi: string;
@@ -8,10 +11,27 @@ type Doc = {
   components: { schemas: Record<string, object> };
 };
 
-export interface ApiReply {
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  errors?: Array<{ field: string; message: string }>;
+}
+export type OrderJson = ReturnType<typeof orderJson>;
+export type PaymentJson = ReturnType<typeof paymentJson>;
+export type ProductJson = ReturnType<typeof productJson>;
+export type ProductDetail = ProductJson & { modifierGroups: ModifierGroup[] };
+export interface RefundJson { id: number; orderId: number; paymentId: number; total: number; taxTotal: number; receiptNo: number; reason: string; createdAt: string }
+export interface WebhookJson { id: number; url: string; events: string[]; active: boolean; createdAt: string; secret?: string }
+export interface Items<T> { items: T[] }
+export interface JournalPage { entries: JournalEntry[]; nextAfterSeq: number }
+export interface SendJson { order: OrderJson; tickets: Array<{ id: number; stationId: number }> }
+
+/** An answer; `T` is what the test expects on success (the schema check already ran), a Problem otherwise. */
+export interface ApiReply<T = Problem> {
   status: number;
   headers: Headers;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON under test, checked by schema
+  body: T;
 }
 
 /**
@@ -50,7 +70,7 @@ export class ApiRecorder {
     return out.sort();
   }
 
-  async call(method: string, path: string, opts: { token?: string; json?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<ApiReply> {
+  async call<T = Problem>(method: string, path: string, opts: { token?: string; json?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<ApiReply<T>> {
     const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers };
     if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
     let body: string | undefined = opts.raw;
@@ -58,7 +78,7 @@ export class ApiRecorder {
     if (body !== undefined && !headers['Content-Type']) headers['Content-Type'] = 'application/json';
     const res = await fetch(`${this.base}/api/v1${path}`, { method, headers, body });
     const text = await res.text();
-    const parsed = text ? JSON.parse(text) : undefined;
+    const parsed: unknown = text ? JSON.parse(text) : undefined;
     const t = this.template(path);
     const op = this.doc.paths[t]?.[method.toLowerCase()];
     assert.ok(op, `${method} ${t} is not in the document`);
@@ -76,7 +96,7 @@ export class ApiRecorder {
       assert.ok(v(parsed), `${key} body does not match the document: ${this.ajv.errorsText(v.errors)}\n${text.slice(0, 500)}`);
     }
     this.seen.add(`${method.toUpperCase()} ${t} ${res.status}`);
-    return { status: res.status, headers: res.headers, body: parsed };
+    return { status: res.status, headers: res.headers, body: parsed as T };
   }
 }
 

@@ -1,5 +1,4 @@
 import Router from '@koa/router';
-import type { Context } from 'koa';
 import type { Clock } from '../clock';
 import type { Db } from '../db/knex';
 import { audit, listAudit } from '../audit/service';

@@ -63,10 +63,14 @@ async function createTerminal(trx: DbOrTrx, clock: Clock, name: string, kind: Te
 export async function terminalForDevice(db: DbOrTrx, cred: DeviceCredential | undefined): Promise<Terminal | undefined> {
   if (!cred) return undefined;
   const t = await db('terminals').where({ id: cred.terminalId }).first();
-  if (!t || t.revoked_at) return undefined;
-  const a = Buffer.from(t.token_hash, 'hex');
-  const b = Buffer.from(sha256(cred.secret), 'hex');
-  return a.length === b.length && crypto.timingSafeEqual(a, b) ? t : undefined;
+  return t && !t.revoked_at && secretMatches(t.token_hash, cred.secret) ? t : undefined;
+}
+
+/** Compares a device secret with the stored hash in constant time. */
+function secretMatches(tokenHash: string, secret: string): boolean {
+  const a = Buffer.from(tokenHash, 'hex');
+  const b = Buffer.from(sha256(secret), 'hex');
+  return a.length === b.length && crypto.timingSafeEqual(a, b);
 }
 
 /** A one-time 6-digit code, valid 10 minutes, that pairs one new browser as `name`. */
@@ -250,17 +254,6 @@ export async function endSession(deps: AuthDeps, id: string) {
   await deps.db('sessions').where({ id }).whereNull('ended_at').update({ ended_at: deps.clock.now() });
 }
 
-export async function activeSession(db: DbOrTrx, id: string | undefined, terminalId: number): Promise<(Session & { staff: Staff }) | undefined> {
-  if (!id) return undefined;
-  const s = await db('sessions as s')
-    .join('staff as st', 'st.id', 's.staff_id')
-    .where({ 's.id': id, 's.terminal_id': terminalId })
-    .whereNull('s.ended_at')
-    .first('s.*', 'st.name as staff_name', 'st.role as staff_role', 'st.active as staff_active');
-  if (!s || !s.staff_active) return undefined;
-  return { ...s, staff: { id: s.staff_id, name: s.staff_name, role: s.staff_role, active: s.staff_active } };
-}
-
 /**
  * The terminal a device cookie names and, in the same query, the staff session the session
  * cookie names on that terminal (one round trip per request instead of two).
@@ -274,10 +267,7 @@ export async function deviceAndSession(db: DbOrTrx, cred: DeviceCredential | und
     .leftJoin('staff as st', 'st.id', 's.staff_id')
     .where('t.id', cred.terminalId)
     .first('t.*', 's.id as s_id', 's.staff_id as s_staff_id', 's.last_active_at as s_last_active_at', 'st.name as st_name', 'st.role as st_role', 'st.active as st_active');
-  if (!row || row.revoked_at) return {};
-  const a = Buffer.from(row.token_hash, 'hex');
-  const b = Buffer.from(sha256(cred.secret), 'hex');
-  if (a.length !== b.length || !crypto.timingSafeEqual(a, b)) return {};
+  if (!row || row.revoked_at || !secretMatches(row.token_hash, cred.secret)) return {};
   const terminal: Terminal = { id: row.id, name: row.name, kind: row.kind, default_printer: row.default_printer, default_station_id: row.default_station_id, revoked_at: row.revoked_at };
   const session = row.s_id && row.st_active
     ? { id: row.s_id as string, last_active_at: row.s_last_active_at as Date, staff: { id: row.s_staff_id, name: row.st_name, role: row.st_role, active: row.st_active } as Staff }

@@ -72,7 +72,3 @@ export async function productModifierGroups(db: DbOrTrx, productId: number): Pro
   }
   return [...groups.values()];
 }
-
-export function findTaxRate(db: DbOrTrx, id: number) {
-  return db('tax_rates').where({ id }).first() as Promise<{ id: number; name: string; rate_ppm: number } | undefined>;
-}

@@ -73,8 +73,3 @@ export async function listEntries(db: DbOrTrx, afterSeq: number, limit: number):
   const rows = await db('journal').where('seq', '>', afterSeq).orderBy('seq').limit(limit).select('entry');
   return rows.map((r: { entry: JournalEntry }) => r.entry);
 }
-
-export async function entryForSeq(db: DbOrTrx, seq: number): Promise<JournalEntry | undefined> {
-  const row = await db('journal').where({ seq }).first('entry');
-  return row?.entry;
-}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { e2eStore } from '../helpers/e2e';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { pairBrowser, watchPage } from '../helpers/browser';
 import { PINS } from '../helpers/client';
 import { verifyJournal } from '../../server/journal/verify';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { e2eStore } from '../helpers/e2e';
-import type { Browser, Request } from 'playwright-core';
+import type { Request } from 'playwright-core';
 import { loginPage, pairBrowser, watchPage } from '../helpers/browser';
 import { PINS } from '../helpers/client';
 

@@ -99,6 +99,15 @@ async function main(): Promise<void> {
   const sections: Section[] = [];
   const problems: string[] = [];
 
+  // BENCH_PG_STATEMENTS=1: PostgreSQL counts time per statement (pg_stat_statements, planning
+  // included), and the statements that cost most during the rush are printed at its end
+  const pgStatements = process.env.BENCH_PG_STATEMENTS === '1';
+  if (pgStatements) {
+    await server.stop();
+    fs.appendFileSync(path.join(pgDir, 'postgresql.conf'), "\nshared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track_planning = on\n");
+    ({ server } = await ServerProcess.start(env));
+  }
+
   // -- cold start: stop, start again on the same DATA_DIR, first 200 from /healthz
   const coldMs: number[] = [];
   if (cfg.sections.has('coldstart')) {
@@ -114,6 +123,7 @@ async function main(): Promise<void> {
 
   const db = createDb(server.clusterUrl(), { poolMax: 4 });
   onCleanup('close the bench database pool', () => db.destroy());
+  if (pgStatements) await db.raw('create extension if not exists pg_stat_statements');
   const machine = await machineInfo(db);
   await raiseIdleLock(db);
   const recipes = await lineRecipes(db);
@@ -142,6 +152,7 @@ async function main(): Promise<void> {
         if (!server.alive()) throw new Error(`the server died during the rush:\n${server.output()}`);
       }
     }
+    if (pgStatements) await printStatementCosts(db);
     sections.push({ title: `Rush: N terminals looping a counter sale over HTTP (${stepSummary(steps)})`, rows: rushRows(cfg, rushRuns, steps) });
   }
 
@@ -229,6 +240,20 @@ function failedRow(figure: string, err: unknown, problems: string[]): Row {
 }
 
 // ---- rush ---------------------------------------------------------------------------------
+
+/** What PostgreSQL spent per statement over the rush runs (BENCH_PG_STATEMENTS=1), most first. */
+async function printStatementCosts(db: Db): Promise<void> {
+  const res = await db.raw(
+    `select calls, round((total_exec_time + total_plan_time)::numeric, 0) as total_ms,
+            round(((total_exec_time + total_plan_time) * 1000 / greatest(calls, 1))::numeric, 0) as us_per_call,
+            round((total_plan_time * 1000 / greatest(calls, 1))::numeric, 0) as plan_us, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) as query
+     from pg_stat_statements s join pg_database d on d.oid = s.dbid where d.datname = current_database()
+     order by total_exec_time + total_plan_time desc limit 25`,
+  );
+  note('PostgreSQL time per statement during the rush (pg_stat_statements):');
+  for (const r of res.rows) note(`  ${String(r.total_ms).padStart(7)} ms ${String(r.calls).padStart(7)} calls ${String(r.us_per_call).padStart(6)} µs/call (plan ${r.plan_us}) ${r.query}`);
+  await db.raw('select pg_stat_statements_reset()');
+}
 
 async function rushRun(server: ServerProcess, pgDir: string, browsers: Browser[], recipes: LineRecipe[], steps: Step[], w: { warmupMs: number; measureMs: number }): Promise<RushRun> {
   const watch = new LoadWatch(() => server.pid, pgDir);

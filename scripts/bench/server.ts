@@ -38,7 +38,8 @@ function childEnv(e: ServerEnv): NodeJS.ProcessEnv {
     RATE_LIMIT_LOGIN_PER_MIN: '100000',
     RATE_LIMIT_PAIR_PER_MIN: '100000',
     RATE_LIMIT_API_PER_MIN: '1000000',
-    // e.g. BENCH_SERVER_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server
+    // e.g. BENCH_SERVER_NODE_OPTIONS="--max-semi-space-size=4"; --cpu-prof is refused in NODE_OPTIONS,
+    // so it goes in BENCH_SERVER_NODE_ARGS (words put before the script on the server's command line)
     ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}),
   };
 }
@@ -61,7 +62,9 @@ export class ServerProcess {
   /** Spawns `start [--demo]`; resolves once /healthz answers 200, with the time that took. */
   static async start(env: ServerEnv, opts: { demo?: boolean; timeoutMs?: number } = {}): Promise<{ server: ServerProcess; readyMs: number }> {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/cli.ts'), 'start', ...(opts.demo ? ['--demo'] : [])], {
+    // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server
+    const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS || '').split(/\s+/).filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'server/cli.ts'), 'start', ...(opts.demo ? ['--demo'] : [])], {
       cwd: ROOT,
       env: childEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,7 +3,7 @@ import type { Clock } from '../clock';
 import type { Db, DbOrTrx } from '../db/knex';
 import { conflict, forbidden, invalid, notFound, unprocessable, AppError } from '../errors';
 import { audit } from '../audit/service';
-import { getOrCreateSecret } from '../settings/service';
+import { getOrCreateSecret, primeSettings, SETTINGS_SUBQUERY } from '../settings/service';
 import { hashPin, isValidPin, pinLookup, verifyPin } from './pin';
 import { roleRank, type Role } from './permissions';
 
@@ -260,13 +260,15 @@ export async function endSession(deps: AuthDeps, id: string) {
  */
 export async function deviceAndSession(db: DbOrTrx, cred: DeviceCredential | undefined, sessionId: string | undefined) {
   if (!cred) return {};
+  // the business settings ride along: every request needs them, and this query runs anyway
   const row = await db('terminals as t')
     .leftJoin('sessions as s', function () {
       this.on('s.terminal_id', 't.id').andOnVal('s.id', '=', sessionId ?? '').andOnNull('s.ended_at');
     })
     .leftJoin('staff as st', 'st.id', 's.staff_id')
     .where('t.id', cred.terminalId)
-    .first('t.*', 's.id as s_id', 's.staff_id as s_staff_id', 's.last_active_at as s_last_active_at', 'st.name as st_name', 'st.role as st_role', 'st.active as st_active');
+    .first('t.*', 's.id as s_id', 's.staff_id as s_staff_id', 's.last_active_at as s_last_active_at', 'st.name as st_name', 'st.role as st_role', 'st.active as st_active', db.raw(`${SETTINGS_SUBQUERY} as x_settings`));
+  if (row) primeSettings(row.x_settings);
   if (!row || row.revoked_at || !secretMatches(row.token_hash, cred.secret)) return {};
   const terminal: Terminal = { id: row.id, name: row.name, kind: row.kind, default_printer: row.default_printer, default_station_id: row.default_station_id, revoked_at: row.revoked_at };
   const session = row.s_id && row.st_active

@@ -53,14 +53,9 @@ export function findProduct(db: DbOrTrx, id: number): Promise<(ProductRow & { ta
   return db('products as p').join('tax_rates as r', 'r.id', 'p.tax_rate_id').where('p.id', id).first('p.*', 'r.name as tax_name', 'r.rate_ppm as tax_ppm');
 }
 
-/** A product's modifier groups with their options, in one query. */
-export async function productModifierGroups(db: DbOrTrx, productId: number): Promise<ModifierGroup[]> {
-  const rows: Array<{ id: number; name: string; min_select: number; max_select: number; required: boolean; m_id: number | null; m_name: string; m_delta: number }> = await db('product_modifier_groups as pg')
-    .join('modifier_groups as g', 'g.id', 'pg.group_id')
-    .leftJoin('modifiers as m', 'm.group_id', 'g.id')
-    .where('pg.product_id', productId)
-    .orderBy(['pg.position', 'm.position', 'm.id'])
-    .select('g.id', 'g.name', 'g.min_select', 'g.max_select', 'g.required', 'm.id as m_id', 'm.name as m_name', 'm.price_delta as m_delta');
+type GroupRow = { id: number; name: string; min_select: number; max_select: number; required: boolean; m_id: number | null; m_name: string; m_delta: number };
+
+function groupsFromRows(rows: GroupRow[]): ModifierGroup[] {
   const groups = new Map<number, ModifierGroup>();
   for (const r of rows) {
     let g = groups.get(r.id);
@@ -71,4 +66,33 @@ export async function productModifierGroups(db: DbOrTrx, productId: number): Pro
     if (r.m_id !== null) g.modifiers.push({ id: r.m_id, name: r.m_name, priceDelta: r.m_delta });
   }
   return [...groups.values()];
+}
+
+/** A product's modifier groups with their options, in one query. */
+export async function productModifierGroups(db: DbOrTrx, productId: number): Promise<ModifierGroup[]> {
+  const rows: GroupRow[] = await db('product_modifier_groups as pg')
+    .join('modifier_groups as g', 'g.id', 'pg.group_id')
+    .leftJoin('modifiers as m', 'm.group_id', 'g.id')
+    .where('pg.product_id', productId)
+    .orderBy(['pg.position', 'm.position', 'm.id'])
+    .select('g.id', 'g.name', 'g.min_select', 'g.max_select', 'g.required', 'm.id as m_id', 'm.name as m_name', 'm.price_delta as m_delta');
+  return groupsFromRows(rows);
+}
+
+/** A product with its tax rate and its modifier groups, in one round trip (adding a line needs all three). */
+export async function findProductWithGroups(db: DbOrTrx, id: number): Promise<{ product: ProductRow & { tax_name: string; tax_ppm: number }; groups: ModifierGroup[] } | undefined> {
+  const res = await db.raw(
+    `select p.*, r.name as tax_name, r.rate_ppm as tax_ppm,
+       coalesce((
+         select json_agg(json_build_object('id', g.id, 'name', g.name, 'min_select', g.min_select, 'max_select', g.max_select, 'required', g.required,
+                                           'm_id', m.id, 'm_name', m.name, 'm_delta', m.price_delta) order by pg.position, m.position, m.id)
+         from product_modifier_groups pg join modifier_groups g on g.id = pg.group_id left join modifiers m on m.group_id = g.id
+         where pg.product_id = p.id), '[]') as x_groups
+     from products p join tax_rates r on r.id = p.tax_rate_id where p.id = ?`,
+    [id],
+  );
+  const row = res.rows[0];
+  if (!row) return undefined;
+  const { x_groups, ...product } = row;
+  return { product, groups: groupsFromRows(x_groups) };
 }

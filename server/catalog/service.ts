@@ -1,6 +1,6 @@
 import type { DbOrTrx } from '../db/knex';
 import { unprocessable } from '../errors';
-import { findProduct, productModifierGroups, type ModifierGroup, type ProductRow } from './queries';
+import { findProduct, findProductWithGroups, type ModifierGroup, type ProductRow } from './queries';
 
 export interface ChosenModifier {
   id: number;
@@ -11,18 +11,27 @@ export interface ChosenModifier {
 
 /** A sellable product, or a clear refusal: unknown, inactive, or 86'd (unavailable). */
 export async function sellableProduct(db: DbOrTrx, productId: number): Promise<ProductRow & { tax_name: string; tax_ppm: number }> {
-  const p = await findProduct(db, productId);
+  return assertSellable(await findProduct(db, productId), productId);
+}
+
+function assertSellable<P extends ProductRow>(p: P | undefined, productId: number): P {
   if (!p || !p.active) throw unprocessable(`There is no product with id ${productId}.`, 'unknown-product');
   if (!p.available) throw unprocessable(`${p.name} is not available right now.`, 'unavailable-product');
   return p;
+}
+
+/** A sellable product and the modifiers chosen for it, checked against its groups: one query. */
+export async function sellableWithModifiers(db: DbOrTrx, productId: number, modifierIds: number[]) {
+  const found = await findProductWithGroups(db, productId);
+  const product = assertSellable(found?.product, productId);
+  return { product, modifiers: chooseModifiers(product, found!.groups, modifierIds) };
 }
 
 /**
  * Checks chosen modifier ids against the product's groups: each id must belong to one of them,
  * none twice, and each group's count must be within its min and max.
  */
-export async function resolveModifiers(db: DbOrTrx, product: ProductRow, modifierIds: number[]): Promise<ChosenModifier[]> {
-  const groups: ModifierGroup[] = await productModifierGroups(db, product.id);
+function chooseModifiers(product: ProductRow, groups: ModifierGroup[], modifierIds: number[]): ChosenModifier[] {
   const byId = new Map<number, { group: ModifierGroup; mod: ModifierGroup['modifiers'][number] }>();
   for (const g of groups) for (const m of g.modifiers) byId.set(m.id, { group: g, mod: m });
   if (new Set(modifierIds).size !== modifierIds.length) throw unprocessable('The same option was chosen twice.', 'modifier-choice');

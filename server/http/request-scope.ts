@@ -27,6 +27,11 @@ export function memoPerRequest<T>(key: string, load: () => Promise<T>): Promise<
   return p;
 }
 
+/** Sets what `memoPerRequest(key)` answers for the rest of this request (a value read alongside something else). */
+export function primePerRequest<T>(key: string, value: Promise<T>): void {
+  scope.getStore()?.memo.set(key, value);
+}
+
 /** Drops a memo after the request changed what it holds. */
 export function forgetPerRequest(key: string): void {
   scope.getStore()?.memo.delete(key);

@@ -71,6 +71,98 @@ export interface ModifierRow {
 }
 
 export const lockOrder = (trx: DbOrTrx, id: number): Promise<OrderRow | undefined> => trx('orders').where({ id }).forUpdate().first();
+
+// json_agg turns timestamptz into ISO text: these are the Date columns of rows read that way
+const asDate = (v: unknown) => (v == null ? null : new Date(v as string));
+const linesFromJson = (rows: LineRow[]): LineRow[] => rows.map((l) => ({ ...l, created_at: asDate(l.created_at)! }));
+const datedFromJson = <T extends { created_at: Date }>(rows: T[] | null): T[] => (rows ?? []).map((r) => ({ ...r, created_at: asDate(r.created_at)! }));
+
+// aliases inside json_agg are spelled so that no column of orders or tables (x, y…) can shadow them
+const LINES_JSON = `coalesce((select json_agg(ol_row order by ol_row.id) from order_lines ol_row where ol_row.order_id = o.id), '[]')`;
+const MODS_JSON = `coalesce((select json_agg(olm_row order by olm_row.id) from order_line_modifiers olm_row join order_lines olm_line on olm_line.id = olm_row.line_id where olm_line.order_id = o.id), '[]')`;
+
+/**
+ * The order row locked FOR UPDATE together with its lines, in one round trip.
+ *
+ * Under READ COMMITTED the lock is taken on the newest row version, but a subquery reads the
+ * statement's snapshot: when this statement had to wait for another transaction's lock, the
+ * lines it read may predate that transaction's commit. Every change to an order's lines bumps
+ * the order's version in the same transaction, so the version the snapshot saw tells: when it
+ * differs from the locked row's, the lines are read again, now under the lock.
+ */
+export async function lockOrderWithLines(trx: DbOrTrx, id: number): Promise<{ order: OrderRow; lines: LineRow[] } | undefined> {
+  const res = await trx.raw(
+    `select o.*, ${LINES_JSON} as x_lines, (select v_snap.version from orders v_snap where v_snap.id = o.id) as x_snapshot_version
+     from orders o where o.id = ? for update of o`,
+    [id],
+  );
+  const row = res.rows[0];
+  if (!row) return undefined;
+  const { x_lines, x_snapshot_version, ...order } = row;
+  const lines = x_snapshot_version === order.version ? linesFromJson(x_lines) : await orderLines(trx, id);
+  return { order: order as OrderRow, lines };
+}
+
+/** Inserts a line and its modifiers in one statement; returns the line as stored. */
+export async function insertLineWithModifiers(
+  trx: DbOrTrx,
+  line: Omit<LineRow, 'id' | 'discount_kind' | 'discount_value' | 'override_reason' | 'original_price' | 'net' | 'tax' | 'sent_quantity' | 'sent_note' | 'void_reason' | 'comp_reason'>,
+  modifiers: Array<Omit<ModifierRow, 'id' | 'line_id'>>,
+): Promise<LineRow> {
+  const cols = ['order_id', 'product_id', 'name', 'base_price', 'unit_price', 'quantity', 'note', 'tax_rate_id', 'tax_name', 'tax_ppm', 'course', 'seat', 'created_at'] as const;
+  const res = await trx.raw(
+    `with new_line as (insert into order_lines (${cols.join(', ')}) values (${cols.map(() => '?').join(', ')}) returning *),
+          new_mods as (
+            insert into order_line_modifiers (line_id, modifier_id, group_name, name, price_delta)
+            select new_line.id, x.modifier_id, x.group_name, x.name, x.price_delta
+            from new_line, json_to_recordset(?::json) as x(modifier_id bigint, group_name text, name text, price_delta bigint))
+     select * from new_line`,
+    [...cols.map((c) => line[c]), JSON.stringify(modifiers)],
+  );
+  return res.rows[0];
+}
+
+export interface OrderBundle {
+  order: OrderRow;
+  tableName: string | null;
+  lines: LineRow[];
+  modifiers: ModifierRow[];
+  /** only read when the order has payments (paid_total > 0 or paid) */
+  payments: Array<{ id: number; method: string; amount: number; tendered: number; change: number; tip: number; created_at: Date }>;
+  /** only read for a paid order */
+  refunds: Array<{ id: number; receipt_no: number; reason: string; total: number; created_at: Date }>;
+  refundedByLine: Map<number, { quantity: number; net: number; tax: number }>;
+}
+
+/** Everything an order's screen shows, in one statement: order, table, lines, modifiers, payments, refunds. */
+export async function loadOrderBundle(db: DbOrTrx, id: number): Promise<OrderBundle | undefined> {
+  const res = await db.raw(
+    `select o.*, t.name as x_table_name, ${LINES_JSON} as x_lines, ${MODS_JSON} as x_mods,
+       case when o.paid_total > 0 or o.status = 'paid' then (select json_agg(pay_row order by pay_row.id) from payments pay_row where pay_row.order_id = o.id) end as x_payments,
+       case when o.status = 'paid' then (select json_agg(rf_row order by rf_row.id) from refunds rf_row where rf_row.order_id = o.id) end as x_refunds,
+       case when o.status = 'paid' then (
+         select json_agg(rfl_row) from (
+           select rl.order_line_id, sum(rl.quantity)::int as quantity, sum(rl.net)::bigint as net, sum(rl.tax)::bigint as tax
+           from refund_lines rl join refunds r on r.id = rl.refund_id where r.order_id = o.id group by rl.order_line_id
+         ) rfl_row) end as x_refunded
+     from orders o left join tables t on t.id = o.table_id where o.id = ?`,
+    [id],
+  );
+  const row = res.rows[0];
+  if (!row) return undefined;
+  const { x_table_name, x_lines, x_mods, x_payments, x_refunds, x_refunded, ...order } = row;
+  return {
+    order: order as OrderRow,
+    tableName: x_table_name,
+    lines: linesFromJson(x_lines),
+    modifiers: x_mods,
+    payments: datedFromJson(x_payments),
+    refunds: datedFromJson(x_refunds),
+    refundedByLine: new Map(((x_refunded ?? []) as Array<{ order_line_id: number; quantity: number; net: number; tax: number }>).map((r) => [
+      r.order_line_id, { quantity: r.quantity, net: r.net, tax: r.tax },
+    ])),
+  };
+}
 export const findOrder = (db: DbOrTrx, id: number): Promise<OrderRow | undefined> => db('orders').where({ id }).first();
 export const orderLines = (db: DbOrTrx, orderId: number): Promise<LineRow[]> => db('order_lines').where({ order_id: orderId }).orderBy('id');
 

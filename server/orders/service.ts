@@ -1,7 +1,7 @@
 import type { Clock } from '../clock';
 import type { Db, Trx } from '../db/knex';
 import { businessDate } from '../business-date';
-import { resolveModifiers, sellableProduct } from '../catalog/service';
+import { sellableWithModifiers } from '../catalog/service';
 import { conflict, invalid, notFound, unprocessable } from '../errors';
 import { appendEntry } from '../journal/service';
 import { audit } from '../audit/service';
@@ -13,7 +13,7 @@ import {
 import { getSettings } from '../settings/service';
 import type { BusinessSettings } from '../settings/schema';
 import {
-  findOrder, lineModifiers, lockOrder, nextOrderNumber, orderLines, orderPayments, orderRefunds, refundedByLine,
+  findOrder, insertLineWithModifiers, lineModifiers, loadOrderBundle, lockOrder, lockOrderWithLines, nextOrderNumber, orderLines, orderPayments, refundedByLine,
   type LineRow, type ModifierRow, type OrderRow,
 } from './queries';
 
@@ -86,6 +86,14 @@ export function totalsFor(order: OrderRow, lines: LineRow[], settings: BusinessS
   );
 }
 
+/** What a mutation sees of the order's lines, and may tell back. */
+export interface Mutation {
+  /** the order's lines, read under its lock */
+  lines: LineRow[];
+  /** set by a change that knows the lines it leaves (adding one): the totals need no second read */
+  linesAfter?: LineRow[];
+}
+
 /**
  * One mutation of an open order: one transaction that locks the order row first, so two
  * terminals on one check serialise instead of losing a line; totals recomputed; version bumped;
@@ -94,19 +102,22 @@ export function totalsFor(order: OrderRow, lines: LineRow[], settings: BusinessS
 export async function mutate<T>(
   deps: OrderDeps,
   orderId: number,
-  fn: (trx: Trx, order: OrderRow, settings: BusinessSettings) => Promise<T>,
+  fn: (trx: Trx, order: OrderRow, settings: BusinessSettings, m: Mutation) => Promise<T>,
   opts: { keepTaxAdjustments?: boolean; orderFieldsChange?: boolean } = {},
 ): Promise<T> {
   const { result, version } = await deps.db.transaction(async (trx) => {
-    const order = await lockOrder(trx, orderId);
-    if (!order) throw notFound('That order');
+    const locked = await lockOrderWithLines(trx, orderId);
+    if (!locked) throw notFound('That order');
+    const { order } = locked;
     assertOpen(order);
     const settings = await getSettings(trx);
-    const result = await fn(trx, order, settings);
-    if (!opts.keepTaxAdjustments) await clearTaxAdjustments(trx, order);
+    const m: Mutation = { lines: locked.lines };
+    const result = await fn(trx, order, settings, m);
     // the row is locked: read it again only when `fn` changed the order's own fields
-    const current = opts.orderFieldsChange ? (await findOrder(trx, orderId))! : { ...order, tax_adjustments: opts.keepTaxAdjustments ? order.tax_adjustments : null };
-    const version = await recompute(trx, deps.clock, current, settings);
+    const current = opts.orderFieldsChange ? (await findOrder(trx, orderId))! : order;
+    // any change to a split part voids its split-time tax adjustment: its taxes are computed afresh
+    const clearAdjustments = !opts.keepTaxAdjustments && current.tax_adjustments !== null;
+    const version = await recompute(trx, deps.clock, clearAdjustments ? { ...current, tax_adjustments: null } : current, settings, m.linesAfter, clearAdjustments);
     return { result, version };
   });
   deps.events.orderChanged(orderId, version);
@@ -120,34 +131,32 @@ export function assertOpen(order: OrderRow) {
   }
 }
 
-export async function recompute(trx: Trx, clock: Clock, order: OrderRow, settings: BusinessSettings): Promise<number> {
-  const t = totalsFor(order, await orderLines(trx, order.id), settings);
+export async function recompute(trx: Trx, clock: Clock, order: OrderRow, settings: BusinessSettings, lines?: LineRow[], clearTaxAdjustments = false): Promise<number> {
+  const t = totalsFor(order, lines ?? (await orderLines(trx, order.id)), settings);
   const version = order.version + 1;
   await trx('orders').where({ id: order.id }).update({
     subtotal: t.subtotal, discount_total: t.discountTotal, tax_total: t.taxTotal, total: t.total, version, updated_at: clock.now(),
+    ...(clearTaxAdjustments ? { tax_adjustments: null } : {}),
   });
   return version;
 }
 
-/** Any change to a split part voids its split-time tax adjustment: its taxes are computed afresh. */
-async function clearTaxAdjustments(trx: Trx, order: OrderRow) {
-  if (order.tax_adjustments) await trx('orders').where({ id: order.id }).update({ tax_adjustments: null });
-}
-
 export async function openOrder(deps: OrderDeps, input: { type: OrderRow['type']; customerName?: string | null; tableId?: number | null }, actor: Actor = {}): Promise<OrderRow> {
-  return deps.db.transaction(async (trx) => {
-    const settings = await getSettings(trx);
-    const now = deps.clock.now();
-    const bd = businessDate(now, settings.timezone, settings.businessDayStart);
-    const number = await nextOrderNumber(trx, bd);
-    const [row] = await trx('orders')
-      .insert({
-        number, business_date: bd, type: input.type, customer_name: input.customerName || null, table_id: input.tableId ?? null,
-        staff_id: actor.staffId ?? null, terminal_id: actor.terminalId ?? null, created_at: now, updated_at: now,
-      })
-      .returning('*');
-    return row as OrderRow;
-  });
+  const settings = await getSettings(deps.db);
+  const now = deps.clock.now();
+  const bd = businessDate(now, settings.timezone, settings.businessDayStart);
+  // the day's next order number and the order in one statement: atomic without a transaction
+  const res = await deps.db.raw(
+    `with counter as (
+       insert into order_counters (business_date, last_number) values (?, 1)
+       on conflict (business_date) do update set last_number = order_counters.last_number + 1
+       returning last_number)
+     insert into orders (number, business_date, type, customer_name, table_id, staff_id, terminal_id, created_at, updated_at)
+     select counter.last_number, ?, ?, ?, ?, ?, ?, ?, ? from counter
+     returning *`,
+    [bd, bd, input.type, input.customerName || null, input.tableId ?? null, actor.staffId ?? null, actor.terminalId ?? null, now, now],
+  );
+  return res.rows[0] as OrderRow;
 }
 
 export interface NewLine {
@@ -161,9 +170,8 @@ export interface NewLine {
 }
 
 export async function addLine(deps: OrderDeps, orderId: number, input: NewLine): Promise<number> {
-  return mutate(deps, orderId, async (trx, _order, settings) => {
-    const product = await sellableProduct(trx, input.productId);
-    const mods = await resolveModifiers(trx, product, input.modifierIds);
+  return mutate(deps, orderId, async (trx, _order, settings, m) => {
+    const { product, modifiers: mods } = await sellableWithModifiers(trx, input.productId, input.modifierIds);
     let base = product.price;
     if (product.open_price) {
       if (input.openPrice === undefined) throw invalid(`${product.name} has an open price: type the price.`, [{ field: 'open_price', message: 'required' }]);
@@ -171,33 +179,32 @@ export async function addLine(deps: OrderDeps, orderId: number, input: NewLine):
     } else if (input.openPrice !== undefined) {
       throw invalid(`${product.name} has a fixed price.`, [{ field: 'open_price', message: 'not allowed' }]);
     }
-    const unit = base + mods.reduce((s, m) => s + m.priceDelta, 0);
-    const [line] = await trx('order_lines')
-      .insert({
+    const unit = base + mods.reduce((s, mod) => s + mod.priceDelta, 0);
+    const line = await insertLineWithModifiers(
+      trx,
+      {
         order_id: orderId, product_id: product.id, name: product.name, base_price: base, unit_price: Math.max(0, unit),
         quantity: input.quantity, note: input.note, tax_rate_id: product.tax_rate_id, tax_name: product.tax_name, tax_ppm: product.tax_ppm,
         course: input.course ?? 1, seat: input.seat ?? null, created_at: deps.clock.now(),
-      })
-      .returning('id');
-    if (mods.length) {
-      await trx('order_line_modifiers').insert(
-        mods.map((m) => ({ line_id: line.id, modifier_id: m.id, group_name: m.groupName, name: m.name, price_delta: m.priceDelta })),
-      );
-    }
-    return line.id as number;
+      },
+      mods.map((mod) => ({ modifier_id: mod.id, group_name: mod.groupName, name: mod.name, price_delta: mod.priceDelta })),
+    );
+    m.linesAfter = [...m.lines, line];
+    return line.id;
   });
 }
 
-async function lockLine(trx: Trx, orderId: number, lineId: number): Promise<LineRow> {
-  const line = await trx('order_lines').where({ id: lineId, order_id: orderId }).first();
+/** The line `lineId` of the order being changed (read under its lock), or 404. */
+function lineOf(m: Mutation, lineId: number): LineRow {
+  const line = m.lines.find((l) => l.id === lineId);
   if (!line) throw notFound('That line');
   return line;
 }
 
 /** Changes a quantity. Below what the kitchen already has, it is a void of sent items: it needs a reason. */
 export function setQuantity(deps: OrderDeps, orderId: number, lineId: number, quantity: number, actor: Actor = {}, reason?: string) {
-  return mutate(deps, orderId, async (trx) => {
-    const line = await lockLine(trx, orderId, lineId);
+  return mutate(deps, orderId, async (trx, _o, _s, m) => {
+    const line = lineOf(m, lineId);
     if (quantity < line.sent_quantity) {
       if (!reason) throw invalid('The kitchen already has this item: give a reason to void it.', [{ field: 'reason', message: 'required to void a sent item' }]);
       await trx('order_lines').where({ id: lineId }).update({ quantity, void_reason: reason });
@@ -220,8 +227,8 @@ export async function isSentVoid(db: Db | Trx, orderId: number, lineId: number, 
 
 /** A comp: made and given away. It comes off the bill, counts in the comps figures, needs a reason. */
 export function compLine(deps: OrderDeps, orderId: number, lineId: number, reason: string, actor: Actor = {}) {
-  return mutate(deps, orderId, async (trx) => {
-    const line = await lockLine(trx, orderId, lineId);
+  return mutate(deps, orderId, async (trx, _o, _s, m) => {
+    const line = lineOf(m, lineId);
     if (line.quantity === 0) throw conflict('A voided line cannot be comped.', 'line-voided');
     await trx('order_lines').where({ id: lineId }).update({ comp_reason: reason, comp_approved_by: actor.approvedBy ?? null });
     await audit(trx, deps.clock, {
@@ -243,16 +250,16 @@ export async function compsFor(db: Db | Trx, businessDate: string): Promise<{ co
 }
 
 export function setNote(deps: OrderDeps, orderId: number, lineId: number, note: string | null) {
-  return mutate(deps, orderId, async (trx) => {
-    await lockLine(trx, orderId, lineId);
+  return mutate(deps, orderId, async (trx, _o, _s, m) => {
+    lineOf(m, lineId);
     await trx('order_lines').where({ id: lineId }).update({ note });
   });
 }
 
 /** Removes a line the kitchen never saw; a sent line is voided instead (quantity 0, kept for the kitchen's VOID). */
 export function removeLine(deps: OrderDeps, orderId: number, lineId: number, actor: Actor = {}, reason?: string) {
-  return mutate(deps, orderId, async (trx) => {
-    const line = await lockLine(trx, orderId, lineId);
+  return mutate(deps, orderId, async (trx, _o, _s, m) => {
+    const line = lineOf(m, lineId);
     if (line.sent_quantity > 0) {
       if (!reason) throw invalid('The kitchen already has this item: give a reason to void it.', [{ field: 'reason', message: 'required to void a sent item' }]);
       await trx('order_lines').where({ id: lineId }).update({ quantity: 0, void_reason: reason });
@@ -267,8 +274,8 @@ export function removeLine(deps: OrderDeps, orderId: number, lineId: number, act
 }
 
 export function overridePrice(deps: OrderDeps, orderId: number, lineId: number, price: string, reason: string, actor: Actor = {}) {
-  return mutate(deps, orderId, async (trx, _o, settings) => {
-    const line = await lockLine(trx, orderId, lineId);
+  return mutate(deps, orderId, async (trx, _o, settings, m) => {
+    const line = lineOf(m, lineId);
     const base = toMinor(price, settings.currency, 'price');
     const mods = await trx('order_line_modifiers').where({ line_id: lineId }).sum({ d: 'price_delta' });
     const delta = Number(mods[0].d ?? 0);
@@ -283,8 +290,8 @@ export function overridePrice(deps: OrderDeps, orderId: number, lineId: number, 
 }
 
 export function setLineDiscount(deps: OrderDeps, orderId: number, lineId: number, kind: 'percent' | 'amount' | 'none', value?: string, actor: Actor = {}) {
-  return mutate(deps, orderId, async (trx, _o, settings) => {
-    await lockLine(trx, orderId, lineId);
+  return mutate(deps, orderId, async (trx, _o, settings, m) => {
+    lineOf(m, lineId);
     const d = toDiscount(kind, value, settings.currency);
     await trx('order_lines').where({ id: lineId }).update({ discount_kind: d?.kind ?? null, discount_value: discountValue(d) });
     await audit(trx, deps.clock, { action: 'discount', staffId: actor.staffId, approvedBy: actor.approvedBy, terminalId: actor.terminalId, details: { orderId, lineId, discount: d } });
@@ -609,22 +616,25 @@ export interface OrderView {
 }
 
 export async function getOrderView(db: Db | Trx, orderId: number): Promise<OrderView> {
-  const found = await db('orders as o').leftJoin('tables as t', 't.id', 'o.table_id').where('o.id', orderId).first('o.*', 't.name as table_name');
-  if (!found) throw notFound('That order');
-  const { table_name: tableName, ...order } = found as OrderRow & { table_name: string | null };
+  const b = await loadOrderBundle(db, orderId);
+  if (!b) throw notFound('That order');
+  const { order, lines } = b;
   const settings = await getSettings(db);
-  const lines = await orderLines(db, orderId);
-  const mods = await lineModifiers(db, lines.map((l) => l.id));
   const totals = totalsFor(order, lines, settings);
   const closed = order.status === 'paid';
-  const refunded = closed ? await refundedByLine(db, orderId) : new Map<number, { quantity: number }>();
   const byKey = new Map(totals.lines.map((l) => [l.key, l]));
+  const modsByLine = new Map<number, ModifierRow[]>();
+  for (const m of b.modifiers) {
+    const list = modsByLine.get(m.line_id);
+    if (list) list.push(m);
+    else modsByLine.set(m.line_id, [m]);
+  }
   const due = order.status === 'open' ? totals.total - order.paid_total : 0;
   return {
     order,
     lines: lines.map((l) => {
       const t = byKey.get(String(l.id))!;
-      return { ...l, modifiers: mods.filter((m) => m.line_id === l.id), gross: t.gross, discount: t.lineDiscount, lineNet: t.gross - t.lineDiscount, refunded: refunded.get(l.id)?.quantity ?? 0 };
+      return { ...l, modifiers: modsByLine.get(l.id) ?? [], gross: t.gross, discount: t.lineDiscount, lineNet: t.gross - t.lineDiscount, refunded: b.refundedByLine.get(l.id)?.quantity ?? 0 };
     }),
     totals,
     taxes: totals.taxes.map((x) => ({
@@ -633,9 +643,9 @@ export async function getOrderView(db: Db | Trx, orderId: number): Promise<Order
     })),
     due,
     cashDue: cashRound(due, settings.cashRounding),
-    payments: order.paid_total > 0 || closed ? await orderPayments(db, orderId) : [],
-    refunds: closed ? await orderRefunds(db, orderId) : [],
+    payments: order.paid_total > 0 || closed ? b.payments : [],
+    refunds: closed ? b.refunds : [],
     settings,
-    tableName,
+    tableName: b.tableName,
   };
 }

@@ -1,7 +1,7 @@
 import type { DbOrTrx } from '../db/knex';
 import type { Clock } from '../clock';
 import { BusinessSettings, DEFAULT_SETTINGS } from './schema';
-import { memoPerRequest } from '../http/request-scope';
+import { memoPerRequest, primePerRequest } from '../http/request-scope';
 
 const KEYS = Object.keys(DEFAULT_SETTINGS) as Array<keyof BusinessSettings>;
 
@@ -10,11 +10,31 @@ export function getSettings(db: DbOrTrx): Promise<BusinessSettings> {
   return memoPerRequest('settings', () => loadSettings(db));
 }
 
+/**
+ * A subquery that reads the settings as one JSON text, for a query that runs on every request
+ * anyway (the auth lookup): pass its text to `primeSettings` and the request reads no more.
+ */
+export const SETTINGS_SUBQUERY = `(select jsonb_object_agg(key, value)::text from settings where key in (${KEYS.map((k) => `'${k}'`).join(', ')}))`;
+
+/** Makes `getSettings` answer this request from `text` (what SETTINGS_SUBQUERY returned). */
+export function primeSettings(text: string | null): void {
+  primePerRequest('settings', Promise.resolve(settingsFromText(text)));
+}
+
 async function loadSettings(db: DbOrTrx): Promise<BusinessSettings> {
-  const rows: Array<{ key: string; value: unknown }> = await db('settings').whereIn('key', KEYS);
-  const merged: Record<string, unknown> = { ...DEFAULT_SETTINGS };
-  for (const r of rows) merged[r.key] = r.value;
-  return BusinessSettings.parse(merged);
+  const res = await db.raw(`select ${SETTINGS_SUBQUERY} as settings`);
+  return settingsFromText(res.rows[0].settings);
+}
+
+// they change only in the back office: the last parse is reused while the stored text is the same
+let lastParsed: { text: string | null; settings: BusinessSettings } | undefined;
+
+function settingsFromText(text: string | null): BusinessSettings {
+  if (lastParsed && lastParsed.text === text) return lastParsed.settings;
+  const merged: Record<string, unknown> = { ...DEFAULT_SETTINGS, ...(text ? JSON.parse(text) : {}) };
+  const settings = Object.freeze(BusinessSettings.parse(merged)) as BusinessSettings;
+  lastParsed = { text, settings };
+  return settings;
 }
 
 /**

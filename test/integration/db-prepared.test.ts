@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { MAX_PREPARED } from '../../server/db/knex';
+import { createTestDb, type TestDb } from '../helpers/pg';
+
+describe('prepared statements on each database connection', function () {
+  this.timeout(60_000);
+  let t: TestDb;
+  before(async () => {
+    t = await createTestDb({ poolMax: 1 }); // one connection: what it prepared is what we see
+  });
+  after(() => t.drop());
+
+  const prepared = async (): Promise<string[]> => (await t.db.raw('select statement from pg_prepared_statements')).rows.map((r: { statement: string }) => r.statement);
+
+  it('prepares a statement on its first use and answers from it afterwards, bindings and all', async () => {
+    const sql = 'select ?::int * 2 as doubled';
+    assert.equal((await t.db.raw(sql, [21])).rows[0].doubled, 42);
+    assert.equal((await t.db.raw(sql, [5])).rows[0].doubled, 10);
+    const found = (await prepared()).filter((s) => s.includes('* 2 as doubled'));
+    assert.equal(found.length, 1);
+    // a builder query is prepared the same way
+    await t.db('settings').where({ key: 'currency' }).first();
+    assert.ok((await prepared()).some((s) => s.includes('from "settings"')));
+  });
+
+  it('leaves transaction control unprepared', async () => {
+    await t.db.transaction(async (trx) => {
+      await trx.raw('select 1 as one');
+    });
+    assert.ok(!(await prepared()).some((s) => /^\s*(begin|commit)/i.test(s)));
+  });
+
+  it(`keeps at most ${MAX_PREPARED} per connection; later texts still run, unprepared`, async () => {
+    for (let i = 0; i < MAX_PREPARED + 50; i++) {
+      assert.equal((await t.db.raw(`select ?::int + ${i} as n`, [1])).rows[0].n, 1 + i);
+    }
+    assert.ok((await prepared()).length <= MAX_PREPARED, 'no more than the cap');
+  });
+});

@@ -7,7 +7,7 @@ import { createApp } from '../../server/app';
 import { socketAuthorizer } from '../../server/auth/socket-auth';
 import { systemClock } from '../../server/clock';
 import { loadConfig } from '../../server/config';
-import { createDb, type Db } from '../../server/db/knex';
+import { createDb, statementName, type Db } from '../../server/db/knex';
 import { migrateLatest } from '../../server/db/migrations';
 import { seedDemo } from '../../server/demo/seed';
 import { listen } from '../../server/http/server';
@@ -348,7 +348,7 @@ export class ReplaySale {
         if (st.txId) {
           let client = this.clients.get(st.txId);
           if (!client) this.clients.set(st.txId, (client = await this.pool.connect()));
-          res = await client.query(st.sql, values);
+          res = await client.query(queryOf(st.sql, values));
           if (st.headLock) this.heldSince = performance.now(); // the lock is ours from here until COMMIT returns
           if (st.commit) {
             this.clients.delete(st.txId);
@@ -362,7 +362,7 @@ export class ReplaySale {
             }
           }
         } else {
-          res = await this.pool.query(st.sql, values);
+          res = await this.pool.query(queryOf(st.sql, values));
         }
         for (const p of st.produces) {
           const row = res.rows[p.row] as Record<string, unknown> | undefined;
@@ -395,6 +395,12 @@ function splitPoints(plan: ReplayPlan): number[] {
 }
 
 /** Connections the floor may use: the same as the server's knex pool (server/db/knex.ts). */
+/** As the server sends it: prepared under the name the server's connections give the same text. */
+function queryOf(text: string, values: unknown[]): pg.QueryConfig {
+  const name = statementName(text);
+  return name ? { name, text, values } : { text, values };
+}
+
 export const SERVER_POOL = 20;
 
 export interface FloorRun {

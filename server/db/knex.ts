@@ -32,7 +32,8 @@ const UNPREPARED = /^\s*(begin|commit|rollback|savepoint|release|set|create|alte
 const names = new Map<string, string | null>();
 const preparedCount = new WeakMap<object, number>();
 
-function statementName(sql: string): string | null {
+/** The prepared-statement name the server gives `sql` (null: sent unprepared). */
+export function statementName(sql: string): string | null {
   let name = names.get(sql);
   if (name === undefined) {
     name = sql.length > 20_000 || UNPREPARED.test(sql) ? null : 's' + crypto.createHash('sha1').update(sql).digest('base64url').slice(0, 20);

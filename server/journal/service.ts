@@ -1,5 +1,6 @@
 import type { Clock } from '../clock';
 import type { DbOrTrx, Trx } from '../db/knex';
+import { writeAll, type Write } from '../db/write-all';
 import { entryHash } from './hash';
 
 export type JournalKind = 'sale' | 'refund' | 'void' | 'z_closure';
@@ -26,16 +27,29 @@ export interface AppendInput {
   voids?: number;
 }
 
+export interface ChainHead {
+  seq: number;
+  hash: string;
+  receipt_no: number;
+  z_no: number;
+  grand_sales: number;
+  grand_refunds: number;
+  grand_voids: number;
+}
+
 /**
- * Appends one entry inside the caller's transaction. The chain-head row is locked first, so two
- * appends can never fork the chain, and seq / receipt numbers have no holes even when a
- * transaction rolls back (the head's update rolls back with it).
+ * Locks the chain-head row for the rest of the caller's transaction: every close in the store
+ * waits for it, so take it last, and write with `nextEntry`'s writes right after.
  */
-export async function appendEntry(trx: Trx, clock: Clock, input: AppendInput): Promise<JournalEntry> {
+export async function lockChainHead(trx: Trx): Promise<ChainHead> {
+  return trx('journal_head').where({ id: 1 }).forUpdate().first();
+}
+
+/** The entry that follows `head`, and the writes that append it and move the head (one `writeAll`). */
+export function nextEntry(head: ChainHead, clock: Clock, input: AppendInput): { entry: JournalEntry; writes: Write[] } {
   for (const k of ['sales', 'refunds', 'voids'] as const) {
     if ((input[k] ?? 0) < 0) throw new RangeError(`grand total ${k} only grows`);
   }
-  const head = await trx('journal_head').where({ id: 1 }).forUpdate().first();
   const seq = head.seq + 1;
   const numbered = input.kind === 'z_closure' ? { z_no: head.z_no + 1 } : { receipt_no: head.receipt_no + 1 };
   const grand_totals = {
@@ -54,18 +68,29 @@ export async function appendEntry(trx: Trx, clock: Clock, input: AppendInput): P
   };
   const hash = entryHash(body);
   const entry = { ...body, hash } as JournalEntry;
-  await trx('journal').insert({ seq, kind: input.kind, prev_hash: head.hash, hash, entry: JSON.stringify(entry), created_at: clock.now() });
-  await trx('journal_head')
-    .where({ id: 1 })
-    .update({
-      seq,
-      hash,
-      receipt_no: entry.receipt_no ?? head.receipt_no,
-      z_no: entry.z_no ?? head.z_no,
-      grand_sales: grand_totals.sales,
-      grand_refunds: grand_totals.refunds,
-      grand_voids: grand_totals.voids,
-    });
+  return {
+    entry,
+    writes: [
+      {
+        sql: 'insert into journal (seq, kind, prev_hash, hash, entry, created_at) values (?, ?, ?, ?, ?::jsonb, ?)',
+        bindings: [seq, input.kind, head.hash, hash, JSON.stringify(entry), clock.now()],
+      },
+      {
+        sql: 'update journal_head set seq = ?, hash = ?, receipt_no = ?, z_no = ?, grand_sales = ?, grand_refunds = ?, grand_voids = ? where id = 1',
+        bindings: [seq, hash, entry.receipt_no ?? head.receipt_no, entry.z_no ?? head.z_no, grand_totals.sales, grand_totals.refunds, grand_totals.voids],
+      },
+    ],
+  };
+}
+
+/**
+ * Appends one entry inside the caller's transaction. The chain-head row is locked first, so two
+ * appends can never fork the chain, and seq / receipt numbers have no holes even when a
+ * transaction rolls back (the head's update rolls back with it).
+ */
+export async function appendEntry(trx: Trx, clock: Clock, input: AppendInput): Promise<JournalEntry> {
+  const { entry, writes } = nextEntry(await lockChainHead(trx), clock, input);
+  await writeAll(trx, writes);
   return entry;
 }
 

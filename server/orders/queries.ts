@@ -103,6 +103,46 @@ export async function lockOrderWithLines(trx: DbOrTrx, id: number): Promise<{ or
   return { order: order as OrderRow, lines };
 }
 
+export interface PaymentRow {
+  id: number;
+  order_id: number;
+  method: string;
+  amount: number;
+  tendered: number;
+  change: number;
+  tip: number;
+  idempotency_key: string;
+  created_at: Date;
+}
+
+/**
+ * For a tender: the order locked, with its lines, their modifiers, its payments and the payment
+ * an idempotency key already made (on any order), in one round trip; read again under the lock
+ * when the statement waited for it (see lockOrderWithLines).
+ */
+export async function lockOrderForTender(trx: DbOrTrx, id: number, idempotencyKey: string): Promise<{ order: OrderRow; lines: LineRow[]; modifiers: ModifierRow[]; payments: PaymentRow[]; prior: PaymentRow | undefined } | undefined> {
+  const res = await trx.raw(
+    `select o.*, ${LINES_JSON} as x_lines, ${MODS_JSON} as x_mods,
+       (select json_agg(pay_row order by pay_row.id) from payments pay_row where pay_row.order_id = o.id) as x_payments,
+       (select row_to_json(key_row) from payments key_row where key_row.idempotency_key = ?) as x_prior,
+       (select v_snap.version from orders v_snap where v_snap.id = o.id) as x_snapshot_version
+     from orders o where o.id = ? for update of o`,
+    [idempotencyKey, id],
+  );
+  const row = res.rows[0];
+  if (!row) return undefined;
+  const { x_lines, x_mods, x_payments, x_prior, x_snapshot_version, ...order } = row;
+  if (x_snapshot_version !== order.version) {
+    const lines = await orderLines(trx, id);
+    return {
+      order, lines, modifiers: await lineModifiers(trx, lines.map((l) => l.id)),
+      payments: await trx('payments').where({ order_id: id }).orderBy('id'),
+      prior: await trx('payments').where({ idempotency_key: idempotencyKey }).first(),
+    };
+  }
+  return { order, lines: linesFromJson(x_lines), modifiers: x_mods, payments: datedFromJson(x_payments), prior: x_prior ? datedFromJson([x_prior])[0] : undefined };
+}
+
 /** Inserts a line and its modifiers in one statement; returns the line as stored. */
 export async function insertLineWithModifiers(
   trx: DbOrTrx,
@@ -181,8 +221,6 @@ export async function nextOrderNumber(trx: DbOrTrx, businessDate: string): Promi
   return rows.rows[0].last_number;
 }
 
-export const orderPayments = (db: DbOrTrx, orderId: number) => db('payments').where({ order_id: orderId }).orderBy('id');
-export const orderRefunds = (db: DbOrTrx, orderId: number) => db('refunds').where({ order_id: orderId }).orderBy('id');
 
 export async function refundedByLine(db: DbOrTrx, orderId: number): Promise<Map<number, { quantity: number; net: number; tax: number }>> {
   const rows = await db('refund_lines as rl')

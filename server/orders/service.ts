@@ -3,9 +3,10 @@ import type { Db, Trx } from '../db/knex';
 import { businessDate } from '../business-date';
 import { sellableWithModifiers } from '../catalog/service';
 import { conflict, invalid, notFound, unprocessable } from '../errors';
-import { appendEntry } from '../journal/service';
+import { appendEntry, lockChainHead, nextEntry } from '../journal/service';
+import { asWrite, writeAll } from '../db/write-all';
 import { audit } from '../audit/service';
-import { emitEvent } from '../webhooks/service';
+import { emitEvent, eventWrites } from '../webhooks/service';
 import {
   allocate, cashRound, computeTotals, currencyExponent, divRound, parseDecimal,
   PPM, type Discount, type Minor, type Totals,
@@ -13,7 +14,7 @@ import {
 import { getSettings } from '../settings/service';
 import type { BusinessSettings } from '../settings/schema';
 import {
-  findOrder, insertLineWithModifiers, lineModifiers, loadOrderBundle, lockOrder, lockOrderWithLines, nextOrderNumber, orderLines, orderPayments, refundedByLine,
+  findOrder, insertLineWithModifiers, lineModifiers, loadOrderBundle, lockOrder, lockOrderForTender, lockOrderWithLines, orderLines, refundedByLine,
   type LineRow, type ModifierRow, type OrderRow,
 } from './queries';
 
@@ -319,9 +320,12 @@ export function setParked(deps: OrderDeps, orderId: number, parked: boolean) {
 }
 
 /** The complete record of an order for its journal entry: every line, modifier, discount, tax. */
-async function orderRecord(trx: Trx, order: OrderRow, settings: BusinessSettings, actor: Actor, known?: LineRow[]) {
-  const lines = known ?? (await orderLines(trx, order.id));
-  const mods = await lineModifiers(trx, lines.map((l) => l.id));
+async function readOrderRecord(trx: Trx, order: OrderRow, settings: BusinessSettings, actor: Actor) {
+  const lines = await orderLines(trx, order.id);
+  return orderRecord(order, settings, actor, lines, await lineModifiers(trx, lines.map((l) => l.id)));
+}
+
+function orderRecord(order: OrderRow, settings: BusinessSettings, actor: Actor, lines: LineRow[], mods: ModifierRow[]) {
   const totals = totalsFor(order, lines, settings);
   const lineTax = allocateLineTax(lines, totals);
   const byKey = new Map(totals.lines.map((l) => [l.key, l]));
@@ -403,12 +407,12 @@ export interface TenderResult {
 export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Minor, idempotencyKey: string, actor: Actor = {}, tip: Minor = 0): Promise<TenderResult> {
   let changedVersion: number | undefined;
   const result = await deps.db.transaction(async (trx) => {
-    const order = await lockOrder(trx, orderId);
-    if (!order) throw notFound('That order');
+    const locked = await lockOrderForTender(trx, orderId, idempotencyKey);
+    if (!locked) throw notFound('That order');
+    const { order, lines, prior } = locked;
     const settings = await getSettings(trx);
     if (!Number.isSafeInteger(tendered) || tendered < 0 || tendered > MAX_AMOUNT) throw invalid('The amount tendered is out of range.', [{ field: 'tendered', message: 'out of range' }]);
     if (!Number.isSafeInteger(tip) || tip < 0 || tip > MAX_AMOUNT) throw invalid('The tip is out of range.', [{ field: 'tip', message: 'out of range' }]);
-    const prior = await trx('payments').where({ idempotency_key: idempotencyKey }).first();
     if (prior) {
       if (prior.order_id !== orderId || prior.tendered !== tendered || prior.tip !== tip) {
         throw unprocessable('This idempotency key was already used for a different payment.', 'idempotency-mismatch');
@@ -417,7 +421,6 @@ export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Min
     }
     assertOpen(order);
     if (tendered <= 0) throw invalid('The amount tendered must be more than zero.', [{ field: 'tendered', message: 'must be more than zero' }]);
-    const lines = await orderLines(trx, orderId);
     if (!lines.some((l) => l.quantity > 0)) throw unprocessable('The order has no items to pay for.', 'empty-order');
     const totals = totalsFor(order, lines, settings);
     const due = totals.total - order.paid_total;
@@ -426,54 +429,45 @@ export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Min
     if (available <= 0) throw invalid('The amount tendered does not cover the tip.', [{ field: 'tendered', message: 'less than the tip' }]);
     const paysInFull = available >= cashDue;
     const amount = paysInFull ? due : available;
+    if (amount <= 0) throw unprocessable('Nothing is due on this order.', 'nothing-due');
     const change = paysInFull ? available - cashDue : 0;
     const now = deps.clock.now();
-    const [payment] = await trx('payments')
-      .insert({ order_id: orderId, method: 'cash', amount: Math.max(amount, 0) || 0, tendered, change, tip, idempotency_key: idempotencyKey, staff_id: actor.staffId ?? null, terminal_id: actor.terminalId ?? null, created_at: now })
-      .returning('id')
-      .catch((err: { code?: string }) => {
-        if (err.code === '23514' && amount <= 0) throw unprocessable('Nothing is due on this order.', 'nothing-due');
-        throw err;
-      });
+    const payment = { order_id: orderId, method: 'cash', amount, tendered, change, tip, idempotency_key: idempotencyKey, staff_id: actor.staffId ?? null, terminal_id: actor.terminalId ?? null, created_at: now };
+    const paymentWrite = asWrite(trx('payments').insert(payment).returning('id'), 'new_payment');
     const paidTotal = order.paid_total + amount;
-    let receiptNo: number | null = null;
-    if (paysInFull) {
-      const { record, lines: ls, lineTax, totals: tt } = await orderRecord(trx, order, settings, actor, lines);
-      const payments = await orderPayments(trx, orderId);
-      // everything that does not need the receipt number first: the chain head stays locked
-      // from the append until COMMIT, and every close in the store waits for it
-      if (ls.length) {
-        const values = ls.map((l) => [l.id, tt.lines.find((x) => x.key === String(l.id))!.net, lineTax.get(l.id)!]);
-        await trx.raw(
-          `update order_lines set net = v.net, tax = v.tax from (values ${values.map(() => '(?::bigint, ?::bigint, ?::bigint)').join(', ')}) as v(id, net, tax) where order_lines.id = v.id`,
-          values.flat(),
-        );
-      }
-      const entry = await appendEntry(trx, deps.clock, {
-        kind: 'sale',
-        record: {
-          ...record,
-          rounding: cashDue - due,
-          tenders: payments.map((p: { method: string; amount: number; tendered: number; change: number; tip: number }) => ({
-            method: p.method, amount: p.amount, tendered: p.tendered, change: p.change, ...(p.tip ? { tip: p.tip } : {}),
-          })),
-        },
-        sales: tt.total,
-      });
-      receiptNo = entry.receipt_no!;
-      await emitEvent(trx, deps.clock, 'order.paid', {
-        orderId, number: order.number, receiptNo, total: tt.total, currency: settings.currency, journalSeq: entry.seq, paidAt: now.toISOString(),
-      });
-      await trx('orders').where({ id: orderId }).update({
-        status: 'paid', paid_total: paidTotal, rounding: cashDue - due, receipt_no: receiptNo, journal_seq: entry.seq,
-        closed_at: now, version: order.version + 1, updated_at: now,
-        subtotal: tt.subtotal, discount_total: tt.discountTotal, tax_total: tt.taxTotal, total: tt.total,
-      });
-    } else {
-      await trx('orders').where({ id: orderId }).update({ paid_total: paidTotal, version: order.version + 1, updated_at: now });
-    }
     changedVersion = order.version + 1;
-    return { paymentId: payment.id, amount, tendered, change, closed: paysInFull, replayed: false, receiptNo };
+    if (!paysInFull) {
+      const [row] = await writeAll<{ id: number }>(trx, [paymentWrite, asWrite(trx('orders').where({ id: orderId }).update({ paid_total: paidTotal, version: changedVersion, updated_at: now }))], 'new_payment');
+      return { paymentId: row.id, amount, tendered, change, closed: false, replayed: false, receiptNo: null };
+    }
+    const { record, lineTax, totals: tt } = orderRecord(order, settings, actor, lines, locked.modifiers);
+    // everything that does not need the receipt number first: the chain head stays locked
+    // from the append until COMMIT, and every close in the store waits for it
+    const values = lines.map((l) => [l.id, tt.lines.find((x) => x.key === String(l.id))!.net, lineTax.get(l.id)!]);
+    const [row] = await writeAll<{ id: number }>(trx, [
+      paymentWrite,
+      {
+        sql: `update order_lines set net = v.net, tax = v.tax from (values ${values.map(() => '(?::bigint, ?::bigint, ?::bigint)').join(', ')}) as v(id, net, tax) where order_lines.id = v.id`,
+        bindings: values.flat(),
+      },
+    ], 'new_payment');
+    const tenders = [...locked.payments, payment].map((p) => ({ method: p.method, amount: p.amount, tendered: p.tendered, change: p.change, ...(p.tip ? { tip: p.tip } : {}) }));
+    const head = await lockChainHead(trx);
+    const { entry, writes } = nextEntry(head, deps.clock, { kind: 'sale', record: { ...record, rounding: cashDue - due, tenders }, sales: tt.total });
+    const receiptNo = entry.receipt_no!;
+    // the entry, the head, the webhook event and the order in one statement, then COMMIT
+    await writeAll(trx, [
+      ...writes,
+      ...eventWrites(deps.clock, 'order.paid', {
+        orderId, number: order.number, receiptNo, total: tt.total, currency: settings.currency, journalSeq: entry.seq, paidAt: now.toISOString(),
+      }),
+      asWrite(trx('orders').where({ id: orderId }).update({
+        status: 'paid', paid_total: paidTotal, rounding: cashDue - due, receipt_no: receiptNo, journal_seq: entry.seq,
+        closed_at: now, version: changedVersion, updated_at: now,
+        subtotal: tt.subtotal, discount_total: tt.discountTotal, tax_total: tt.taxTotal, total: tt.total,
+      })),
+    ]);
+    return { paymentId: row.id, amount, tendered, change, closed: true, replayed: false, receiptNo };
   });
   if (changedVersion) deps.events.orderChanged(orderId, changedVersion);
   if (result.closed && !result.replayed) deps.events.outboxWritten?.();
@@ -489,7 +483,7 @@ export async function voidOrder(deps: OrderDeps, orderId: number, reason: string
     assertOpen(order);
     if (order.paid_total > 0) throw conflict('Part of this order is already paid: it cannot be voided.', 'has-payments');
     const settings = await getSettings(trx);
-    const { record, totals } = await orderRecord(trx, order, settings, actor);
+    const { record, totals } = await readOrderRecord(trx, order, settings, actor);
     const entry = await appendEntry(trx, deps.clock, { kind: 'void', record: { ...record, reason }, voids: totals.total });
     const now = deps.clock.now();
     await trx('orders').where({ id: orderId }).update({

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Clock } from '../clock';
 import type { DbOrTrx } from '../db/knex';
+import { writeAll, type Write } from '../db/write-all';
 import { invalid, notFound } from '../errors';
 
 export const WEBHOOK_EVENTS = ['order.paid', 'order.voided', 'refund.created', 'ticket.ready'] as const;
@@ -12,12 +13,24 @@ export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
  * commit, so a dead endpoint can never slow or break a sale.
  */
 export async function emitEvent(trx: DbOrTrx, clock: Clock, type: WebhookEventType, data: Record<string, unknown>): Promise<void> {
+  await writeAll(trx, eventWrites(clock, type, data));
+}
+
+/** `emitEvent` as writes, to join other writes of the same transaction in one statement. */
+export function eventWrites(clock: Clock, type: WebhookEventType, data: Record<string, unknown>): Write[] {
   const now = clock.now();
-  const [event] = await trx('webhook_events').insert({ id: crypto.randomUUID(), type, data: JSON.stringify(data), created_at: now }).returning('seq');
-  const subs = await trx('webhook_subscriptions').where({ active: true }).whereRaw('? = any(events)', [type]).pluck('id');
-  if (subs.length) {
-    await trx('webhook_deliveries').insert(subs.map((id: number) => ({ subscription_id: id, event_seq: event.seq, next_attempt_at: now })));
-  }
+  return [
+    {
+      name: 'webhook_event',
+      sql: 'insert into webhook_events (id, type, data, created_at) values (?, ?, ?::jsonb, ?) returning seq',
+      bindings: [crypto.randomUUID(), type, JSON.stringify(data), now],
+    },
+    {
+      sql: `insert into webhook_deliveries (subscription_id, event_seq, next_attempt_at)
+            select s.id, webhook_event.seq, ? from webhook_event, webhook_subscriptions s where s.active and ? = any(s.events) order by s.id`,
+      bindings: [now, type],
+    },
+  ];
 }
 
 export interface Subscription {

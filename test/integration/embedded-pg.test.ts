@@ -34,6 +34,26 @@ describe('embedded PostgreSQL', function () {
     assert.deepEqual(postmastersFor(dir), []);
   });
 
+  it('is reached over the Unix socket in its own directory, and over TCP on 127.0.0.1 for other processes', async () => {
+    const dir = path.join(tempDir('store-pg-'), 'pg');
+    const cluster = new PgCluster({ dir, log: testLog });
+    await cluster.start();
+    try {
+      assert.match(cluster.connectionString(), /\?host=/);
+      let db = createDb(cluster.connectionString(), { poolMax: 1 });
+      // a Unix-socket connection has no server address
+      assert.equal((await db.raw('select inet_server_addr() as a')).rows[0].a, null);
+      await db.destroy();
+      db = createDb(cluster.tcpConnectionString(), { poolMax: 1 });
+      assert.equal((await db.raw('select inet_server_addr() as a')).rows[0].a, '127.0.0.1');
+      await db.destroy();
+      const mode = fs.statSync(path.join(dir, `.s.PGSQL.${cluster.connectionPort}`)).mode & 0o777;
+      assert.equal(mode, 0o700, 'only its owner (and root) may connect through the socket');
+    } finally {
+      await cluster.stop();
+    }
+  });
+
   it('refuses connections without the generated password', async () => {
     const dir = path.join(tempDir('store-pg-'), 'pg');
     const cluster = new PgCluster({ dir, log: testLog });

@@ -60,6 +60,28 @@ describe('the journal', function () {
     assert.equal(row.version, 1 + 50);
   });
 
+  it('concurrent tenders on one check: a doubled key records one payment; part payments all reach the journal record', async () => {
+    const o = await orders.openOrder(deps, { type: 'counter' });
+    const brownie = await store.product('Brownie');
+    await orders.addLine(deps, o.id, { productId: brownie.id, quantity: 10, modifierIds: [], note: null });
+    const total = 10 * brownie.price;
+    // the same key tapped twice at once: one payment, the second answer a replay of the first
+    const key = crypto.randomUUID();
+    const part = Math.floor(total / 4);
+    const [a, b] = await Promise.all([orders.tenderCash(deps, o.id, part, key), orders.tenderCash(deps, o.id, part, key)]);
+    assert.equal(a.paymentId, b.paymentId);
+    assert.deepEqual([a.replayed, b.replayed].sort(), [false, true]);
+    // two more part payments at once, then the rest: the sale's record lists every tender
+    await Promise.all([orders.tenderCash(deps, o.id, part, crypto.randomUUID()), orders.tenderCash(deps, o.id, part, crypto.randomUUID())]);
+    const last = await orders.tenderCash(deps, o.id, total, crypto.randomUUID());
+    assert.ok(last.closed);
+    const payments = await t.db('payments').where({ order_id: o.id }).orderBy('id');
+    assert.equal(payments.length, 4);
+    const entry = (await t.db('journal').where({ seq: (await t.db('orders').where({ id: o.id }).first()).journal_seq }).first()).entry;
+    assert.deepEqual(entry.tenders.map((x: { amount: number }) => x.amount), payments.map((p: { amount: number }) => p.amount));
+    assert.equal(payments.reduce((s: number, p: { amount: number }) => s + p.amount, 0), entry.total);
+  });
+
   it('50 concurrent closes, 10 forced to roll back → receipt numbers and seq contiguous, no fork, verify passes', async () => {
     // a trigger that fails the closing transaction of marked orders after the journal append
     await t.db.raw(`

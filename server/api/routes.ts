@@ -14,7 +14,8 @@ import { sendOrder, type KitchenDeps } from '../kitchen/service';
 import { bearer, idempotent, scope } from './middleware';
 import { openApiDocument } from './openapi';
 import * as schema from './schema';
-import { orderJson, paymentJson, productJson, type PaymentRow } from './serialize';
+import { orderJson, paymentJson, productJson } from './serialize';
+import type { PaymentRow } from '../orders/queries';
 
 export interface ApiDeps {
   db: Db;

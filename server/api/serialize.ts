@@ -1,3 +1,4 @@
+import type { PaymentRow } from '../orders/queries';
 import type { OrderView } from '../orders/service';
 
 /** The API's JSON shapes (camelCase, money in integer minor units). */
@@ -41,16 +42,6 @@ export function orderJson(v: OrderView) {
   };
 }
 
-export interface PaymentRow {
-  id: number;
-  order_id: number;
-  method: string;
-  amount: number;
-  tendered: number;
-  change: number;
-  tip: number;
-  created_at: Date;
-}
 
 export function paymentJson(p: PaymentRow, order: { status: string; receipt_no: number | null }) {
   return {

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createDb, type Db } from '../../server/db/knex';
 import { benchConfig, type BenchConfig } from './config';
+import { buildBundle } from '../build';
 import {
   SERVER_POOL, captureSale, createScratchDb, dumpPlan, measureCeiling, measureFloor, measureServices, replayPlan,
   type CapturedSale, type FloorRun, type ScratchDb,
@@ -184,6 +185,20 @@ async function main(): Promise<void> {
   if (cfg.sections.has('ledger')) sections.push({ title: 'Ledger catch-up', rows: await measureLedgerCatchUp() });
   if (cfg.sections.has('reports')) sections.push({ title: 'Reports', rows: await measureReports() });
 
+  // -- the bundle `npm run build` makes (what the appliance runs): the same rush at the aim's
+  // concurrency, for its footprint
+  const bundleRuns: RushRun[] = [];
+  if (cfg.sections.has('rush') && process.env.BENCH_BUNDLE !== '0') {
+    const bundle = await buildBundle();
+    await server.stop();
+    ({ server } = await ServerProcess.start(env, { bundle }));
+    for (let r = 0; r < cfg.runs; r++) {
+      const run = await rushRun(server, pgDir, terminals.slice(0, cfg.aimTerminals), recipes, steps, w);
+      bundleRuns.push(run);
+      note(`bundled server, rush ${cfg.aimTerminals} terminals, run ${r + 1}/${cfg.runs}: ${run.r.salesPerSec.toFixed(1)} sales/s, server RSS max ${fmtBytes(run.rssMax)}`);
+    }
+  }
+
   // -- footprint
   const footprint: Row[] = [];
   const aimRuns = rushRuns.get(cfg.aimTerminals) ?? [];
@@ -201,6 +216,12 @@ async function main(): Promise<void> {
         format: (b) => fmtBytes(b), note: `run by run: ${runs.map((x) => fmtBytes(x.rssMax)).join(', ')}`,
       }));
     }
+  }
+  if (bundleRuns.length) {
+    footprint.push(summaryRow(`Server RSS during the ${cfg.aimTerminals}-terminal rush, bundled (npm run build), max`, bundleRuns.map((x) => x.rssMax), {
+      format: (b) => fmtBytes(b), aim: { text: '< 200 MB', ok: (m) => m < AIMS.rssBytes },
+      note: `dist/store-server.cjs, no TypeScript compiler loaded: what the appliance runs; run by run: ${bundleRuns.map((x) => fmtBytes(x.rssMax)).join(', ')}; its sales/s: ${bundleRuns.map((x) => fmt(x.r.salesPerSec)).join(', ')}`,
+    }));
   }
   if (coldMs.length) {
     footprint.push(summaryRow('Cold start to first 200 from /healthz', coldMs, {
@@ -571,7 +592,9 @@ ${problems.length ? `\n## Problems seen in this run\n\n${problems.map((p) => `- 
   with their device cookie, each watching the station of the product sent; time from sending
   POST /orders/:id/send to each screen's ticket:created for that order.
 - **Footprint**: VmRSS of the server process from /proc, sampled every 250 ms during the rush; the
-  server runs from source through tsx, as \`npm start\` does. Cold start: SIGTERM, wait for exit,
+  server runs from source through tsx with MALLOC_ARENA_MAX=2, as \`npm start\` does. Then the bundle
+  \`npm run build\` makes (dist/store-server.cjs, no TypeScript compiler at run time, as the appliance
+  runs it) is started on the same data and the rush at the aim's concurrency runs again for its RSS. Cold start: SIGTERM, wait for exit,
   start again on the same DATA_DIR, time to the first 200 from /healthz.
 - **CPU**: utime + stime from /proc of the server process, of the postmaster and its children, of
   this script, and the rest of the machine from /proc/stat ("every other process", with the names
@@ -598,6 +621,10 @@ BENCH_ONLY=rush,floor BENCH_OUT= npm run bench # some sections, print only
 | BENCH_LOG_LEVEL | warn | the server's LOG_LEVEL (info adds one log line per request) |
 | BENCH_OUT | docs/PERFORMANCE.md | where to write; empty: print only |
 | BENCH_DUMP_SQL | — | a file to write the captured SQL of one sale to, with how the replay binds it |
+| BENCH_BUNDLE | 1 | 0: skip the bundled server's rush |
+| BENCH_PG_STATEMENTS | 0 | 1: load pg_stat_statements and print what each statement cost PostgreSQL during the rush |
+| BENCH_SERVER_NODE_ARGS | — | node options before the server's script, e.g. \`--cpu-prof --cpu-prof-dir=/tmp/prof\` |
+| MALLOC_ARENA_MAX | 2 | the server's glibc malloc arenas, as \`npm start\` sets it; empty: glibc's default |
 
 The load generator runs on the same cores as the server and PostgreSQL (its CPU is in the table).
 Timings never go into tests.

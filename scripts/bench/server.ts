@@ -41,6 +41,9 @@ function childEnv(e: ServerEnv): NodeJS.ProcessEnv {
     // e.g. BENCH_SERVER_NODE_OPTIONS="--max-semi-space-size=4"; --cpu-prof is refused in NODE_OPTIONS,
     // so it goes in BENCH_SERVER_NODE_ARGS (words put before the script on the server's command line)
     ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}),
+    // as `npm start` sets it (package.json): at most two glibc malloc arenas; MALLOC_ARENA_MAX=
+    // (empty) measures glibc's default, eight per core
+    ...(process.env.MALLOC_ARENA_MAX === '' ? {} : { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' }),
   };
 }
 
@@ -59,12 +62,16 @@ export class ServerProcess {
     this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
   }
 
-  /** Spawns `start [--demo]`; resolves once /healthz answers 200, with the time that took. */
-  static async start(env: ServerEnv, opts: { demo?: boolean; timeoutMs?: number } = {}): Promise<{ server: ServerProcess; readyMs: number }> {
+  /**
+   * Spawns `start [--demo]` from source through tsx, as `npm start` runs it, or the bundle `npm
+   * run build` makes (opts.bundle), as the appliance runs it; resolves once /healthz answers 200.
+   */
+  static async start(env: ServerEnv, opts: { demo?: boolean; timeoutMs?: number; bundle?: string } = {}): Promise<{ server: ServerProcess; readyMs: number }> {
     const started = process.hrtime.bigint();
     // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server
     const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS || '').split(/\s+/).filter(Boolean);
-    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'server/cli.ts'), 'start', ...(opts.demo ? ['--demo'] : [])], {
+    const entry = opts.bundle ? [opts.bundle] : ['--import', 'tsx', path.join(ROOT, 'server/cli.ts')];
+    const child = spawn(process.execPath, [...nodeArgs, ...entry, 'start', ...(opts.demo ? ['--demo'] : [])], {
       cwd: ROOT,
       env: childEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],

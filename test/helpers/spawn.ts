@@ -10,9 +10,10 @@ export interface Spawned {
   exited: Promise<number | null>;
 }
 
-/** Runs the real CLI (from source, through tsx) as a child process. */
-export function spawnCli(args: string[], env: Record<string, string | undefined>): Spawned {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/cli.ts'), ...args], {
+/** Runs the real CLI as a child process: from source through tsx, or the bundle `npm run build` makes. */
+export function spawnCli(args: string[], env: Record<string, string | undefined>, opts: { bundle?: string } = {}): Spawned {
+  const entry = opts.bundle ? [opts.bundle] : ['--import', 'tsx', path.join(ROOT, 'server/cli.ts')];
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

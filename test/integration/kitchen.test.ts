@@ -217,6 +217,9 @@ describe('kitchen: sending, stations, courses, comps and 86', function () {
     for (const id of made) assert.equal(screen.shown.get(id), 1, `ticket ${id} once`);
     assert.deepEqual([...screen.shown.keys()].filter((id) => !before.has(id)).sort(), made.sort());
     screen.close();
+    // the screen caught up by re-reading, not by a replay: the server keeps no copy of its
+    // broadcasts (socket.io's connection-state recovery held every one for 2 minutes, ~50 MB in a rush)
+    assert.ok(!('packets' in app.http.io.of('/').adapter), 'socket.io keeps no broadcast history');
 
     // a restart: the tickets live in the database, so a new server serves them the same
     const restarted = await bootApp(t.db, { clock: app.clock });

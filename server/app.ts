@@ -23,6 +23,7 @@ import { settingsRoutes } from './settings/routes';
 import { apiRoutes } from './api/routes';
 import { integrationRoutes } from './api/backoffice-routes';
 import { getSettings } from './settings/service';
+import { CookieKeys } from './auth/cookies';
 
 export interface AppDeps {
   config: Config;
@@ -45,7 +46,8 @@ export interface App extends Koa {
 
 /** The Koa app: middleware order, then every feature's routes. */
 export function createApp(deps: AppDeps): App {
-  const app = new Koa({ proxy: false, keys: [deps.secretKey] }) as App;
+  // signed cookies: keygrip's signatures with a cheaper constant-time check (auth/cookies.ts)
+  const app = new Koa({ proxy: false, keys: new CookieKeys([deps.secretKey]) as unknown as string[] }) as App;
   const views = deps.views ?? createViews();
   const startedAt = Date.now();
   app.silent = true; // errors are logged by our error middleware, once

@@ -21,18 +21,52 @@ export function parseCookieHeader(header: string | undefined): Map<string, strin
   return out;
 }
 
-const sign = (data: string, key: string) =>
-  crypto.createHmac('sha1', key).update(data).digest('base64').replace(/\/|\+|=/g, (c) => ({ '/': '_', '+': '-', '=': '' })[c]!);
-
 /** The value of a signed cookie in a raw request, or undefined when absent or forged. */
 export function readSignedCookie(req: IncomingMessage, name: string, key: string): string | undefined {
   const jar = parseCookieHeader(req.headers.cookie);
   const value = jar.get(name);
   const sig = jar.get(`${name}.sig`);
   if (value === undefined || !sig) return undefined;
-  const expected = Buffer.from(sign(`${name}=${value}`, key));
-  const got = Buffer.from(sig);
-  return expected.length === got.length && crypto.timingSafeEqual(expected, got) ? value : undefined;
+  return new CookieKeys([key]).verify(`${name}=${value}`, sig) ? value : undefined;
+}
+
+/**
+ * What Koa's signed cookies ask of `app.keys` (keygrip's `sign` and `index`), with the same
+ * signatures as keygrip (HMAC-SHA1, base64url without padding), so cookies it issued stay valid.
+ *
+ * keygrip compares a signature by drawing 32 random bytes and computing two more HMACs; reading
+ * the three signed cookies of every request that way was about 4 % of the server's CPU in the
+ * bench's profile. One HMAC per key and crypto.timingSafeEqual do the same job in constant time.
+ */
+export class CookieKeys {
+  private readonly keys: readonly string[];
+
+  constructor(keys: readonly string[]) {
+    if (!keys.length) throw new Error('at least one cookie key is needed');
+    this.keys = keys;
+  }
+
+  sign(data: string): string {
+    return signWith(this.keys[0], data);
+  }
+
+  /** Which key signed `data` with `digest` (0 is the current one), or -1. */
+  index(data: string, digest: string): number {
+    const given = Buffer.from(String(digest));
+    for (let i = 0; i < this.keys.length; i++) {
+      const expected = Buffer.from(signWith(this.keys[i], data));
+      if (given.length === expected.length && crypto.timingSafeEqual(given, expected)) return i;
+    }
+    return -1;
+  }
+
+  verify(data: string, digest: string): boolean {
+    return this.index(data, digest) > -1;
+  }
+}
+
+function signWith(key: string, data: string): string {
+  return crypto.createHmac('sha1', key).update(data).digest('base64url');
 }
 
 /** The CSRF token for a browser: an HMAC of its random csrf cookie under the server's key. */

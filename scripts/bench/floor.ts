@@ -6,7 +6,7 @@ import pg from 'pg';
 import { createApp } from '../../server/app';
 import { socketAuthorizer } from '../../server/auth/socket-auth';
 import { systemClock } from '../../server/clock';
-import { loadConfig } from '../../server/config';
+import { DEFAULT_DB_POOL_MAX, loadConfig } from '../../server/config';
 import { createDb, statementName, type Db } from '../../server/db/knex';
 import { migrateLatest } from '../../server/db/migrations';
 import { seedDemo } from '../../server/demo/seed';
@@ -401,7 +401,8 @@ function queryOf(text: string, values: unknown[]): pg.QueryConfig {
   return name ? { name, text, values } : { text, values };
 }
 
-export const SERVER_POOL = 20;
+/** the server's pool (DB_POOL_MAX, not set by the bench) */
+export const SERVER_POOL = DEFAULT_DB_POOL_MAX;
 
 export interface FloorRun {
   loop: LoopResult;

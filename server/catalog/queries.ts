@@ -79,19 +79,23 @@ export async function productModifierGroups(db: DbOrTrx, productId: number): Pro
   return groupsFromRows(rows);
 }
 
-/** A product with its tax rate and its modifier groups, in one round trip (adding a line needs all three). */
-export async function findProductWithGroups(db: DbOrTrx, id: number): Promise<{ product: ProductRow & { tax_name: string; tax_ppm: number }; groups: ModifierGroup[] } | undefined> {
-  const res = await db.raw(
-    `select p.*, r.name as tax_name, r.rate_ppm as tax_ppm,
+/**
+ * A product with its tax rate and its modifier groups as one row (modifier rows as JSON in
+ * x_groups), for the product whose id is the statement's `?`. Also a subquery of the statement
+ * that locks an order for a new line.
+ */
+export const PRODUCT_WITH_GROUPS_SQL = `select p.*, r.name as tax_name, r.rate_ppm as tax_ppm,
        coalesce((
          select json_agg(json_build_object('id', g.id, 'name', g.name, 'min_select', g.min_select, 'max_select', g.max_select, 'required', g.required,
                                            'm_id', m.id, 'm_name', m.name, 'm_delta', m.price_delta) order by pg.position, m.position, m.id)
          from product_modifier_groups pg join modifier_groups g on g.id = pg.group_id left join modifiers m on m.group_id = g.id
          where pg.product_id = p.id), '[]') as x_groups
-     from products p join tax_rates r on r.id = p.tax_rate_id where p.id = ?`,
-    [id],
-  );
-  const row = res.rows[0];
+     from products p join tax_rates r on r.id = p.tax_rate_id where p.id = ?`;
+
+export type ProductWithGroups = { product: ProductRow & { tax_name: string; tax_ppm: number }; groups: ModifierGroup[] };
+
+/** A row PRODUCT_WITH_GROUPS_SQL returned (or its JSON), as the product and its groups. */
+export function productWithGroups(row: (ProductRow & { tax_name: string; tax_ppm: number; x_groups: GroupRow[] }) | null | undefined): ProductWithGroups | undefined {
   if (!row) return undefined;
   const { x_groups, ...product } = row;
   return { product, groups: groupsFromRows(x_groups) };

@@ -1,6 +1,6 @@
 import type { DbOrTrx } from '../db/knex';
 import { unprocessable } from '../errors';
-import { findProduct, findProductWithGroups, type ModifierGroup, type ProductRow } from './queries';
+import { findProduct, type ModifierGroup, type ProductRow, type ProductWithGroups } from './queries';
 
 export interface ChosenModifier {
   id: number;
@@ -20,9 +20,8 @@ function assertSellable<P extends ProductRow>(p: P | undefined, productId: numbe
   return p;
 }
 
-/** A sellable product and the modifiers chosen for it, checked against its groups: one query. */
-export async function sellableWithModifiers(db: DbOrTrx, productId: number, modifierIds: number[]) {
-  const found = await findProductWithGroups(db, productId);
+/** A sellable product and the modifiers chosen for it, checked against its groups (read by PRODUCT_WITH_GROUPS_SQL). */
+export function chosenSellable(found: ProductWithGroups | undefined, productId: number, modifierIds: number[]) {
   const product = assertSellable(found?.product, productId);
   return { product, modifiers: chooseModifiers(product, found!.groups, modifierIds) };
 }

@@ -28,7 +28,7 @@ export function clusterFor(config: Config, log: Logger): PgCluster {
  */
 export async function openDatabase(config: Config, log: Logger): Promise<Database> {
   if (config.DATABASE_URL) {
-    const db = createDb(config.DATABASE_URL);
+    const db = createDb(config.DATABASE_URL, { poolMax: config.DB_POOL_MAX });
     return { db, url: config.DATABASE_URL, close: () => db.destroy() };
   }
   const cluster = clusterFor(config, log);
@@ -37,7 +37,7 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     const adminUrl = cluster.connectionString('postgres');
     await ensureDatabase(adminUrl, 'store');
     const url = cluster.connectionString('store');
-    const db = createDb(url);
+    const db = createDb(url, { poolMax: config.DB_POOL_MAX });
     return {
       db,
       url,

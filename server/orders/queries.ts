@@ -1,4 +1,5 @@
 import type { DbOrTrx } from '../db/knex';
+import { PRODUCT_WITH_GROUPS_SQL, productWithGroups, type ProductWithGroups } from '../catalog/queries';
 
 export interface OrderRow {
   id: number;
@@ -90,17 +91,20 @@ const MODS_JSON = `coalesce((select json_agg(olm_row order by olm_row.id) from o
  * the order's version in the same transaction, so the version the snapshot saw tells: when it
  * differs from the locked row's, the lines are read again, now under the lock.
  */
-export async function lockOrderWithLines(trx: DbOrTrx, id: number): Promise<{ order: OrderRow; lines: LineRow[] } | undefined> {
+export async function lockOrderWithLines(trx: DbOrTrx, id: number, opts: { productId?: number } = {}): Promise<{ order: OrderRow; lines: LineRow[]; product?: ProductWithGroups } | undefined> {
+  // a new line's product rides along (not locked: the catalog is read as of this statement)
+  const withProduct = opts.productId !== undefined;
   const res = await trx.raw(
     `select o.*, ${LINES_JSON} as x_lines, (select v_snap.version from orders v_snap where v_snap.id = o.id) as x_snapshot_version
+       ${withProduct ? `, (select row_to_json(product_row) from (${PRODUCT_WITH_GROUPS_SQL}) product_row) as x_product` : ''}
      from orders o where o.id = ? for update of o`,
-    [id],
+    withProduct ? [opts.productId!, id] : [id],
   );
   const row = res.rows[0];
   if (!row) return undefined;
-  const { x_lines, x_snapshot_version, ...order } = row;
+  const { x_lines, x_snapshot_version, x_product, ...order } = row;
   const lines = x_snapshot_version === order.version ? linesFromJson(x_lines) : await orderLines(trx, id);
-  return { order: order as OrderRow, lines };
+  return { order: order as OrderRow, lines, ...(withProduct ? { product: productWithGroups(x_product) } : {}) };
 }
 
 export interface PaymentRow {

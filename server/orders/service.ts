@@ -1,7 +1,8 @@
 import type { Clock } from '../clock';
 import type { Db, Trx } from '../db/knex';
 import { businessDate } from '../business-date';
-import { sellableWithModifiers } from '../catalog/service';
+import { chosenSellable } from '../catalog/service';
+import type { ProductWithGroups } from '../catalog/queries';
 import { conflict, invalid, notFound, unprocessable } from '../errors';
 import { appendEntry, lockChainHead, nextEntry } from '../journal/service';
 import { asWrite, writeAll } from '../db/write-all';
@@ -93,6 +94,8 @@ export interface Mutation {
   lines: LineRow[];
   /** set by a change that knows the lines it leaves (adding one): the totals need no second read */
   linesAfter?: LineRow[];
+  /** the product asked for with `opts.productId`, read with the lock (undefined: no such product) */
+  product?: ProductWithGroups;
 }
 
 /**
@@ -104,15 +107,15 @@ export async function mutate<T>(
   deps: OrderDeps,
   orderId: number,
   fn: (trx: Trx, order: OrderRow, settings: BusinessSettings, m: Mutation) => Promise<T>,
-  opts: { keepTaxAdjustments?: boolean; orderFieldsChange?: boolean } = {},
+  opts: { keepTaxAdjustments?: boolean; orderFieldsChange?: boolean; productId?: number } = {},
 ): Promise<T> {
   const { result, version } = await deps.db.transaction(async (trx) => {
-    const locked = await lockOrderWithLines(trx, orderId);
+    const locked = await lockOrderWithLines(trx, orderId, { productId: opts.productId });
     if (!locked) throw notFound('That order');
     const { order } = locked;
     assertOpen(order);
     const settings = await getSettings(trx);
-    const m: Mutation = { lines: locked.lines };
+    const m: Mutation = { lines: locked.lines, product: locked.product };
     const result = await fn(trx, order, settings, m);
     // the row is locked: read it again only when `fn` changed the order's own fields
     const current = opts.orderFieldsChange ? (await findOrder(trx, orderId))! : order;
@@ -172,7 +175,7 @@ export interface NewLine {
 
 export async function addLine(deps: OrderDeps, orderId: number, input: NewLine): Promise<number> {
   return mutate(deps, orderId, async (trx, _order, settings, m) => {
-    const { product, modifiers: mods } = await sellableWithModifiers(trx, input.productId, input.modifierIds);
+    const { product, modifiers: mods } = chosenSellable(m.product, input.productId, input.modifierIds);
     let base = product.price;
     if (product.open_price) {
       if (input.openPrice === undefined) throw invalid(`${product.name} has an open price: type the price.`, [{ field: 'open_price', message: 'required' }]);
@@ -192,7 +195,7 @@ export async function addLine(deps: OrderDeps, orderId: number, input: NewLine):
     );
     m.linesAfter = [...m.lines, line];
     return line.id;
-  });
+  }, { productId: input.productId });
 }
 
 /** The line `lineId` of the order being changed (read under its lock), or 404. */

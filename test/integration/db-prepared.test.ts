@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { MAX_PREPARED } from '../../server/db/knex';
 import { createTestDb, type TestDb } from '../helpers/pg';
+import { loadConfig } from '../../server/config';
+import { openDatabase } from '../../server/db/database';
+import { tempDir } from '../helpers/config';
+import { testLog } from '../helpers/log';
 
 describe('prepared statements on each database connection', function () {
   this.timeout(60_000);
@@ -35,5 +39,23 @@ describe('prepared statements on each database connection', function () {
       assert.equal((await t.db.raw(`select ?::int + ${i} as n`, [1])).rows[0].n, 1 + i);
     }
     assert.ok((await prepared()).length <= MAX_PREPARED, 'no more than the cap');
+  });
+});
+
+describe("the server's database pool", function () {
+  this.timeout(60_000);
+
+  it('holds at most DB_POOL_MAX connections: concurrent queries past it wait for one', async () => {
+    const t = await createTestDb({ poolMax: 1 });
+    const database = await openDatabase(loadConfig({ DATA_DIR: tempDir(), DATABASE_URL: t.url, DB_POOL_MAX: '3' }), testLog);
+    try {
+      await Promise.all(Array.from({ length: 12 }, () => database.db.raw('select pg_sleep(0.05)')));
+      const seen = await t.db.raw("select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'store-server'");
+      // the test's own one connection is a store-server connection too
+      assert.equal(seen.rows[0].n, 3 + 1);
+    } finally {
+      await database.close();
+      await t.drop();
+    }
   });
 });

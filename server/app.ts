@@ -16,7 +16,6 @@ import { errorHandler } from './http/errors';
 import { healthz } from './http/health';
 import { createViews, render, type Views } from './http/render';
 import { requestLog } from './http/request-log';
-import { requestScope } from './http/request-scope';
 import { serveStatic } from './http/static';
 import { orderRoutes } from './orders/routes';
 import { settingsRoutes } from './settings/routes';
@@ -53,7 +52,6 @@ export function createApp(deps: AppDeps): App {
   app.silent = true; // errors are logged by our error middleware, once
 
   app.use(requestLog(deps.log));
-  app.use(requestScope());
   app.use(async (ctx, next) => {
     ctx.state.views = views;
     ctx.state.view = {};

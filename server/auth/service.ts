@@ -3,7 +3,7 @@ import type { Clock } from '../clock';
 import type { Db, DbOrTrx } from '../db/knex';
 import { conflict, forbidden, invalid, notFound, unprocessable, AppError } from '../errors';
 import { audit } from '../audit/service';
-import { getOrCreateSecret, primeSettings, SETTINGS_SUBQUERY } from '../settings/service';
+import { getOrCreateSecret, settingsPrimer, SETTINGS_SUBQUERY } from '../settings/service';
 import { hashPin, isValidPin, pinLookup, verifyPin } from './pin';
 import { roleRank, type Role } from './permissions';
 
@@ -261,6 +261,7 @@ export async function endSession(deps: AuthDeps, id: string) {
 export async function deviceAndSession(db: DbOrTrx, cred: DeviceCredential | undefined, sessionId: string | undefined) {
   if (!cred) return {};
   // the business settings ride along: every request needs them, and this query runs anyway
+  const primeSettings = settingsPrimer(db);
   const row = await db('terminals as t')
     .leftJoin('sessions as s', function () {
       this.on('s.terminal_id', 't.id').andOnVal('s.id', '=', sessionId ?? '').andOnNull('s.ended_at');

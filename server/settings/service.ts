@@ -1,24 +1,57 @@
 import type { DbOrTrx } from '../db/knex';
 import type { Clock } from '../clock';
 import { BusinessSettings, DEFAULT_SETTINGS } from './schema';
-import { memoPerRequest, primePerRequest } from '../http/request-scope';
 
 const KEYS = Object.keys(DEFAULT_SETTINGS) as Array<keyof BusinessSettings>;
 
-/** The business settings; read once per HTTP request (they change only in the back office). */
+/**
+ * The business settings. This process is the only writer while it runs (the back office's
+ * settings page, and seeding at start), so they are kept per database and dropped when written
+ * (`forgetSettings`); every terminal request also refreshes them from its auth query, so a change
+ * made by anything else shows from the next request on.
+ *
+ * (They were memoised per request with AsyncLocalStorage; its promise hooks cost about 10 % of
+ * the server's throughput on Node 20, docs/PERFORMANCE.md.)
+ */
 export function getSettings(db: DbOrTrx): Promise<BusinessSettings> {
-  return memoPerRequest('settings', () => loadSettings(db));
+  const c = cacheFor(db);
+  if (c.settings) return Promise.resolve(c.settings);
+  const gen = c.gen;
+  return loadSettings(db).then((settings) => {
+    if (c.gen === gen) c.settings = settings;
+    return settings;
+  });
 }
 
 /**
  * A subquery that reads the settings as one JSON text, for a query that runs on every request
- * anyway (the auth lookup): pass its text to `primeSettings` and the request reads no more.
+ * anyway (the auth lookup). Take a primer before sending that query and give it the text after:
+ * a write that happened in between wins over what the query read.
  */
 export const SETTINGS_SUBQUERY = `(select jsonb_object_agg(key, value)::text from settings where key in (${KEYS.map((k) => `'${k}'`).join(', ')}))`;
 
-/** Makes `getSettings` answer this request from `text` (what SETTINGS_SUBQUERY returned). */
-export function primeSettings(text: string | null): void {
-  primePerRequest('settings', Promise.resolve(settingsFromText(text)));
+export function settingsPrimer(db: DbOrTrx): (text: string | null) => void {
+  const c = cacheFor(db);
+  const gen = c.gen;
+  return (text) => {
+    if (c.gen === gen) c.settings = settingsFromText(text);
+  };
+}
+
+/** After writing settings: the next read goes to the database. */
+export function forgetSettings(db: DbOrTrx): void {
+  const c = cacheFor(db);
+  c.gen++;
+  c.settings = undefined;
+}
+
+// one cache per database: a knex instance and its transactions share their config object
+const caches = new WeakMap<object, { gen: number; settings?: BusinessSettings }>();
+function cacheFor(db: DbOrTrx) {
+  const key = (db as unknown as { client: { config: object } }).client.config;
+  let c = caches.get(key);
+  if (!c) caches.set(key, (c = { gen: 0 }));
+  return c;
 }
 
 async function loadSettings(db: DbOrTrx): Promise<BusinessSettings> {
@@ -45,6 +78,7 @@ export async function seedSettings(db: DbOrTrx, clock: Clock, seed: Partial<Busi
   const values = BusinessSettings.parse({ ...DEFAULT_SETTINGS, ...dropUndefined(seed) });
   const rows = KEYS.map((key) => ({ key, value: JSON.stringify(values[key]), updated_at: clock.now() }));
   await db('settings').insert(rows).onConflict('key').ignore();
+  forgetSettings(db);
 }
 
 /** A secret value the server keeps in the database (e.g. the PIN lookup key), made on first use. */

@@ -9,6 +9,7 @@ import { createTestDb, type TestDb } from '../helpers/pg';
 import { counts, seedStore } from '../helpers/store';
 import { roleCan, KITCHEN_DEVICE_PERMISSIONS, type Permission, type Role } from '../../server/auth/permissions';
 import type { Access } from '../../server/auth/middleware';
+import { getSettings } from '../../server/settings/service';
 
 interface RouteInfo {
   method: string;
@@ -155,6 +156,27 @@ describe('staff, terminals and security', function () {
     }
     assert.ok(checked > 15);
     assert.deepEqual(await counts(t.db, ...tables), before);
+  });
+
+  it('a settings save in the back office shows on the next request of every terminal', async () => {
+    const counter = await pairedClient(app, { pin: PINS.cashier, name: 'Settings watcher' });
+    assert.match((await counter.get('/terminal', { htmx: false })).text, /class="store-name">[^<]*</);
+    const current = await getSettings(t.db);
+    const form: Record<string, string> = {
+      storeName: 'Corner Café (renamed)', timezone: current.timezone, currency: current.currency, cashRounding: String(current.cashRounding),
+      businessDayStart: current.businessDayStart, receiptHeader: current.receiptHeader, receiptFooter: current.receiptFooter,
+      idleLockSeconds: String(current.idleLockSeconds), discountLimitPercent: String(current.discountLimitPercent),
+      kitchenWarnMinutes: String(current.kitchenWarnMinutes), kitchenLateMinutes: String(current.kitchenLateMinutes),
+      ...(current.pricesIncludeTax ? { pricesIncludeTax: 'on' } : {}),
+    };
+    const saved = await owner.post('/backoffice/settings', form, { htmx: false });
+    assert.equal(saved.status, 200, saved.text);
+    // first work outside a terminal request (the API, workers): the save dropped the old copy
+    assert.equal((await getSettings(t.db)).storeName, 'Corner Café (renamed)');
+    assert.match((await counter.get('/terminal', { htmx: false })).text, /class="store-name">Corner Café \(renamed\)</);
+    // put it back for the other tests
+    const back = await owner.post('/backoffice/settings', { ...form, storeName: current.storeName }, { htmx: false });
+    assert.equal(back.status, 200);
   });
 
   it('sets a terminal\'s defaults: a kitchen screen opens on its station', async () => {

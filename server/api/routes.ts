@@ -94,8 +94,7 @@ export function apiRoutes(deps: ApiDeps): Router {
   router.post('/orders/:id/lines', auth, scope('orders:write'), async (ctx) => {
     const id = idParam(ctx, 'id');
     const l = body(ctx, schema.LineInput);
-    await orders.addLine(orderDeps(), id, await resolveLine(deps.db, l));
-    ctx.body = await view(id);
+    ctx.body = orderJson((await orders.addLineAndView(orderDeps(), id, await resolveLine(deps.db, l))).view);
   });
 
   router.post('/orders/:id/void', auth, scope('orders:write'), async (ctx) => {

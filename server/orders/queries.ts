@@ -91,20 +91,35 @@ const MODS_JSON = `coalesce((select json_agg(olm_row order by olm_row.id) from o
  * the order's version in the same transaction, so the version the snapshot saw tells: when it
  * differs from the locked row's, the lines are read again, now under the lock.
  */
-export async function lockOrderWithLines(trx: DbOrTrx, id: number, opts: { productId?: number } = {}): Promise<{ order: OrderRow; lines: LineRow[]; product?: ProductWithGroups } | undefined> {
+export interface LockedOrder {
+  order: OrderRow;
+  lines: LineRow[];
+  product?: ProductWithGroups;
+  /** with opts.forView, when the lines came from this statement: what the order's screen also shows */
+  forView?: { tableName: string | null; modifiers: ModifierRow[]; payments: PaymentRow[] };
+}
+
+export async function lockOrderWithLines(trx: DbOrTrx, id: number, opts: { productId?: number; forView?: boolean } = {}): Promise<LockedOrder | undefined> {
   // a new line's product rides along (not locked: the catalog is read as of this statement)
   const withProduct = opts.productId !== undefined;
   const res = await trx.raw(
     `select o.*, ${LINES_JSON} as x_lines, (select v_snap.version from orders v_snap where v_snap.id = o.id) as x_snapshot_version
        ${withProduct ? `, (select row_to_json(product_row) from (${PRODUCT_WITH_GROUPS_SQL}) product_row) as x_product` : ''}
+       ${opts.forView ? `, (select t.name from tables t where t.id = o.table_id) as x_table_name, ${MODS_JSON} as x_mods,
+          case when o.paid_total > 0 then (select json_agg(pay_row order by pay_row.id) from payments pay_row where pay_row.order_id = o.id) end as x_payments` : ''}
      from orders o where o.id = ? for update of o`,
     withProduct ? [opts.productId!, id] : [id],
   );
   const row = res.rows[0];
   if (!row) return undefined;
-  const { x_lines, x_snapshot_version, x_product, ...order } = row;
-  const lines = x_snapshot_version === order.version ? linesFromJson(x_lines) : await orderLines(trx, id);
-  return { order: order as OrderRow, lines, ...(withProduct ? { product: productWithGroups(x_product) } : {}) };
+  const { x_lines, x_snapshot_version, x_product, x_table_name, x_mods, x_payments, ...order } = row;
+  const fresh = x_snapshot_version === order.version;
+  return {
+    order: order as OrderRow,
+    lines: fresh ? linesFromJson(x_lines) : await orderLines(trx, id),
+    ...(withProduct ? { product: productWithGroups(x_product) } : {}),
+    ...(opts.forView && fresh ? { forView: { tableName: x_table_name, modifiers: x_mods, payments: datedFromJson(x_payments) } } : {}),
+  };
 }
 
 export interface PaymentRow {
@@ -152,18 +167,20 @@ export async function insertLineWithModifiers(
   trx: DbOrTrx,
   line: Omit<LineRow, 'id' | 'discount_kind' | 'discount_value' | 'override_reason' | 'original_price' | 'net' | 'tax' | 'sent_quantity' | 'sent_note' | 'void_reason' | 'comp_reason'>,
   modifiers: Array<Omit<ModifierRow, 'id' | 'line_id'>>,
-): Promise<LineRow> {
+): Promise<{ line: LineRow; modifiers: ModifierRow[] }> {
   const cols = ['order_id', 'product_id', 'name', 'base_price', 'unit_price', 'quantity', 'note', 'tax_rate_id', 'tax_name', 'tax_ppm', 'course', 'seat', 'created_at'] as const;
   const res = await trx.raw(
     `with new_line as (insert into order_lines (${cols.join(', ')}) values (${cols.map(() => '?').join(', ')}) returning *),
           new_mods as (
             insert into order_line_modifiers (line_id, modifier_id, group_name, name, price_delta)
             select new_line.id, x.modifier_id, x.group_name, x.name, x.price_delta
-            from new_line, json_to_recordset(?::json) as x(modifier_id bigint, group_name text, name text, price_delta bigint))
-     select * from new_line`,
+            from new_line, json_to_recordset(?::json) as x(modifier_id bigint, group_name text, name text, price_delta bigint)
+            returning *)
+     select new_line.*, (select coalesce(json_agg(nm_row order by nm_row.id), '[]') from new_mods nm_row) as x_mods from new_line`,
     [...cols.map((c) => line[c]), JSON.stringify(modifiers)],
   );
-  return res.rows[0];
+  const { x_mods, ...row } = res.rows[0];
+  return { line: row as LineRow, modifiers: x_mods };
 }
 
 export interface OrderBundle {

@@ -41,8 +41,9 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
     if (pct > settings.discountLimitPercent) await allowed(ctx, 'order:discount-large', deps);
   };
 
-  const panel = async (ctx: Context, orderId: number, extra: object = {}) => {
-    const view = await orders.getOrderView(deps.db, orderId);
+  /** the order panel; `known`: the view a service already answered, so it is not read again */
+  const panel = async (ctx: Context, orderId: number, extra: object = {}, known?: orders.OrderView) => {
+    const view = known ?? (await orders.getOrderView(deps.db, orderId));
     render(ctx, 'orders/terminal.html', 'orders/_panel.html', { ...view, ...extra, closeModal: true });
   };
 
@@ -100,11 +101,11 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
   router.post('/orders/:id/lines', need('order:sell'), validate(schema.AddLine), async (ctx) => {
     const id = idParam(ctx, 'id');
     const input = ctx.state.input as schema.AddLine;
-    await orders.addLine(deps, id, {
+    const { view } = await orders.addLineAndView(deps, id, {
       productId: input.product_id, quantity: input.quantity, modifierIds: input.modifier_ids, note: input.note, openPrice: input.open_price,
       course: input.course, seat: input.seat,
     });
-    await panel(ctx, id);
+    await panel(ctx, id, {}, view);
   });
 
   router.get('/orders/:id/lines/:lineId/edit', need('order:sell'), async (ctx) => {

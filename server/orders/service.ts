@@ -15,7 +15,7 @@ import {
 import { getSettings } from '../settings/service';
 import type { BusinessSettings } from '../settings/schema';
 import {
-  findOrder, insertLineWithModifiers, lineModifiers, loadOrderBundle, lockOrder, lockOrderForTender, lockOrderWithLines, orderLines, refundedByLine,
+  findOrder, insertLineWithModifiers, lineModifiers, loadOrderBundle, type OrderBundle, lockOrder, lockOrderForTender, lockOrderWithLines, orderLines, refundedByLine,
   type LineRow, type ModifierRow, type OrderRow,
 } from './queries';
 
@@ -96,6 +96,8 @@ export interface Mutation {
   linesAfter?: LineRow[];
   /** the product asked for with `opts.productId`, read with the lock (undefined: no such product) */
   product?: ProductWithGroups;
+  /** the modifiers of lines the change added (with linesAfter) */
+  modifiersAdded?: ModifierRow[];
 }
 
 /**
@@ -107,10 +109,28 @@ export async function mutate<T>(
   deps: OrderDeps,
   orderId: number,
   fn: (trx: Trx, order: OrderRow, settings: BusinessSettings, m: Mutation) => Promise<T>,
-  opts: { keepTaxAdjustments?: boolean; orderFieldsChange?: boolean; productId?: number } = {},
+  opts: MutateOptions = {},
 ): Promise<T> {
-  const { result, version } = await deps.db.transaction(async (trx) => {
-    const locked = await lockOrderWithLines(trx, orderId, { productId: opts.productId });
+  return (await mutateWithView(deps, orderId, fn, opts)).result;
+}
+
+interface MutateOptions {
+  keepTaxAdjustments?: boolean;
+  orderFieldsChange?: boolean;
+  /** a new line's product, read with the lock */
+  productId?: number;
+  /** also answer the order's screen after the change, from what the transaction read and wrote */
+  view?: boolean;
+}
+
+async function mutateWithView<T>(
+  deps: OrderDeps,
+  orderId: number,
+  fn: (trx: Trx, order: OrderRow, settings: BusinessSettings, m: Mutation) => Promise<T>,
+  opts: MutateOptions,
+): Promise<{ result: T; view?: OrderView }> {
+  const { result, version, view } = await deps.db.transaction(async (trx) => {
+    const locked = await lockOrderWithLines(trx, orderId, { productId: opts.productId, forView: opts.view });
     if (!locked) throw notFound('That order');
     const { order } = locked;
     assertOpen(order);
@@ -121,11 +141,24 @@ export async function mutate<T>(
     const current = opts.orderFieldsChange ? (await findOrder(trx, orderId))! : order;
     // any change to a split part voids its split-time tax adjustment: its taxes are computed afresh
     const clearAdjustments = !opts.keepTaxAdjustments && current.tax_adjustments !== null;
-    const version = await recompute(trx, deps.clock, clearAdjustments ? { ...current, tax_adjustments: null } : current, settings, m.linesAfter, clearAdjustments);
-    return { result, version };
+    const before = clearAdjustments ? { ...current, tax_adjustments: null } : current;
+    const { version, totals, updatedAt } = await recomputeTotals(trx, deps.clock, before, settings, m.linesAfter, clearAdjustments);
+    // the screen after the change, when the transaction saw all of it (lines known, nothing re-read)
+    const view = locked.forView && m.linesAfter && !opts.orderFieldsChange
+      ? viewOf({
+          order: { ...before, subtotal: totals.subtotal, discount_total: totals.discountTotal, tax_total: totals.taxTotal, total: totals.total, version, updated_at: updatedAt },
+          tableName: locked.forView.tableName,
+          lines: m.linesAfter,
+          modifiers: [...locked.forView.modifiers, ...(m.modifiersAdded ?? [])],
+          payments: locked.forView.payments,
+          refunds: [],
+          refundedByLine: new Map(),
+        }, settings)
+      : undefined;
+    return { result, version, view };
   });
   deps.events.orderChanged(orderId, version);
-  return result;
+  return { result, view };
 }
 
 export function assertOpen(order: OrderRow) {
@@ -136,13 +169,18 @@ export function assertOpen(order: OrderRow) {
 }
 
 export async function recompute(trx: Trx, clock: Clock, order: OrderRow, settings: BusinessSettings, lines?: LineRow[], clearTaxAdjustments = false): Promise<number> {
+  return (await recomputeTotals(trx, clock, order, settings, lines, clearTaxAdjustments)).version;
+}
+
+async function recomputeTotals(trx: Trx, clock: Clock, order: OrderRow, settings: BusinessSettings, lines: LineRow[] | undefined, clearTaxAdjustments: boolean) {
   const t = totalsFor(order, lines ?? (await orderLines(trx, order.id)), settings);
   const version = order.version + 1;
+  const updatedAt = clock.now();
   await trx('orders').where({ id: order.id }).update({
-    subtotal: t.subtotal, discount_total: t.discountTotal, tax_total: t.taxTotal, total: t.total, version, updated_at: clock.now(),
+    subtotal: t.subtotal, discount_total: t.discountTotal, tax_total: t.taxTotal, total: t.total, version, updated_at: updatedAt,
     ...(clearTaxAdjustments ? { tax_adjustments: null } : {}),
   });
-  return version;
+  return { version, totals: t, updatedAt };
 }
 
 export async function openOrder(deps: OrderDeps, input: { type: OrderRow['type']; customerName?: string | null; tableId?: number | null }, actor: Actor = {}): Promise<OrderRow> {
@@ -174,7 +212,18 @@ export interface NewLine {
 }
 
 export async function addLine(deps: OrderDeps, orderId: number, input: NewLine): Promise<number> {
-  return mutate(deps, orderId, async (trx, _order, settings, m) => {
+  return mutate(deps, orderId, addLineTo(deps, orderId, input), { productId: input.productId });
+}
+
+/** addLine, answering the order's screen after it too (what the terminal shows next) without reading it again. */
+export async function addLineAndView(deps: OrderDeps, orderId: number, input: NewLine): Promise<{ lineId: number; view: OrderView }> {
+  const { result: lineId, view } = await mutateWithView(deps, orderId, addLineTo(deps, orderId, input), { productId: input.productId, view: true });
+  // the lock's statement waited for another change and read again: read the screen after commit
+  return { lineId, view: view ?? (await getOrderView(deps.db, orderId)) };
+}
+
+function addLineTo(deps: OrderDeps, orderId: number, input: NewLine) {
+  return async (trx: Trx, _order: OrderRow, settings: BusinessSettings, m: Mutation): Promise<number> => {
     const { product, modifiers: mods } = chosenSellable(m.product, input.productId, input.modifierIds);
     let base = product.price;
     if (product.open_price) {
@@ -184,7 +233,7 @@ export async function addLine(deps: OrderDeps, orderId: number, input: NewLine):
       throw invalid(`${product.name} has a fixed price.`, [{ field: 'open_price', message: 'not allowed' }]);
     }
     const unit = base + mods.reduce((s, mod) => s + mod.priceDelta, 0);
-    const line = await insertLineWithModifiers(
+    const added = await insertLineWithModifiers(
       trx,
       {
         order_id: orderId, product_id: product.id, name: product.name, base_price: base, unit_price: Math.max(0, unit),
@@ -193,9 +242,10 @@ export async function addLine(deps: OrderDeps, orderId: number, input: NewLine):
       },
       mods.map((mod) => ({ modifier_id: mod.id, group_name: mod.groupName, name: mod.name, price_delta: mod.priceDelta })),
     );
-    m.linesAfter = [...m.lines, line];
-    return line.id;
-  }, { productId: input.productId });
+    m.linesAfter = [...m.lines, added.line];
+    m.modifiersAdded = added.modifiers;
+    return added.line.id;
+  };
 }
 
 /** The line `lineId` of the order being changed (read under its lock), or 404. */
@@ -615,8 +665,11 @@ export interface OrderView {
 export async function getOrderView(db: Db | Trx, orderId: number): Promise<OrderView> {
   const b = await loadOrderBundle(db, orderId);
   if (!b) throw notFound('That order');
+  return viewOf(b, await getSettings(db));
+}
+
+function viewOf(b: OrderBundle, settings: BusinessSettings): OrderView {
   const { order, lines } = b;
-  const settings = await getSettings(db);
   const totals = totalsFor(order, lines, settings);
   const closed = order.status === 'paid';
   const byKey = new Map(totals.lines.map((l) => [l.key, l]));

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { FakeClock } from '../helpers/clock';
+import { createTestDb, type TestDb } from '../helpers/pg';
+import { seedStore } from '../helpers/store';
+import * as orders from '../../server/orders/service';
+import { openTable } from '../../server/tables/service';
+
+describe('the order screen a line add answers', function () {
+  this.timeout(60_000);
+  let t: TestDb;
+  let deps: orders.OrderDeps;
+  let store: Awaited<ReturnType<typeof seedStore>>;
+  const clock = new FakeClock();
+
+  before(async () => {
+    t = await createTestDb({ poolMax: 10 });
+    store = await seedStore(t.db);
+    deps = { db: t.db, clock, events: { orderChanged: () => {} } };
+  });
+  after(() => t.drop());
+
+  /** a product with modifier groups, and a valid choice of its modifiers */
+  async function withModifiers() {
+    const rows = await t.db('product_modifier_groups as pg').join('modifier_groups as g', 'g.id', 'pg.group_id').select('pg.product_id', 'g.id', 'g.min_select');
+    const productId = rows[0].product_id as number;
+    const modifierIds: number[] = [];
+    for (const g of rows.filter((r: { product_id: number }) => r.product_id === productId)) {
+      const ids = await t.db('modifiers').where({ group_id: g.id }).orderBy('id').pluck('id');
+      modifierIds.push(...ids.slice(0, Math.max(1, g.min_select)));
+    }
+    return { productId, modifierIds };
+  }
+
+  it('is the screen read back after commit: a table check with a part payment, lines with modifiers', async () => {
+    const table = await t.db('tables').orderBy('id').first();
+    const orderId = await openTable(deps, table.id, 2, {});
+    const brownie = await store.product('Brownie');
+    await orders.addLine(deps, orderId, { productId: brownie.id, quantity: 2, modifierIds: [], note: 'warm' });
+    await orders.tenderCash(deps, orderId, 100, crypto.randomUUID()); // a part payment
+    const { productId, modifierIds } = await withModifiers();
+    clock.advance(60_000);
+    const { lineId, view } = await orders.addLineAndView(deps, orderId, { productId, quantity: 1, modifierIds, note: null, seat: 2 });
+    const after = await orders.getOrderView(t.db, orderId);
+    assert.deepEqual(view, after);
+    assert.equal(view.tableName, table.name);
+    assert.equal(view.payments.length, 1);
+    assert.equal(view.lines.find((l) => l.id === lineId)!.modifiers.length, modifierIds.length);
+  });
+
+  it('under concurrent adds every answer is a consistent screen with its own line; the last is the final screen', async () => {
+    const o = await orders.openOrder(deps, { type: 'counter' });
+    const brownie = await store.product('Brownie');
+    const results = await Promise.all(Array.from({ length: 8 }, () => orders.addLineAndView(deps, o.id, { productId: brownie.id, quantity: 1, modifierIds: [], note: null })));
+    // each answer is a consistent screen (lines and version agree) showing at least its own line
+    for (const r of results) {
+      assert.equal(r.view.lines.length, r.view.order.version - 1);
+      assert.ok(r.view.lines.some((l) => l.id === r.lineId));
+    }
+    const last = results.find((r) => r.view.order.version === 9);
+    assert.ok(last, 'one answer shows the last change');
+    assert.deepEqual(last.view, await orders.getOrderView(t.db, o.id));
+  });
+});

@@ -4,6 +4,7 @@ import { conflict, invalid, notFound } from '../errors';
 import { lockOrder, type OrderRow } from '../orders/queries';
 import { assertOpen } from '../orders/service';
 import { emitEvent } from '../webhooks/service';
+import { asWrite, writeAll } from '../db/write-all';
 
 export type Marker = 'NEW' | 'ADDITION' | 'VOID' | 'NOTE';
 
@@ -43,20 +44,15 @@ interface SendLine {
 export async function sendOrder(deps: KitchenDeps, orderId: number, opts: { fireCourse?: number; serverName?: string | null } = {}) {
   const created: Array<{ ticketId: number; stationId: number }> = [];
   const { version } = await deps.db.transaction(async (trx) => {
-    const order = await lockOrder(trx, orderId);
-    if (!order) throw notFound('That order');
+    const locked = await lockOrderForSend(trx, orderId);
+    if (!locked) throw notFound('That order');
+    const { order, lines, mods, tableName } = locked;
     assertOpen(order);
     let held = order.held_courses ?? [];
     if (opts.fireCourse !== undefined) {
       if (!held.includes(opts.fireCourse)) throw conflict(`Course ${opts.fireCourse} is not on hold.`, 'course-not-held');
       held = held.filter((c) => c !== opts.fireCourse);
     }
-    const lines: SendLine[] = await trx('order_lines as l')
-      .leftJoin('products as p', 'p.id', 'l.product_id')
-      .where('l.order_id', orderId)
-      .orderBy('l.id')
-      .select('l.id', 'l.name', 'l.quantity', 'l.sent_quantity', 'l.note', 'l.sent_note', 'l.course', 'l.seat', 'p.station_id');
-    const mods = await trx('order_line_modifiers').whereIn('line_id', lines.map((l) => l.id)).select('line_id', 'name');
     const sentCourses = new Set(lines.filter((l) => l.sent_quantity > 0).map((l) => l.course));
     const byStation = new Map<number, Array<Record<string, unknown>>>();
     const updates: SendLine[] = [];
@@ -73,40 +69,89 @@ export async function sendOrder(deps: KitchenDeps, orderId: number, opts: { fire
       for (const it of items) {
         list.push({
           line_id: l.id, marker: it.marker, quantity: it.quantity, name: l.name, seat: l.seat, course: l.course,
-          note: l.note, modifiers: JSON.stringify(mods.filter((m: { line_id: number }) => m.line_id === l.id).map((m: { name: string }) => m.name)),
+          note: l.note, modifiers: mods.filter((m) => m.line_id === l.id).map((m) => m.name),
         });
       }
       byStation.set(l.station_id, list);
     }
     const now = deps.clock.now();
-    if (byStation.size) {
-      const [{ sends }] = await trx.raw(
-        `insert into order_sends (order_id, sends) values (?, 1) on conflict (order_id) do update set sends = order_sends.sends + 1 returning sends`,
-        [orderId],
-      ).then((r: { rows: Array<{ sends: number }> }) => r.rows);
-      const table = order.table_id ? await trx('tables').where({ id: order.table_id }).first('name') : undefined;
-      for (const [stationId, items] of byStation) {
-        const [ticket] = await trx('kitchen_tickets')
-          .insert({ order_id: orderId, station_id: stationId, send_no: sends, table_name: table?.name ?? null, server_name: opts.serverName ?? null, order_number: order.number, created_at: now })
-          .returning('id');
-        await trx('kitchen_ticket_items').insert(items.map((i) => ({ ...i, ticket_id: ticket.id })));
-        created.push({ ticketId: ticket.id, stationId });
-      }
-      await trx.raw(
-        `update order_lines set sent_quantity = v.q, sent_note = v.note from (values ${updates.map(() => '(?::bigint, ?::int, ?::text)').join(', ')}) as v(id, q, note) where order_lines.id = v.id`,
-        updates.flatMap((l) => [l.id, l.quantity, l.note]),
-      );
-    }
     const version = order.version + 1;
-    await trx('orders').where({ id: orderId }).update({
+    const orderUpdate = asWrite(trx('orders').where({ id: orderId }).update({
       held_courses: held, version, updated_at: now, ...(byStation.size && !order.first_sent_at ? { first_sent_at: now } : {}),
-    });
+    }));
+    if (!byStation.size) {
+      await writeAll(trx, [orderUpdate]);
+      return { version };
+    }
+    // the send number, one ticket per station with its items, what the kitchen now has on each
+    // line, and the order: one statement
+    const stations = [...byStation.keys()];
+    const items = stations.flatMap((stationId) => byStation.get(stationId)!.map((i) => ({ ...i, station_id: stationId }))).map((i, n) => ({ ...i, n }));
+    const tickets = await writeAll<{ id: number; station_id: number }>(trx, [
+      {
+        name: 'send_no',
+        sql: 'insert into order_sends (order_id, sends) values (?, 1) on conflict (order_id) do update set sends = order_sends.sends + 1 returning sends',
+        bindings: [orderId],
+      },
+      {
+        name: 'new_tickets',
+        sql: `insert into kitchen_tickets (order_id, station_id, send_no, table_name, server_name, order_number, created_at)
+              select ?, st.station_id, send_no.sends, ?, ?, ?, ? from send_no, json_to_recordset(?::json) as st(station_id bigint, n int) order by st.n
+              returning id, station_id`,
+        bindings: [orderId, tableName, opts.serverName ?? null, order.number, now, JSON.stringify(stations.map((station_id, n) => ({ station_id, n })))],
+      },
+      {
+        sql: `insert into kitchen_ticket_items (ticket_id, line_id, marker, quantity, name, seat, course, note, modifiers)
+              select new_tickets.id, it.line_id, it.marker, it.quantity, it.name, it.seat, it.course, it.note, it.modifiers
+              from json_to_recordset(?::json) as it(station_id bigint, line_id bigint, marker text, quantity int, name text, seat int, course int, note text, modifiers jsonb, n int)
+              join new_tickets on new_tickets.station_id = it.station_id order by it.n`,
+        bindings: [JSON.stringify(items)],
+      },
+      {
+        sql: `update order_lines set sent_quantity = v.q, sent_note = v.note from (values ${updates.map(() => '(?::bigint, ?::int, ?::text)').join(', ')}) as v(id, q, note) where order_lines.id = v.id`,
+        bindings: updates.flatMap((l) => [l.id, l.quantity, l.note]),
+      },
+      orderUpdate,
+    ], 'new_tickets');
+    for (const stationId of stations) created.push({ ticketId: tickets.find((t) => t.station_id === stationId)!.id, stationId });
     return { version };
   });
   for (const t of created) deps.events.ticketCreated({ ...t, orderId });
   deps.events.orderChanged(orderId, version);
   deps.events.floorChanged();
   return { tickets: created };
+}
+
+/**
+ * The order locked for a send, with its lines (and their stations), their modifiers' names and
+ * its table's name, in one round trip; read again under the lock when the statement waited for
+ * it (see lockOrderWithLines).
+ */
+async function lockOrderForSend(trx: Trx, orderId: number) {
+  const res = await trx.raw(
+    `select o.*, (select t.name from tables t where t.id = o.table_id) as x_table_name,
+       coalesce((select json_agg(json_build_object('id', sl.id, 'name', sl.name, 'quantity', sl.quantity, 'sent_quantity', sl.sent_quantity,
+                  'note', sl.note, 'sent_note', sl.sent_note, 'course', sl.course, 'seat', sl.seat, 'station_id', sp.station_id) order by sl.id)
+                 from order_lines sl left join products sp on sp.id = sl.product_id where sl.order_id = o.id), '[]') as x_lines,
+       coalesce((select json_agg(json_build_object('line_id', sm.line_id, 'name', sm.name) order by sm.id)
+                 from order_line_modifiers sm join order_lines sml on sml.id = sm.line_id where sml.order_id = o.id), '[]') as x_mods,
+       (select v_snap.version from orders v_snap where v_snap.id = o.id) as x_snapshot_version
+     from orders o where o.id = ? for update of o`,
+    [orderId],
+  );
+  const row = res.rows[0];
+  if (!row) return undefined;
+  const { x_table_name, x_lines, x_mods, x_snapshot_version, ...order } = row;
+  if (x_snapshot_version === order.version) {
+    return { order: order as OrderRow, tableName: x_table_name as string | null, lines: x_lines as SendLine[], mods: x_mods as Array<{ line_id: number; name: string }> };
+  }
+  const lines: SendLine[] = await trx('order_lines as l')
+    .leftJoin('products as p', 'p.id', 'l.product_id')
+    .where('l.order_id', orderId)
+    .orderBy('l.id')
+    .select('l.id', 'l.name', 'l.quantity', 'l.sent_quantity', 'l.note', 'l.sent_note', 'l.course', 'l.seat', 'p.station_id');
+  const mods = await trx('order_line_modifiers').whereIn('line_id', lines.map((l) => l.id)).orderBy('id').select('line_id', 'name');
+  return { order: order as OrderRow, tableName: x_table_name as string | null, lines, mods };
 }
 
 /** Keeps a course back from the next sends until it is fired. */

@@ -273,6 +273,12 @@ async function printStatementCosts(db: Db): Promise<void> {
   );
   note('PostgreSQL time per statement during the rush (pg_stat_statements):');
   for (const r of res.rows) note(`  ${String(r.total_ms).padStart(7)} ms ${String(r.calls).padStart(7)} calls ${String(r.us_per_call).padStart(6)} µs/call (plan ${r.plan_us}) ${r.query}`);
+  // a table read row by row where an index would do grows slower with every sale
+  const scans = await db.raw(
+    `select relname, seq_scan, seq_tup_read, idx_scan, n_live_tup from pg_stat_user_tables where seq_tup_read > 0 order by seq_tup_read desc limit 10`,
+  );
+  note('tables by rows read in sequential scans (since the server started):');
+  for (const r of scans.rows) note(`  ${r.relname}: ${r.seq_scan} scans, ${r.seq_tup_read} rows read, ${r.idx_scan ?? 0} index scans, ${r.n_live_tup} rows`);
   await db.raw('select pg_stat_statements_reset()');
 }
 

@@ -500,8 +500,10 @@ export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Min
     const [row] = await writeAll<{ id: number }>(trx, [
       paymentWrite,
       {
-        sql: `update order_lines set net = v.net, tax = v.tax from (values ${values.map(() => '(?::bigint, ?::bigint, ?::bigint)').join(', ')}) as v(id, net, tax) where order_lines.id = v.id`,
-        bindings: values.flat(),
+        // order_id narrows it to the order's lines through its index (see kitchen/service.ts sendOrder)
+        sql: `update order_lines set net = v.net, tax = v.tax from (values ${values.map(() => '(?::bigint, ?::bigint, ?::bigint)').join(', ')}) as v(id, net, tax)
+              where order_lines.order_id = ? and order_lines.id = v.id`,
+        bindings: [...values.flat(), orderId],
       },
     ], 'new_payment');
     const tenders = [...locked.payments, payment].map((p) => ({ method: p.method, amount: p.amount, tendered: p.tendered, change: p.change, ...(p.tip ? { tip: p.tip } : {}) }));

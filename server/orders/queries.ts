@@ -82,6 +82,14 @@ const datedFromJson = <T extends { created_at: Date }>(rows: T[] | null): T[] =>
 const LINES_JSON = `coalesce((select json_agg(ol_row order by ol_row.id) from order_lines ol_row where ol_row.order_id = o.id), '[]')`;
 const MODS_JSON = `coalesce((select json_agg(olm_row order by olm_row.id) from order_line_modifiers olm_row join order_lines olm_line on olm_line.id = olm_row.line_id where olm_line.order_id = o.id), '[]')`;
 
+export interface LockedOrder {
+  order: OrderRow;
+  lines: LineRow[];
+  product?: ProductWithGroups;
+  /** with opts.forView, when the lines came from this statement: what the order's screen also shows */
+  forView?: { tableName: string | null; modifiers: ModifierRow[]; payments: PaymentRow[] };
+}
+
 /**
  * The order row locked FOR UPDATE together with its lines, in one round trip.
  *
@@ -91,14 +99,6 @@ const MODS_JSON = `coalesce((select json_agg(olm_row order by olm_row.id) from o
  * the order's version in the same transaction, so the version the snapshot saw tells: when it
  * differs from the locked row's, the lines are read again, now under the lock.
  */
-export interface LockedOrder {
-  order: OrderRow;
-  lines: LineRow[];
-  product?: ProductWithGroups;
-  /** with opts.forView, when the lines came from this statement: what the order's screen also shows */
-  forView?: { tableName: string | null; modifiers: ModifierRow[]; payments: PaymentRow[] };
-}
-
 export async function lockOrderWithLines(trx: DbOrTrx, id: number, opts: { productId?: number; forView?: boolean } = {}): Promise<LockedOrder | undefined> {
   // a new line's product rides along (not locked: the catalog is read as of this statement)
   const withProduct = opts.productId !== undefined;

@@ -36,9 +36,9 @@ export async function buildBundle(): Promise<string> {
 
 if (require.main === module) {
   buildBundle().then(
-    (file) => console.log(`built ${path.relative(process.cwd(), file)}`),
+    (file) => process.stdout.write(`built ${path.relative(process.cwd(), file)}\n`),
     (err) => {
-      console.error(err);
+      process.stderr.write(`npm run build failed: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exit(1);
     },
   );

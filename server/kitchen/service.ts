@@ -1,7 +1,7 @@
 import type { Clock } from '../clock';
 import type { Db, DbOrTrx, Trx } from '../db/knex';
 import { conflict, invalid, notFound } from '../errors';
-import { lockOrder, type OrderRow } from '../orders/queries';
+import { lockOrder, SNAPSHOT_VERSION, type OrderRow } from '../orders/queries';
 import { assertOpen } from '../orders/service';
 import { emitEvent } from '../webhooks/service';
 import { asWrite, writeAll } from '../db/write-all';
@@ -138,7 +138,7 @@ async function lockOrderForSend(trx: Trx, orderId: number) {
                  from order_lines sl left join products sp on sp.id = sl.product_id where sl.order_id = o.id), '[]') as x_lines,
        coalesce((select json_agg(json_build_object('line_id', sm.line_id, 'name', sm.name) order by sm.id)
                  from order_line_modifiers sm join order_lines sml on sml.id = sm.line_id where sml.order_id = o.id), '[]') as x_mods,
-       (select v_snap.version from orders v_snap where v_snap.id = o.id) as x_snapshot_version
+       ${SNAPSHOT_VERSION}
      from orders o where o.id = ? for update of o`,
     [orderId],
   );

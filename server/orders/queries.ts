@@ -80,6 +80,8 @@ const datedFromJson = <T extends { created_at: Date }>(rows: T[] | null): T[] =>
 
 // aliases inside json_agg are spelled so that no column of orders or tables (x, y…) can shadow them
 const LINES_JSON = `coalesce((select json_agg(ol_row order by ol_row.id) from order_lines ol_row where ol_row.order_id = o.id), '[]')`;
+/** The version of the order as the statement's snapshot saw it (see lockOrderWithLines). */
+export const SNAPSHOT_VERSION = '(select v_snap.version from orders v_snap where v_snap.id = o.id) as x_snapshot_version';
 const MODS_JSON = `coalesce((select json_agg(olm_row order by olm_row.id) from order_line_modifiers olm_row join order_lines olm_line on olm_line.id = olm_row.line_id where olm_line.order_id = o.id), '[]')`;
 
 export interface LockedOrder {
@@ -103,7 +105,7 @@ export async function lockOrderWithLines(trx: DbOrTrx, id: number, opts: { produ
   // a new line's product rides along (not locked: the catalog is read as of this statement)
   const withProduct = opts.productId !== undefined;
   const res = await trx.raw(
-    `select o.*, ${LINES_JSON} as x_lines, (select v_snap.version from orders v_snap where v_snap.id = o.id) as x_snapshot_version
+    `select o.*, ${LINES_JSON} as x_lines, ${SNAPSHOT_VERSION}
        ${withProduct ? `, (select row_to_json(product_row) from (${PRODUCT_WITH_GROUPS_SQL}) product_row) as x_product` : ''}
        ${opts.forView ? `, (select t.name from tables t where t.id = o.table_id) as x_table_name, ${MODS_JSON} as x_mods,
           case when o.paid_total > 0 then (select json_agg(pay_row order by pay_row.id) from payments pay_row where pay_row.order_id = o.id) end as x_payments` : ''}
@@ -144,7 +146,7 @@ export async function lockOrderForTender(trx: DbOrTrx, id: number, idempotencyKe
     `select o.*, ${LINES_JSON} as x_lines, ${MODS_JSON} as x_mods,
        (select json_agg(pay_row order by pay_row.id) from payments pay_row where pay_row.order_id = o.id) as x_payments,
        (select row_to_json(key_row) from payments key_row where key_row.idempotency_key = ?) as x_prior,
-       (select v_snap.version from orders v_snap where v_snap.id = o.id) as x_snapshot_version
+       ${SNAPSHOT_VERSION}
      from orders o where o.id = ? for update of o`,
     [idempotencyKey, id],
   );

@@ -129,7 +129,7 @@ async function mutateWithView<T>(
   fn: (trx: Trx, order: OrderRow, settings: BusinessSettings, m: Mutation) => Promise<T>,
   opts: MutateOptions,
 ): Promise<{ result: T; view?: OrderView }> {
-  const { result, version, view } = await deps.db.transaction(async (trx) => {
+  const { result, version, after, settings } = await deps.db.transaction(async (trx) => {
     const locked = await lockOrderWithLines(trx, orderId, { productId: opts.productId, forView: opts.view });
     if (!locked) throw notFound('That order');
     const { order } = locked;
@@ -143,9 +143,10 @@ async function mutateWithView<T>(
     const clearAdjustments = !opts.keepTaxAdjustments && current.tax_adjustments !== null;
     const before = clearAdjustments ? { ...current, tax_adjustments: null } : current;
     const { version, totals, updatedAt } = await recomputeTotals(trx, deps.clock, before, settings, m.linesAfter, clearAdjustments);
-    // the screen after the change, when the transaction saw all of it (lines known, nothing re-read)
-    const view = locked.forView && m.linesAfter && !opts.orderFieldsChange
-      ? viewOf({
+    // what the screen after the change shows, when the transaction saw all of it (lines known,
+    // nothing re-read); it is rendered into a view after COMMIT, not while the order is locked
+    const after: OrderBundle | undefined = locked.forView && m.linesAfter && !opts.orderFieldsChange
+      ? {
           order: { ...before, subtotal: totals.subtotal, discount_total: totals.discountTotal, tax_total: totals.taxTotal, total: totals.total, version, updated_at: updatedAt },
           tableName: locked.forView.tableName,
           lines: m.linesAfter,
@@ -153,12 +154,12 @@ async function mutateWithView<T>(
           payments: locked.forView.payments,
           refunds: [],
           refundedByLine: new Map(),
-        }, settings)
+        }
       : undefined;
-    return { result, version, view };
+    return { result, version, after, settings };
   });
   deps.events.orderChanged(orderId, version);
-  return { result, view };
+  return { result, view: after && viewOf(after, settings) };
 }
 
 export function assertOpen(order: OrderRow) {

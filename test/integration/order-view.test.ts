@@ -5,6 +5,7 @@ import { createTestDb, type TestDb } from '../helpers/pg';
 import { seedStore } from '../helpers/store';
 import * as orders from '../../server/orders/service';
 import { openTable } from '../../server/tables/service';
+import { AppError } from '../../server/errors';
 
 describe('the order screen a line add answers', function () {
   this.timeout(60_000);
@@ -60,5 +61,22 @@ describe('the order screen a line add answers', function () {
     const last = results.find((r) => r.view.order.version === 9);
     assert.ok(last, 'one answer shows the last change');
     assert.deepEqual(last.view, await orders.getOrderView(t.db, o.id));
+  });
+
+  it('refuses an unknown product, a huge id and options of another product, changing nothing; keeps any note text as typed', async () => {
+    const o = await orders.openOrder(deps, { type: 'counter' });
+    const before = await t.db('orders').where({ id: o.id }).first();
+    for (const productId of [999_999, Number.MAX_SAFE_INTEGER]) {
+      await assert.rejects(orders.addLineAndView(deps, o.id, { productId, quantity: 1, modifierIds: [], note: null }), (e: AppError) => e.status === 422 && e.id === 'unknown-product');
+    }
+    const brownie = await store.product('Brownie');
+    const { modifierIds } = await withModifiers();
+    await assert.rejects(orders.addLineAndView(deps, o.id, { productId: brownie.id, quantity: 1, modifierIds, note: null }), (e: AppError) => e.status === 422 && e.id === 'modifier-choice');
+    assert.deepEqual(await t.db('orders').where({ id: o.id }).first(), before, 'the order is untouched');
+    assert.equal((await t.db('order_lines').where({ order_id: o.id })).length, 0);
+    const note = 'ohne Nüsse 🥜 <script>alert(1)</script> \'; drop table orders; --';
+    const { view } = await orders.addLineAndView(deps, o.id, { productId: brownie.id, quantity: 1, modifierIds: [], note });
+    assert.equal(view.lines[0].note, note);
+    assert.equal((await t.db('order_lines').where({ order_id: o.id }).first()).note, note);
   });
 });

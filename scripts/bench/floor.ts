@@ -8,6 +8,7 @@ import { socketAuthorizer } from '../../server/auth/socket-auth';
 import { systemClock } from '../../server/clock';
 import { DEFAULT_DB_POOL_MAX, loadConfig } from '../../server/config';
 import { createDb, statementName, type Db } from '../../server/db/knex';
+import { runStatement } from '../../server/db/round-trips';
 import { migrateLatest } from '../../server/db/migrations';
 import { seedDemo } from '../../server/demo/seed';
 import { listen } from '../../server/http/server';
@@ -82,6 +83,8 @@ interface CapturedStmt {
   /** result rows as knex handed them on (objects), or the values of a one-column pluck */
   rows: Array<Record<string, unknown>>;
   scalars?: unknown[];
+  /** the server sent its transaction's COMMIT with it (server/db/round-trips.ts) */
+  commitAfter?: boolean;
 }
 
 export interface CapturedSale {
@@ -99,6 +102,7 @@ interface QueryEvent {
   bindings?: unknown[];
   __knexTxId?: string;
   __knexQueryUid?: string;
+  options?: { commitAfter?: boolean };
 }
 
 /** Ids, counters and the chain head start at values no constant of a sale can be mistaken for. */
@@ -152,7 +156,7 @@ export async function captureSale(scratch: ScratchDb, steps: Step[], lines: Line
   let capturing = false;
   const onQuery = (q: QueryEvent) => {
     if (!capturing) return;
-    const st: CapturedStmt = { sql: q.sql, bindings: [...(q.bindings ?? [])], txId: q.__knexTxId, uid: q.__knexQueryUid, rows: [] };
+    const st: CapturedStmt = { sql: q.sql, bindings: [...(q.bindings ?? [])], txId: q.__knexTxId, uid: q.__knexQueryUid, rows: [], commitAfter: q.options?.commitAfter === true };
     statements.push(st);
     if (st.uid) byUid.set(st.uid, st);
   };
@@ -221,6 +225,8 @@ interface PlanStmt {
   sql: string;
   txId?: string;
   commit: boolean;
+  /** its transaction's COMMIT goes with it, as the server sends it */
+  commitAfter: boolean;
   /** this statement takes the journal chain-head row lock */
   headLock: boolean;
   binders: Binder[];
@@ -234,6 +240,8 @@ export interface ReplayPlan {
   underHeadLock: number;
   /** how many bindings are rebound per sale (ids, counters, chain head, keys, times) */
   rebound: number;
+  /** round trips to PostgreSQL per sale: BEGIN rides with the next statement, COMMIT with a commitAfter one */
+  roundTrips: number;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -267,7 +275,7 @@ export function replayPlan(c: CapturedSale): ReplayPlan {
       return { k: 'const', v };
     });
     rebound += binders.filter((b) => b.k !== 'const').length;
-    stmts.push({ sql: s.sql, txId: s.txId, commit: /^commit;?$/i.test(s.sql.trim()), headLock: /from "journal_head".*for update/i.test(s.sql), binders, produces: [] });
+    stmts.push({ sql: s.sql, txId: s.txId, commit: /^commit;?$/i.test(s.sql.trim()), commitAfter: s.commitAfter === true, headLock: /from "journal_head".*for update/i.test(s.sql), binders, produces: [] });
     const note = (row: number, col: string | null, value: unknown) => {
       if (!isProducedValue(value) || producedAt.has(value)) return;
       producedAt.set(value, { stmt: i, row, col });
@@ -283,7 +291,12 @@ export function replayPlan(c: CapturedSale): ReplayPlan {
   for (const [value, at] of producedAt) if (used.has(value)) stmts[at.stmt].produces.push({ row: at.row, col: at.col, value });
   const lockAt = stmts.findIndex((st) => st.headLock);
   const commitAt = lockAt < 0 ? -1 : stmts.findIndex((st, i) => i > lockAt && st.commit && st.txId === stmts[lockAt].txId);
-  return { stmts, rebound, underHeadLock: commitAt < 0 ? 0 : commitAt - lockAt };
+  const roundTrips = stmts.filter((st, i) => {
+    if (/^begin;?$/i.test(st.sql.trim()) && stmts[i + 1]?.txId === st.txId) return false;
+    if (st.commit && stmts[i - 1]?.txId === st.txId && stmts[i - 1].commitAfter) return false;
+    return true;
+  }).length;
+  return { stmts, rebound, roundTrips, underHeadLock: commitAt < 0 ? 0 : commitAt - lockAt };
 }
 
 /** The captured statements with how each binding is replayed, one JSON line each (BENCH_DUMP_SQL). */
@@ -348,7 +361,8 @@ export class ReplaySale {
         if (st.txId) {
           let client = this.clients.get(st.txId);
           if (!client) this.clients.set(st.txId, (client = await this.pool.connect()));
-          res = await client.query(queryOf(st.sql, values));
+          // as the server sends it: BEGIN with the first statement, COMMIT with a commitAfter one
+          res = await runStatement(client, queryOf(st.sql, values), { commitAfter: st.commitAfter });
           if (st.headLock) this.heldSince = performance.now(); // the lock is ours from here until COMMIT returns
           if (st.commit) {
             this.clients.delete(st.txId);
@@ -373,7 +387,7 @@ export class ReplaySale {
       if (to === this.plan.stmts.length) this.stats.sales++;
     } catch (err) {
       for (const c of this.clients.values()) {
-        await c.query('ROLLBACK').catch(() => undefined);
+        await runStatement(c, { text: 'ROLLBACK' }).catch(() => undefined);
         c.release();
       }
       this.clients.clear();
@@ -533,7 +547,7 @@ export async function measureCeiling(scratch: ScratchDb, connections: number, en
         ]);
         await c.query('COMMIT');
       } catch (err) {
-        await c.query('ROLLBACK').catch(() => undefined);
+        await runStatement(c, { text: 'ROLLBACK' }).catch(() => undefined);
         throw err;
       } finally {
         c.release();

@@ -429,10 +429,10 @@ async function floorSection(cfg: BenchConfig, server: ServerProcess, rushRuns: M
       fs.writeFileSync(process.env.BENCH_DUMP_SQL, dumpPlan(captured, plan));
       note(`the captured statements and how each binding is replayed: ${process.env.BENCH_DUMP_SQL}`);
     }
-    note(`captured one sale: ${captured.requests} requests → ${captured.statements.length} statements in ${captured.transactions} transactions (${plan.rebound} bindings rebound per sale)`);
+    note(`captured one sale: ${captured.requests} requests → ${captured.statements.length} statements in ${captured.transactions} transactions, ${plan.roundTrips} round trips (${plan.rebound} bindings rebound per sale)`);
     rows.push({
       figure: 'SQL of one sale (captured from the app in-process)', value: `${captured.statements.length} statements`, spread: '–', aim: '', met: '',
-      note: `${captured.transactions} transactions over ${captured.requests} requests; the chain-head row stays locked while ${plan.underHeadLock} more statements run (COMMIT included)${captured.dropped.length ? `; left out: ${captured.dropped.length}× ${captured.dropped[0].why}` : ''}`,
+      note: `${plan.roundTrips} round trips to PostgreSQL (BEGIN goes with a transaction's first statement, COMMIT with its last write); ${captured.transactions} transactions over ${captured.requests} requests; the chain-head row stays locked while ${plan.underHeadLock} more statements run (COMMIT included)${captured.dropped.length ? `; left out: ${captured.dropped.length}× ${captured.dropped[0].why}` : ''}`,
     });
 
     const levels = new Map<number, FloorLevel>(cfg.terminals.map((n) => [n, { floor: [], cpu: [], services: [] }]));

@@ -3,6 +3,7 @@ import knex, { type Knex } from 'knex';
 // knex's PostgreSQL client class (its typings do not export it)
 const ClientPG: new (config: Knex.Config) => object = require('knex/lib/dialects/postgres/index.js');
 import pg from 'pg';
+import { runStatement } from './round-trips';
 
 export type Db = Knex;
 export type Trx = Knex.Transaction;
@@ -42,24 +43,32 @@ export function statementName(sql: string): string | null {
   return name;
 }
 
-class PreparingClient extends (ClientPG as new (config: Knex.Config) => { _query(connection: unknown, obj: QueryObject): Promise<unknown> }) {
-  override _query(connection: { connection?: { parsedStatements?: Record<string, string> } }, obj: QueryObject): Promise<unknown> {
-    const name = obj.options?.name === undefined ? statementName(obj.sql) : undefined;
+class PreparingClient extends (ClientPG as new (config: Knex.Config) => object) {
+  _query(connection: pg.ClientBase & { connection?: { parsedStatements?: Record<string, string> } }, obj: QueryObject): Promise<QueryObject> {
+    if (!obj.sql) return Promise.reject(new Error('The query is empty'));
+    const { commitAfter, ...options } = obj.options ?? {};
+    let name = options.name === undefined ? statementName(obj.sql) : undefined;
     if (name) {
       const parsed = connection.connection?.parsedStatements;
       const count = preparedCount.get(connection) ?? 0;
-      if (parsed?.[name] !== undefined) obj.options = { ...obj.options, name };
-      else if (count < MAX_PREPARED) {
-        preparedCount.set(connection, count + 1);
-        obj.options = { ...obj.options, name };
+      if (parsed?.[name] === undefined) {
+        if (count < MAX_PREPARED) preparedCount.set(connection, count + 1);
+        else name = undefined;
       }
     }
-    return super._query(connection, obj);
+    const config = { text: obj.sql, values: obj.bindings ?? [], ...options, ...(name ? { name } : {}) };
+    return runStatement(connection, config, { commitAfter: commitAfter === true }).then((response) => {
+      obj.response = response;
+      return obj;
+    });
   }
 }
 interface QueryObject {
   sql: string;
-  options?: { name?: string };
+  bindings?: unknown[];
+  /** knex's `.options()`: pg's query config, and `commitAfter` (see round-trips.ts) */
+  options?: { name?: string; commitAfter?: boolean };
+  response?: unknown;
 }
 
 export function createDb(connectionString: string, opts: { poolMax?: number } = {}): Db {

@@ -20,10 +20,14 @@ export function asWrite(q: Knex.QueryBuilder, name?: string): Write {
  * PostgreSQL runs every part once and to completion; they share one snapshot, so a part sees
  * another's effect only through RETURNING (by its name). Any failure fails them all.
  * Returns the RETURNING rows of the part named `select`, if given.
+ *
+ * `commitAfter`: the transaction's COMMIT goes with this statement, in the same round trip
+ * (server/db/round-trips.ts); it must be the transaction's last statement.
  */
-export async function writeAll<T = Record<string, unknown>>(db: DbOrTrx, writes: Write[], select?: string): Promise<T[]> {
+export async function writeAll<T = Record<string, unknown>>(db: DbOrTrx, writes: Write[], select?: string, opts: { commitAfter?: boolean } = {}): Promise<T[]> {
   if (!writes.length) return [];
   const parts = writes.map((w, i) => `${w.name ?? `write_${i}`} as (${w.sql})`);
-  const res = await db.raw(`with ${parts.join(', ')} select ${select ? `* from ${select}` : '1'}`, writes.flatMap((w) => w.bindings) as Knex.RawBinding[]);
+  const q = db.raw(`with ${parts.join(', ')} select ${select ? `* from ${select}` : '1'}`, writes.flatMap((w) => w.bindings) as Knex.RawBinding[]);
+  const res = await (opts.commitAfter ? q.options({ commitAfter: true }) : q);
   return select ? res.rows : [];
 }

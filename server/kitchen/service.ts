@@ -80,7 +80,7 @@ export async function sendOrder(deps: KitchenDeps, orderId: number, opts: { fire
       held_courses: held, version, updated_at: now, ...(byStation.size && !order.first_sent_at ? { first_sent_at: now } : {}),
     }));
     if (!byStation.size) {
-      await writeAll(trx, [orderUpdate]);
+      await writeAll(trx, [orderUpdate], undefined, { commitAfter: true });
       return { version };
     }
     // the send number, one ticket per station with its items, what the kitchen now has on each
@@ -115,7 +115,7 @@ export async function sendOrder(deps: KitchenDeps, orderId: number, opts: { fire
         bindings: [...updates.flatMap((l) => [l.id, l.quantity, l.note]), orderId],
       },
       orderUpdate,
-    ], 'new_tickets');
+    ], 'new_tickets', { commitAfter: true }); // the transaction's last statement: COMMIT rides with it
     for (const stationId of stations) created.push({ ticketId: tickets.find((t) => t.station_id === stationId)!.id, stationId });
     return { version };
   });

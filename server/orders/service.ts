@@ -142,7 +142,8 @@ async function mutateWithView<T>(
     // any change to a split part voids its split-time tax adjustment: its taxes are computed afresh
     const clearAdjustments = !opts.keepTaxAdjustments && current.tax_adjustments !== null;
     const before = clearAdjustments ? { ...current, tax_adjustments: null } : current;
-    const { version, totals, updatedAt } = await recomputeTotals(trx, deps.clock, before, settings, m.linesAfter, clearAdjustments);
+    // the transaction's last statement: its COMMIT goes in the same round trip
+    const { version, totals, updatedAt } = await recomputeTotals(trx, deps.clock, before, settings, m.linesAfter, clearAdjustments, true);
     // what the screen after the change shows, when the transaction saw all of it (lines known,
     // nothing re-read); it is rendered into a view after COMMIT, not while the order is locked
     const after: OrderBundle | undefined = locked.forView && m.linesAfter && !opts.orderFieldsChange
@@ -173,14 +174,14 @@ export async function recompute(trx: Trx, clock: Clock, order: OrderRow, setting
   return (await recomputeTotals(trx, clock, order, settings, lines, clearTaxAdjustments)).version;
 }
 
-async function recomputeTotals(trx: Trx, clock: Clock, order: OrderRow, settings: BusinessSettings, lines: LineRow[] | undefined, clearTaxAdjustments: boolean) {
+async function recomputeTotals(trx: Trx, clock: Clock, order: OrderRow, settings: BusinessSettings, lines: LineRow[] | undefined, clearTaxAdjustments: boolean, commitAfter = false) {
   const t = totalsFor(order, lines ?? (await orderLines(trx, order.id)), settings);
   const version = order.version + 1;
   const updatedAt = clock.now();
   await trx('orders').where({ id: order.id }).update({
     subtotal: t.subtotal, discount_total: t.discountTotal, tax_total: t.taxTotal, total: t.total, version, updated_at: updatedAt,
     ...(clearTaxAdjustments ? { tax_adjustments: null } : {}),
-  });
+  }).options({ commitAfter });
   return { version, totals: t, updatedAt };
 }
 
@@ -491,7 +492,7 @@ export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Min
     const paidTotal = order.paid_total + amount;
     changedVersion = order.version + 1;
     if (!paysInFull) {
-      const [row] = await writeAll<{ id: number }>(trx, [paymentWrite, asWrite(trx('orders').where({ id: orderId }).update({ paid_total: paidTotal, version: changedVersion, updated_at: now }))], 'new_payment');
+      const [row] = await writeAll<{ id: number }>(trx, [paymentWrite, asWrite(trx('orders').where({ id: orderId }).update({ paid_total: paidTotal, version: changedVersion, updated_at: now }))], 'new_payment', { commitAfter: true });
       return { paymentId: row.id, amount, tendered, change, closed: false, replayed: false, receiptNo: null };
     }
     const { record, lineTax, totals: tt } = orderRecord(order, settings, actor, lines, locked.modifiers);
@@ -522,7 +523,7 @@ export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Min
         closed_at: now, version: changedVersion, updated_at: now,
         subtotal: tt.subtotal, discount_total: tt.discountTotal, tax_total: tt.taxTotal, total: tt.total,
       })),
-    ]);
+    ], undefined, { commitAfter: true });
     return { paymentId: row.id, amount, tendered, change, closed: true, replayed: false, receiptNo };
   });
   if (changedVersion) deps.events.orderChanged(orderId, changedVersion);

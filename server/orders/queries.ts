@@ -1,4 +1,6 @@
 import type { DbOrTrx } from '../db/knex';
+import type { Knex } from 'knex';
+import type { Write } from '../db/write-all';
 import { PRODUCT_WITH_GROUPS_SQL, productWithGroups, type ProductWithGroups } from '../catalog/queries';
 
 export interface OrderRow {
@@ -169,18 +171,22 @@ export async function insertLineWithModifiers(
   trx: DbOrTrx,
   line: Omit<LineRow, 'id' | 'discount_kind' | 'discount_value' | 'override_reason' | 'original_price' | 'net' | 'tax' | 'sent_quantity' | 'sent_note' | 'void_reason' | 'comp_reason'>,
   modifiers: Array<Omit<ModifierRow, 'id' | 'line_id'>>,
+  opts: { also?: Write[]; commitAfter?: boolean } = {},
 ): Promise<{ line: LineRow; modifiers: ModifierRow[] }> {
   const cols = ['order_id', 'product_id', 'name', 'base_price', 'unit_price', 'quantity', 'note', 'tax_rate_id', 'tax_name', 'tax_ppm', 'course', 'seat', 'created_at'] as const;
-  const res = await trx.raw(
+  const also = opts.also ?? [];
+  const q = trx.raw(
     `with new_line as (insert into order_lines (${cols.join(', ')}) values (${cols.map(() => '?').join(', ')}) returning *),
           new_mods as (
             insert into order_line_modifiers (line_id, modifier_id, group_name, name, price_delta)
             select new_line.id, x.modifier_id, x.group_name, x.name, x.price_delta
             from new_line, json_to_recordset(?::json) as x(modifier_id bigint, group_name text, name text, price_delta bigint)
-            returning *)
+            returning *)${also.map((w, i) => `,
+          also_${i} as (${w.sql})`).join('')}
      select new_line.*, (select coalesce(json_agg(nm_row order by nm_row.id), '[]') from new_mods nm_row) as x_mods from new_line`,
-    [...cols.map((c) => line[c]), JSON.stringify(modifiers)],
+    [...cols.map((c) => line[c]), JSON.stringify(modifiers), ...also.flatMap((w) => w.bindings)] as Knex.RawBinding[],
   );
+  const res = await (opts.commitAfter ? q.options({ commitAfter: true }) : q);
   const { x_mods, ...row } = res.rows[0];
   return { line: row as LineRow, modifiers: x_mods };
 }

@@ -5,7 +5,8 @@ import { chosenSellable } from '../catalog/service';
 import type { ProductWithGroups } from '../catalog/queries';
 import { conflict, invalid, notFound, unprocessable } from '../errors';
 import { appendEntry, lockChainHead, nextEntry } from '../journal/service';
-import { asWrite, writeAll } from '../db/write-all';
+import type { Knex } from 'knex';
+import { asWrite, writeAll, type Write } from '../db/write-all';
 import { audit } from '../audit/service';
 import { emitEvent, eventWrites } from '../webhooks/service';
 import {
@@ -98,6 +99,12 @@ export interface Mutation {
   product?: ProductWithGroups;
   /** the modifiers of lines the change added (with linesAfter) */
   modifiersAdded?: ModifierRow[];
+  /**
+   * The order's new totals for `lines` as a write, for a change to run inside its own last
+   * statement (adding a line: the line, its modifiers and the totals in one round trip).
+   * Calling it tells the mutation the change writes them; it then writes no totals of its own.
+   */
+  totalsWrite(lines: LineRow[]): Write;
 }
 
 /**
@@ -135,15 +142,25 @@ async function mutateWithView<T>(
     const { order } = locked;
     assertOpen(order);
     const settings = await getSettings(trx);
-    const m: Mutation = { lines: locked.lines, product: locked.product };
+    // any change to a split part voids its split-time tax adjustment: its taxes are computed afresh
+    const clearFor = (o: OrderRow) => !opts.keepTaxAdjustments && o.tax_adjustments !== null;
+    const beforeOf = (o: OrderRow) => (clearFor(o) ? { ...o, tax_adjustments: null } : o);
+    let written: TotalsWrite | undefined;
+    const m: Mutation = {
+      lines: locked.lines,
+      product: locked.product,
+      totalsWrite: (lines) => {
+        if (opts.orderFieldsChange) throw new Error('totalsWrite: the change also changes the order row; its totals are written after it');
+        written = totalsWrite(trx, deps.clock, beforeOf(order), settings, lines, clearFor(order));
+        return written.write;
+      },
+    };
     const result = await fn(trx, order, settings, m);
     // the row is locked: read it again only when `fn` changed the order's own fields
     const current = opts.orderFieldsChange ? (await findOrder(trx, orderId))! : order;
-    // any change to a split part voids its split-time tax adjustment: its taxes are computed afresh
-    const clearAdjustments = !opts.keepTaxAdjustments && current.tax_adjustments !== null;
-    const before = clearAdjustments ? { ...current, tax_adjustments: null } : current;
+    const before = beforeOf(current);
     // the transaction's last statement: its COMMIT goes in the same round trip
-    const { version, totals, updatedAt } = await recomputeTotals(trx, deps.clock, before, settings, m.linesAfter, clearAdjustments, true);
+    const { version, totals, updatedAt } = written ?? (await recomputeTotals(trx, deps.clock, before, settings, m.linesAfter, clearFor(current), true));
     // what the screen after the change shows, when the transaction saw all of it (lines known,
     // nothing re-read); it is rendered into a view after COMMIT, not while the order is locked
     const after: OrderBundle | undefined = locked.forView && m.linesAfter && !opts.orderFieldsChange
@@ -175,14 +192,28 @@ export async function recompute(trx: Trx, clock: Clock, order: OrderRow, setting
 }
 
 async function recomputeTotals(trx: Trx, clock: Clock, order: OrderRow, settings: BusinessSettings, lines: LineRow[] | undefined, clearTaxAdjustments: boolean, commitAfter = false) {
-  const t = totalsFor(order, lines ?? (await orderLines(trx, order.id)), settings);
+  const w = totalsWrite(trx, clock, order, settings, lines ?? (await orderLines(trx, order.id)), clearTaxAdjustments);
+  await trx.raw(w.write.sql, w.write.bindings as Knex.RawBinding[]).options({ commitAfter });
+  return w;
+}
+
+interface TotalsWrite {
+  write: Write;
+  version: number;
+  totals: Totals;
+  updatedAt: Date;
+}
+
+/** The order's totals for `lines`, its next version and the update that writes them. */
+function totalsWrite(trx: Trx, clock: Clock, order: OrderRow, settings: BusinessSettings, lines: LineRow[], clearTaxAdjustments: boolean): TotalsWrite {
+  const totals = totalsFor(order, lines, settings);
   const version = order.version + 1;
   const updatedAt = clock.now();
-  await trx('orders').where({ id: order.id }).update({
-    subtotal: t.subtotal, discount_total: t.discountTotal, tax_total: t.taxTotal, total: t.total, version, updated_at: updatedAt,
+  const write = asWrite(trx('orders').where({ id: order.id }).update({
+    subtotal: totals.subtotal, discount_total: totals.discountTotal, tax_total: totals.taxTotal, total: totals.total, version, updated_at: updatedAt,
     ...(clearTaxAdjustments ? { tax_adjustments: null } : {}),
-  }).options({ commitAfter });
-  return { version, totals: t, updatedAt };
+  }));
+  return { write, version, totals, updatedAt };
 }
 
 export async function openOrder(deps: OrderDeps, input: { type: OrderRow['type']; customerName?: string | null; tableId?: number | null }, actor: Actor = {}): Promise<OrderRow> {
@@ -235,20 +266,31 @@ function addLineTo(deps: OrderDeps, orderId: number, input: NewLine) {
       throw invalid(`${product.name} has a fixed price.`, [{ field: 'open_price', message: 'not allowed' }]);
     }
     const unit = base + mods.reduce((s, mod) => s + mod.priceDelta, 0);
+    const line = {
+      order_id: orderId, product_id: product.id, name: product.name, base_price: base, unit_price: Math.max(0, unit),
+      quantity: input.quantity, note: input.note, tax_rate_id: product.tax_rate_id, tax_name: product.tax_name, tax_ppm: product.tax_ppm,
+      course: input.course ?? 1, seat: input.seat ?? null, created_at: deps.clock.now(),
+    };
+    // the order's totals with the new line (its id is not known yet and counts for nothing in
+    // them) ride in the line's own statement, which is the transaction's last
+    const totals = m.totalsWrite([...m.lines, { ...NEW_LINE_DEFAULTS, ...line, id: 0 }]);
     const added = await insertLineWithModifiers(
       trx,
-      {
-        order_id: orderId, product_id: product.id, name: product.name, base_price: base, unit_price: Math.max(0, unit),
-        quantity: input.quantity, note: input.note, tax_rate_id: product.tax_rate_id, tax_name: product.tax_name, tax_ppm: product.tax_ppm,
-        course: input.course ?? 1, seat: input.seat ?? null, created_at: deps.clock.now(),
-      },
+      line,
       mods.map((mod) => ({ modifier_id: mod.id, group_name: mod.groupName, name: mod.name, price_delta: mod.priceDelta })),
+      { also: [totals], commitAfter: true },
     );
     m.linesAfter = [...m.lines, added.line];
     m.modifiersAdded = added.modifiers;
     return added.line.id;
   };
 }
+
+/** What a new order_lines row holds beyond what the insert gives it (the table's defaults). */
+const NEW_LINE_DEFAULTS = {
+  discount_kind: null, discount_value: null, override_reason: null, original_price: null, net: null, tax: null,
+  sent_quantity: 0, sent_note: null, void_reason: null, comp_reason: null,
+} as const;
 
 /** The line `lineId` of the order being changed (read under its lock), or 404. */
 function lineOf(m: Mutation, lineId: number): LineRow {

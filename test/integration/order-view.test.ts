@@ -6,6 +6,11 @@ import { seedStore } from '../helpers/store';
 import * as orders from '../../server/orders/service';
 import { openTable } from '../../server/tables/service';
 import { AppError } from '../../server/errors';
+import { createDb } from '../../server/db/knex';
+import { getSettings } from '../../server/settings/service';
+import { sendOrder, type KitchenEvents } from '../../server/kitchen/service';
+
+const kitchenEvents: KitchenEvents = { ticketCreated() {}, ticketChanged() {}, orderReady() {}, orderChanged() {}, floorChanged() {} };
 
 describe('the order screen a line add answers', function () {
   this.timeout(60_000);
@@ -78,5 +83,42 @@ describe('the order screen a line add answers', function () {
     const { view } = await orders.addLineAndView(deps, o.id, { productId: brownie.id, quantity: 1, modifierIds: [], note });
     assert.equal(view.lines[0].note, note);
     assert.equal((await t.db('order_lines').where({ order_id: o.id }).first()).note, note);
+  });
+
+  it('a line add is 2 round trips to PostgreSQL, a kitchen send 2 and a cash close 4; the totals the add wrote are the totals of its lines', async () => {
+    const one = createDb(t.url, { poolMax: 1 }); // one connection: its ReadyForQuery messages are the round trips
+    try {
+      const conn = await one.client.acquireConnection();
+      await one.client.releaseConnection(conn);
+      let trips = 0;
+      conn.connection.on('readyForQuery', () => trips++);
+      const counted = async <T>(f: () => Promise<T>): Promise<[T, number]> => {
+        trips = 0;
+        const r = await f();
+        return [r, trips];
+      };
+      const d: orders.OrderDeps = { ...deps, db: one };
+      const o = await orders.openOrder(d, { type: 'counter' }); // the settings are cached from here on
+      const { productId, modifierIds } = await withModifiers();
+      const [added, addTrips] = await counted(() => orders.addLineAndView(d, o.id, { productId, quantity: 3, modifierIds, note: null }));
+      assert.equal(addTrips, 2, 'BEGIN + the locked read, then the line, its modifiers and the totals + COMMIT');
+      const brownie = await store.product('Brownie');
+      await orders.addLine(d, o.id, { productId: brownie.id, quantity: 2, modifierIds: [], note: null });
+      const row = await t.db('orders').where({ id: o.id }).first();
+      const lines = await t.db('order_lines').where({ order_id: o.id }).orderBy('id');
+      const expected = orders.totalsFor(row, lines, await getSettings(t.db));
+      assert.deepEqual(
+        { subtotal: row.subtotal, discount: row.discount_total, tax: row.tax_total, total: row.total, version: row.version },
+        { subtotal: expected.subtotal, discount: expected.discountTotal, tax: expected.taxTotal, total: expected.total, version: 3 },
+      );
+      assert.ok(added.view.order.total > 0 && row.total > added.view.order.total);
+      const [, sendTrips] = await counted(() => sendOrder({ ...d, events: { ...kitchenEvents } }, o.id));
+      assert.equal(sendTrips, 2, 'BEGIN + the locked read, then every write + COMMIT');
+      const [paid, payTrips] = await counted(() => orders.tenderCash(d, o.id, row.total + 1000, crypto.randomUUID()));
+      assert.equal(paid.closed, true);
+      assert.equal(payTrips, 4, 'BEGIN + the locked read; payment and line amounts; chain head; entry, head, event, order + COMMIT');
+    } finally {
+      await one.destroy();
+    }
   });
 });

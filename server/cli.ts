@@ -9,6 +9,7 @@ import { migrateLatest } from './db/migrations';
 import { seedSettings } from './settings/service';
 import { seedDemo } from './demo/seed';
 import { startServer } from './main';
+import { tuneHeap } from './heap';
 import { systemClock } from './clock';
 import { verifyJournal } from './journal/verify';
 import crypto from 'node:crypto';
@@ -43,6 +44,8 @@ const commands: Record<string, Command> = {
   async start(args, config) {
     const cfg = config();
     const log = createLogger(cfg.LOG_LEVEL);
+    const heapFlags = tuneHeap();
+    if (heapFlags.length) log.info({ flags: heapFlags }, 'heap tuned');
     const demo = args.includes('--demo');
     const server = await startServer(cfg, { demo, log });
     if (server.demo) printDemo(server.url, server.demo);

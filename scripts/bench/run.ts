@@ -598,7 +598,8 @@ ${problems.length ? `\n## Problems seen in this run\n\n${problems.map((p) => `- 
   with their device cookie, each watching the station of the product sent; time from sending
   POST /orders/:id/send to each screen's ticket:created for that order.
 - **Footprint**: VmRSS of the server process from /proc, sampled every 250 ms during the rush; the
-  server runs from source through tsx with MALLOC_ARENA_MAX=2, as \`npm start\` does. Then the bundle
+  server runs from source through tsx with MALLOC_ARENA_MAX=2, as \`npm start\` does, and sets its own heap
+  growing factor at start (server/heap.ts). Then the bundle
   \`npm run build\` makes (dist/store-server.cjs, no TypeScript compiler at run time, as the appliance
   runs it) is started on the same data and the rush at the aim's concurrency runs again for its RSS. Cold start: SIGTERM, wait for exit,
   start again on the same DATA_DIR, time to the first 200 from /healthz.

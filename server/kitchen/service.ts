@@ -1,8 +1,11 @@
 import type { Clock } from '../clock';
 import type { Db, DbOrTrx, Trx } from '../db/knex';
 import { conflict, invalid, notFound } from '../errors';
-import { lockOrder, SNAPSHOT_VERSION, type OrderRow } from '../orders/queries';
-import { assertOpen } from '../orders/service';
+import {
+  datedFromJson, lineModifiers, LINES_JSON, linesFromJson, lockOrder, MODS_JSON, orderLines, SNAPSHOT_VERSION,
+  type LineRow, type ModifierRow, type OrderBundle, type OrderRow, type PaymentRow,
+} from '../orders/queries';
+import { assertOpen, screenOf, type OrderView } from '../orders/service';
 import { emitEvent } from '../webhooks/service';
 import { asWrite, writeAll } from '../db/write-all';
 
@@ -23,17 +26,8 @@ export interface KitchenDeps {
   events: KitchenEvents;
 }
 
-interface SendLine {
-  id: number;
-  name: string;
-  quantity: number;
-  sent_quantity: number;
-  note: string | null;
-  sent_note: string | null;
-  course: number;
-  seat: number | null;
-  station_id: number | null;
-}
+/** A line as a send sees it: the line and its product's station (none for a line without a product). */
+type SendLine = LineRow & { station_id: number | null };
 
 /**
  * Fire: tells each station only what changed since the last send, keyed by line id. Runs in one
@@ -42,8 +36,20 @@ interface SendLine {
  * Held courses stay back; `fireCourse` releases one and sends it.
  */
 export async function sendOrder(deps: KitchenDeps, orderId: number, opts: { fireCourse?: number; serverName?: string | null } = {}) {
+  const { tickets } = await sendOrderWithBundle(deps, orderId, opts);
+  return { tickets };
+}
+
+/** sendOrder, answering the order's screen after it too, from what its transaction read and wrote. */
+export async function sendOrderAndView(deps: KitchenDeps, orderId: number, opts: { fireCourse?: number; serverName?: string | null } = {}): Promise<{ tickets: Array<{ ticketId: number; stationId: number }>; view: OrderView }> {
+  const { tickets, after } = await sendOrderWithBundle(deps, orderId, opts);
+  // the lock waited for another change and read the lines again: read the screen after commit
+  return { tickets, view: await screenOf(deps.db, orderId, after) };
+}
+
+async function sendOrderWithBundle(deps: KitchenDeps, orderId: number, opts: { fireCourse?: number; serverName?: string | null }) {
   const created: Array<{ ticketId: number; stationId: number }> = [];
-  const { version } = await deps.db.transaction(async (trx) => {
+  const { version, after } = await deps.db.transaction(async (trx) => {
     const locked = await lockOrderForSend(trx, orderId);
     if (!locked) throw notFound('That order');
     const { order, lines, mods, tableName } = locked;
@@ -76,12 +82,25 @@ export async function sendOrder(deps: KitchenDeps, orderId: number, opts: { fire
     }
     const now = deps.clock.now();
     const version = order.version + 1;
-    const orderUpdate = asWrite(trx('orders').where({ id: orderId }).update({
-      held_courses: held, version, updated_at: now, ...(byStation.size && !order.first_sent_at ? { first_sent_at: now } : {}),
-    }));
+    const orderChange = { held_courses: held, version, updated_at: now, ...(byStation.size && !order.first_sent_at ? { first_sent_at: now } : {}) };
+    const orderUpdate = asWrite(trx('orders').where({ id: orderId }).update(orderChange));
+    // what the screen shows after the send, when the locking read saw all of it
+    const sent = new Set(updates);
+    const after: OrderBundle | undefined = locked.forView && {
+      order: { ...order, ...orderChange },
+      tableName,
+      lines: lines.map((sl) => {
+        const { station_id: _station, ...l } = sl;
+        return sent.has(sl) ? { ...l, sent_quantity: l.quantity, sent_note: l.note } : l;
+      }),
+      modifiers: mods,
+      payments: locked.forView.payments,
+      refunds: [],
+      refundedByLine: new Map(),
+    };
     if (!byStation.size) {
       await writeAll(trx, [orderUpdate], undefined, { commitAfter: true });
-      return { version };
+      return { version, after };
     }
     // the send number, one ticket per station with its items, what the kitchen now has on each
     // line, and the order: one statement
@@ -117,44 +136,49 @@ export async function sendOrder(deps: KitchenDeps, orderId: number, opts: { fire
       orderUpdate,
     ], 'new_tickets', { commitAfter: true }); // the transaction's last statement: COMMIT rides with it
     for (const stationId of stations) created.push({ ticketId: tickets.find((t) => t.station_id === stationId)!.id, stationId });
-    return { version };
+    return { version, after };
   });
   for (const t of created) deps.events.ticketCreated({ ...t, orderId });
   deps.events.orderChanged(orderId, version);
   deps.events.floorChanged();
-  return { tickets: created };
+  return { tickets: created, after };
 }
 
 /**
- * The order locked for a send, with its lines (and their stations), their modifiers' names and
- * its table's name, in one round trip; read again under the lock when the statement waited for
- * it (see lockOrderWithLines).
+ * The order locked for a send, with its lines (and their stations), their modifiers, its table's
+ * name and payments, in one round trip; read again under the lock when the statement waited for
+ * it (see lockOrderWithLines). `forView`: the statement saw everything the order's screen shows.
  */
-async function lockOrderForSend(trx: Trx, orderId: number) {
+async function lockOrderForSend(trx: Trx, orderId: number): Promise<{
+  order: OrderRow; tableName: string | null; lines: SendLine[]; mods: ModifierRow[]; forView?: { payments: PaymentRow[] };
+} | undefined> {
   const res = await trx.raw(
     `select o.*, (select t.name from tables t where t.id = o.table_id) as x_table_name,
-       coalesce((select json_agg(json_build_object('id', sl.id, 'name', sl.name, 'quantity', sl.quantity, 'sent_quantity', sl.sent_quantity,
-                  'note', sl.note, 'sent_note', sl.sent_note, 'course', sl.course, 'seat', sl.seat, 'station_id', sp.station_id) order by sl.id)
-                 from order_lines sl left join products sp on sp.id = sl.product_id where sl.order_id = o.id), '[]') as x_lines,
-       coalesce((select json_agg(json_build_object('line_id', sm.line_id, 'name', sm.name) order by sm.id)
-                 from order_line_modifiers sm join order_lines sml on sml.id = sm.line_id where sml.order_id = o.id), '[]') as x_mods,
+       ${LINES_JSON} as x_lines,
+       (select json_object_agg(sl.id, sp.station_id) from order_lines sl join products sp on sp.id = sl.product_id where sl.order_id = o.id) as x_stations,
+       ${MODS_JSON} as x_mods,
+       case when o.paid_total > 0 then (select json_agg(pay_row order by pay_row.id) from payments pay_row where pay_row.order_id = o.id) end as x_payments,
        ${SNAPSHOT_VERSION}
      from orders o where o.id = ? for update of o`,
     [orderId],
   );
   const row = res.rows[0];
   if (!row) return undefined;
-  const { x_table_name, x_lines, x_mods, x_snapshot_version, ...order } = row;
+  const { x_table_name, x_lines, x_stations, x_mods, x_payments, x_snapshot_version, ...order } = row;
+  const withStations = (lines: LineRow[], stations: Record<string, number | null>): SendLine[] => lines.map((l) => ({ ...l, station_id: stations[l.id] ?? null }));
   if (x_snapshot_version === order.version) {
-    return { order: order as OrderRow, tableName: x_table_name as string | null, lines: x_lines as SendLine[], mods: x_mods as Array<{ line_id: number; name: string }> };
+    return {
+      order: order as OrderRow, tableName: x_table_name as string | null, lines: withStations(linesFromJson(x_lines), x_stations ?? {}),
+      mods: x_mods as ModifierRow[], forView: { payments: datedFromJson(x_payments) },
+    };
   }
-  const lines: SendLine[] = await trx('order_lines as l')
-    .leftJoin('products as p', 'p.id', 'l.product_id')
-    .where('l.order_id', orderId)
-    .orderBy('l.id')
-    .select('l.id', 'l.name', 'l.quantity', 'l.sent_quantity', 'l.note', 'l.sent_note', 'l.course', 'l.seat', 'p.station_id');
-  const mods = await trx('order_line_modifiers').whereIn('line_id', lines.map((l) => l.id)).orderBy('id').select('line_id', 'name');
-  return { order: order as OrderRow, tableName: x_table_name as string | null, lines, mods };
+  const lines = await orderLines(trx, orderId);
+  const stations = await trx('order_lines as l').join('products as p', 'p.id', 'l.product_id').where('l.order_id', orderId).select('l.id', 'p.station_id');
+  return {
+    order: order as OrderRow, tableName: x_table_name as string | null,
+    lines: withStations(lines, Object.fromEntries(stations.map((s: { id: number; station_id: number | null }) => [s.id, s.station_id]))),
+    mods: await lineModifiers(trx, lines.map((l) => l.id)),
+  };
 }
 
 /** Keeps a course back from the next sends until it is fired. */

@@ -77,14 +77,14 @@ export const lockOrder = (trx: DbOrTrx, id: number): Promise<OrderRow | undefine
 
 // json_agg turns timestamptz into ISO text: these are the Date columns of rows read that way
 const asDate = (v: unknown) => (v == null ? null : new Date(v as string));
-const linesFromJson = (rows: LineRow[]): LineRow[] => rows.map((l) => ({ ...l, created_at: asDate(l.created_at)! }));
-const datedFromJson = <T extends { created_at: Date }>(rows: T[] | null): T[] => (rows ?? []).map((r) => ({ ...r, created_at: asDate(r.created_at)! }));
+export const linesFromJson = (rows: LineRow[]): LineRow[] => rows.map((l) => ({ ...l, created_at: asDate(l.created_at)! }));
+export const datedFromJson = <T extends { created_at: Date }>(rows: T[] | null): T[] => (rows ?? []).map((r) => ({ ...r, created_at: asDate(r.created_at)! }));
 
 // aliases inside json_agg are spelled so that no column of orders or tables (x, y…) can shadow them
-const LINES_JSON = `coalesce((select json_agg(ol_row order by ol_row.id) from order_lines ol_row where ol_row.order_id = o.id), '[]')`;
+export const LINES_JSON = `coalesce((select json_agg(ol_row order by ol_row.id) from order_lines ol_row where ol_row.order_id = o.id), '[]')`;
 /** The version of the order as the statement's snapshot saw it (see lockOrderWithLines). */
 export const SNAPSHOT_VERSION = '(select v_snap.version from orders v_snap where v_snap.id = o.id) as x_snapshot_version';
-const MODS_JSON = `coalesce((select json_agg(olm_row order by olm_row.id) from order_line_modifiers olm_row join order_lines olm_line on olm_line.id = olm_row.line_id where olm_line.order_id = o.id), '[]')`;
+export const MODS_JSON = `coalesce((select json_agg(olm_row order by olm_row.id) from order_line_modifiers olm_row join order_lines olm_line on olm_line.id = olm_row.line_id where olm_line.order_id = o.id), '[]')`;
 
 export interface LockedOrder {
   order: OrderRow;
@@ -143,9 +143,13 @@ export interface PaymentRow {
  * an idempotency key already made (on any order), in one round trip; read again under the lock
  * when the statement waited for it (see lockOrderWithLines).
  */
-export async function lockOrderForTender(trx: DbOrTrx, id: number, idempotencyKey: string): Promise<{ order: OrderRow; lines: LineRow[]; modifiers: ModifierRow[]; payments: PaymentRow[]; prior: PaymentRow | undefined } | undefined> {
+export async function lockOrderForTender(trx: DbOrTrx, id: number, idempotencyKey: string): Promise<{
+  order: OrderRow; lines: LineRow[]; modifiers: ModifierRow[]; payments: PaymentRow[]; prior: PaymentRow | undefined;
+  /** the order's table's name (undefined: not read, when the lines were read again) */
+  tableName?: string | null;
+} | undefined> {
   const res = await trx.raw(
-    `select o.*, ${LINES_JSON} as x_lines, ${MODS_JSON} as x_mods,
+    `select o.*, ${LINES_JSON} as x_lines, ${MODS_JSON} as x_mods, (select t.name from tables t where t.id = o.table_id) as x_table_name,
        (select json_agg(pay_row order by pay_row.id) from payments pay_row where pay_row.order_id = o.id) as x_payments,
        (select row_to_json(key_row) from payments key_row where key_row.idempotency_key = ?) as x_prior,
        ${SNAPSHOT_VERSION}
@@ -154,7 +158,7 @@ export async function lockOrderForTender(trx: DbOrTrx, id: number, idempotencyKe
   );
   const row = res.rows[0];
   if (!row) return undefined;
-  const { x_lines, x_mods, x_payments, x_prior, x_snapshot_version, ...order } = row;
+  const { x_lines, x_mods, x_payments, x_prior, x_snapshot_version, x_table_name, ...order } = row;
   if (x_snapshot_version !== order.version) {
     const lines = await orderLines(trx, id);
     return {
@@ -163,7 +167,7 @@ export async function lockOrderForTender(trx: DbOrTrx, id: number, idempotencyKe
       prior: await trx('payments').where({ idempotency_key: idempotencyKey }).first(),
     };
   }
-  return { order, lines: linesFromJson(x_lines), modifiers: x_mods, payments: datedFromJson(x_payments), prior: x_prior ? datedFromJson([x_prior])[0] : undefined };
+  return { order, lines: linesFromJson(x_lines), modifiers: x_mods, payments: datedFromJson(x_payments), prior: x_prior ? datedFromJson([x_prior])[0] : undefined, tableName: x_table_name };
 }
 
 /** Inserts a line and its modifiers in one statement; returns the line as stored. */

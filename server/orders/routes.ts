@@ -133,8 +133,8 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
 
   router.post('/orders/:id/send', need('order:sell'), async (ctx) => {
     const id = idParam(ctx, 'id');
-    await kitchen.sendOrder(deps.kitchen, id, { serverName: ctx.state.auth.staff?.name });
-    await panel(ctx, id);
+    const { view } = await kitchen.sendOrderAndView(deps.kitchen, id, { serverName: ctx.state.auth.staff?.name });
+    await panel(ctx, id, {}, view);
   });
 
   router.post('/orders/:id/courses/:course/hold', need('order:sell'), async (ctx) => {
@@ -145,8 +145,8 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
 
   router.post('/orders/:id/courses/:course/fire', need('order:sell'), async (ctx) => {
     const id = idParam(ctx, 'id');
-    await kitchen.sendOrder(deps.kitchen, id, { fireCourse: idParam(ctx, 'course'), serverName: ctx.state.auth.staff?.name });
-    await panel(ctx, id);
+    const { view } = await kitchen.sendOrderAndView(deps.kitchen, id, { fireCourse: idParam(ctx, 'course'), serverName: ctx.state.auth.staff?.name });
+    await panel(ctx, id, {}, view);
   });
 
   router.post('/products/:productId/availability', need('order:sell'), validate(schema.Availability), async (ctx) => {
@@ -245,8 +245,7 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
     const id = idParam(ctx, 'id');
     const { tendered, idempotency_key } = ctx.state.input as { tendered: string; idempotency_key: string };
     const settings = await getSettings(deps.db);
-    const result = await orders.tenderCash(deps, id, orders.toMinor(tendered, settings.currency, 'tendered'), idempotency_key, actor(ctx));
-    const view = await orders.getOrderView(deps.db, id);
+    const { result, view } = await orders.tenderCashAndView(deps, id, orders.toMinor(tendered, settings.currency, 'tendered'), idempotency_key, actor(ctx));
     if (result.closed) {
       render(ctx, 'orders/_paid.html', 'orders/_paid.html', { ...view, result, printedAt: formatLocal(view.order.closed_at!, view.settings.timezone), duplicate: result.replayed });
     } else {

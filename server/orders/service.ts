@@ -17,7 +17,7 @@ import { getSettings } from '../settings/service';
 import type { BusinessSettings } from '../settings/schema';
 import {
   findOrder, insertLineWithModifiers, lineModifiers, loadOrderBundle, type OrderBundle, lockOrder, lockOrderForTender, lockOrderWithLines, orderLines, refundedByLine,
-  type LineRow, type ModifierRow, type OrderRow,
+  type LineRow, type ModifierRow, type OrderRow, type PaymentRow,
 } from './queries';
 
 export interface OrderEvents {
@@ -502,12 +502,31 @@ export interface TenderResult {
  * double tap or a retried request record one payment: a replay returns the first outcome.
  */
 export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Minor, idempotencyKey: string, actor: Actor = {}, tip: Minor = 0): Promise<TenderResult> {
+  return (await tenderCashWithBundle(deps, orderId, tendered, idempotencyKey, actor, tip)).result;
+}
+
+/** tenderCash, answering the order's screen after it too, from what its transaction read and wrote. */
+export async function tenderCashAndView(deps: OrderDeps, orderId: number, tendered: Minor, idempotencyKey: string, actor: Actor = {}, tip: Minor = 0): Promise<{ result: TenderResult; view: OrderView }> {
+  const { result, after, settings } = await tenderCashWithBundle(deps, orderId, tendered, idempotencyKey, actor, tip);
+  // a replayed key, or a lock that waited and read the lines again: read the screen after commit
+  return { result, view: after && settings ? viewOf(after, settings) : await getOrderView(deps.db, orderId) };
+}
+
+async function tenderCashWithBundle(deps: OrderDeps, orderId: number, tendered: Minor, idempotencyKey: string, actor: Actor, tip: Minor): Promise<{ result: TenderResult; after?: OrderBundle; settings?: BusinessSettings }> {
   let changedVersion: number | undefined;
+  let after: OrderBundle | undefined;
+  let usedSettings: BusinessSettings | undefined;
+  // what the screen shows after this payment, when the locking read saw everything it needs
+  const bundleAfter = (locked: NonNullable<Awaited<ReturnType<typeof lockOrderForTender>>>, order: OrderRow, lines: LineRow[], payment: PaymentRow): OrderBundle | undefined =>
+    locked.tableName === undefined
+      ? undefined
+      : { order, tableName: locked.tableName, lines, modifiers: locked.modifiers, payments: [...locked.payments, payment], refunds: [], refundedByLine: new Map() };
   const result = await deps.db.transaction(async (trx) => {
     const locked = await lockOrderForTender(trx, orderId, idempotencyKey);
     if (!locked) throw notFound('That order');
     const { order, lines, prior } = locked;
     const settings = await getSettings(trx);
+    usedSettings = settings;
     if (!Number.isSafeInteger(tendered) || tendered < 0 || tendered > MAX_AMOUNT) throw invalid('The amount tendered is out of range.', [{ field: 'tendered', message: 'out of range' }]);
     if (!Number.isSafeInteger(tip) || tip < 0 || tip > MAX_AMOUNT) throw invalid('The tip is out of range.', [{ field: 'tip', message: 'out of range' }]);
     if (prior) {
@@ -530,18 +549,20 @@ export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Min
     const change = paysInFull ? available - cashDue : 0;
     const now = deps.clock.now();
     const payment = { order_id: orderId, method: 'cash', amount, tendered, change, tip, idempotency_key: idempotencyKey, staff_id: actor.staffId ?? null, terminal_id: actor.terminalId ?? null, created_at: now };
-    const paymentWrite = asWrite(trx('payments').insert(payment).returning('id'), 'new_payment');
+    const paymentWrite = asWrite(trx('payments').insert(payment).returning('*'), 'new_payment');
     const paidTotal = order.paid_total + amount;
     changedVersion = order.version + 1;
     if (!paysInFull) {
-      const [row] = await writeAll<{ id: number }>(trx, [paymentWrite, asWrite(trx('orders').where({ id: orderId }).update({ paid_total: paidTotal, version: changedVersion, updated_at: now }))], 'new_payment', { commitAfter: true });
+      const orderChange = { paid_total: paidTotal, version: changedVersion, updated_at: now };
+      const [row] = await writeAll<PaymentRow>(trx, [paymentWrite, asWrite(trx('orders').where({ id: orderId }).update(orderChange))], 'new_payment', { commitAfter: true });
+      after = bundleAfter(locked, { ...order, ...orderChange }, lines, row);
       return { paymentId: row.id, amount, tendered, change, closed: false, replayed: false, receiptNo: null };
     }
     const { record, lineTax, totals: tt } = orderRecord(order, settings, actor, lines, locked.modifiers);
     // everything that does not need the receipt number first: the chain head stays locked
     // from the append until COMMIT, and every close in the store waits for it
     const values = lines.map((l) => [l.id, tt.lines.find((x) => x.key === String(l.id))!.net, lineTax.get(l.id)!]);
-    const [row] = await writeAll<{ id: number }>(trx, [
+    const [row] = await writeAll<PaymentRow>(trx, [
       paymentWrite,
       {
         // order_id narrows it to the order's lines through its index (see kitchen/service.ts sendOrder)
@@ -554,23 +575,26 @@ export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Min
     const head = await lockChainHead(trx);
     const { entry, writes } = nextEntry(head, deps.clock, { kind: 'sale', record: { ...record, rounding: cashDue - due, tenders }, sales: tt.total });
     const receiptNo = entry.receipt_no!;
+    const closedOrder = {
+      status: 'paid' as const, paid_total: paidTotal, rounding: cashDue - due, receipt_no: receiptNo, journal_seq: entry.seq,
+      closed_at: now, version: changedVersion, updated_at: now,
+      subtotal: tt.subtotal, discount_total: tt.discountTotal, tax_total: tt.taxTotal, total: tt.total,
+    };
     // the entry, the head, the webhook event and the order in one statement, then COMMIT
     await writeAll(trx, [
       ...writes,
       ...eventWrites(deps.clock, 'order.paid', {
         orderId, number: order.number, receiptNo, total: tt.total, currency: settings.currency, journalSeq: entry.seq, paidAt: now.toISOString(),
       }),
-      asWrite(trx('orders').where({ id: orderId }).update({
-        status: 'paid', paid_total: paidTotal, rounding: cashDue - due, receipt_no: receiptNo, journal_seq: entry.seq,
-        closed_at: now, version: changedVersion, updated_at: now,
-        subtotal: tt.subtotal, discount_total: tt.discountTotal, tax_total: tt.taxTotal, total: tt.total,
-      })),
+      asWrite(trx('orders').where({ id: orderId }).update(closedOrder)),
     ], undefined, { commitAfter: true });
+    const amounts = new Map(values.map(([id, net, tax]) => [id, { net, tax }]));
+    after = bundleAfter(locked, { ...order, ...closedOrder }, lines.map((l) => ({ ...l, ...amounts.get(l.id)! })), row);
     return { paymentId: row.id, amount, tendered, change, closed: true, replayed: false, receiptNo };
   });
   if (changedVersion) deps.events.orderChanged(orderId, changedVersion);
   if (result.closed && !result.replayed) deps.events.outboxWritten?.();
-  return result;
+  return { result, after: result.replayed ? undefined : after, settings: usedSettings };
 }
 
 /** Voids an unpaid order with a reason: a journal entry with its full record and a receipt number. */
@@ -706,6 +730,11 @@ export interface OrderView {
   refunds: Array<{ id: number; receipt_no: number; reason: string; total: number; created_at: Date }>;
   settings: BusinessSettings;
   tableName: string | null;
+}
+
+/** The order's screen from what a change's transaction read and wrote, else read after its commit. */
+export async function screenOf(db: Db, orderId: number, after: OrderBundle | undefined): Promise<OrderView> {
+  return after ? viewOf(after, await getSettings(db)) : getOrderView(db, orderId);
 }
 
 export async function getOrderView(db: Db | Trx, orderId: number): Promise<OrderView> {

@@ -8,7 +8,7 @@ import { openTable } from '../../server/tables/service';
 import { AppError } from '../../server/errors';
 import { createDb } from '../../server/db/knex';
 import { getSettings } from '../../server/settings/service';
-import { sendOrder, type KitchenEvents } from '../../server/kitchen/service';
+import { holdCourse, sendOrder, sendOrderAndView, type KitchenEvents } from '../../server/kitchen/service';
 
 const kitchenEvents: KitchenEvents = { ticketCreated() {}, ticketChanged() {}, orderReady() {}, orderChanged() {}, floorChanged() {} };
 
@@ -83,6 +83,54 @@ describe('the order screen a line add answers', function () {
     const { view } = await orders.addLineAndView(deps, o.id, { productId: brownie.id, quantity: 1, modifierIds: [], note });
     assert.equal(view.lines[0].note, note);
     assert.equal((await t.db('order_lines').where({ order_id: o.id }).first()).note, note);
+  });
+
+  it('a cash tender answers the screen after it from its own transaction: a part payment, then the close', async () => {
+    const table = await t.db('tables').orderBy('id', 'desc').first();
+    const orderId = await openTable(deps, table.id, 3, {});
+    const { productId, modifierIds } = await withModifiers();
+    await orders.addLine(deps, orderId, { productId, quantity: 2, modifierIds, note: 'no ice' });
+    await orders.addLine(deps, orderId, { productId: (await store.product('Brownie')).id, quantity: 1, modifierIds: [], note: null });
+    clock.advance(90_000);
+    const part = await orders.tenderCashAndView(deps, orderId, 150, crypto.randomUUID());
+    assert.equal(part.result.closed, false);
+    assert.deepEqual(part.view, await orders.getOrderView(t.db, orderId));
+    assert.equal(part.view.payments.length, 1);
+    clock.advance(60_000);
+    const key = crypto.randomUUID();
+    const full = await orders.tenderCashAndView(deps, orderId, part.view.cashDue + 1000, key);
+    assert.equal(full.result.closed, true);
+    assert.deepEqual(full.view, await orders.getOrderView(t.db, orderId));
+    assert.equal(full.view.tableName, table.name);
+    assert.equal(full.view.order.status, 'paid');
+    assert.ok(full.view.lines.every((l) => l.net !== null && l.tax !== null));
+    // the same key again is a replay: the screen is read, and is the same
+    const again = await orders.tenderCashAndView(deps, orderId, part.view.cashDue + 1000, key);
+    assert.equal(again.result.replayed, true);
+    assert.deepEqual(again.view, full.view);
+  });
+
+  it('a kitchen send answers the screen after it from its own transaction: first send, an addition, a held course fired', async () => {
+    const table = await t.db('tables').orderBy('id').offset(1).first();
+    const orderId = await openTable(deps, table.id, 2, {});
+    const kdeps = { ...deps, events: { ...kitchenEvents } };
+    const { productId, modifierIds } = await withModifiers();
+    await orders.addLine(deps, orderId, { productId, quantity: 2, modifierIds, note: 'well done', seat: 1 });
+    await orders.tenderCash(deps, orderId, 100, crypto.randomUUID()); // a part payment shows on the screen too
+    clock.advance(30_000);
+    const first = await sendOrderAndView(kdeps, orderId);
+    assert.ok(first.tickets.length >= 1);
+    assert.deepEqual(first.view, await orders.getOrderView(t.db, orderId));
+    assert.ok(first.view.lines.every((l) => l.sent_quantity === l.quantity));
+    await orders.addLine(deps, orderId, { productId: (await store.product('Brownie')).id, quantity: 1, modifierIds: [], note: null, course: 2 });
+    await holdCourse(kdeps, orderId, 2);
+    clock.advance(30_000);
+    const held = await sendOrderAndView(kdeps, orderId);
+    assert.deepEqual(held.view, await orders.getOrderView(t.db, orderId));
+    assert.equal(held.view.lines.find((l) => l.course === 2)!.sent_quantity, 0, 'the held course stays back');
+    const fired = await sendOrderAndView(kdeps, orderId, { fireCourse: 2 });
+    assert.deepEqual(fired.view, await orders.getOrderView(t.db, orderId));
+    assert.ok(fired.view.lines.every((l) => l.sent_quantity === l.quantity));
   });
 
   it('a line add is 2 round trips to PostgreSQL, a kitchen send 2 and a cash close 4; the totals the add wrote are the totals of its lines', async () => {

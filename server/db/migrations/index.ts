@@ -7,6 +7,7 @@ import * as m0005 from './0005_security';
 import * as m0006 from './0006_api_and_webhooks';
 import * as m0007 from './0007_kitchen_and_tables';
 import * as m0008 from './0008_room_for_updates';
+import * as m0009 from './0009_refund_lines_by_refund';
 
 /**
  * Every migration, in order, bundled as a static list so the binary, the CLI and the tests run
@@ -21,6 +22,7 @@ const migrations: Array<[string, Knex.Migration]> = [
   ['0006_api_and_webhooks', m0006],
   ['0007_kitchen_and_tables', m0007],
   ['0008_room_for_updates', m0008],
+  ['0009_refund_lines_by_refund', m0009],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

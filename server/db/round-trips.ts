@@ -163,7 +163,13 @@ export function runStatement(client: pg.ClientBase, config: StatementConfig, opt
   const reparse = config.name !== undefined && state.unsure.delete(config.name);
   if (!before.length && !after.length && !reparse) return client.query(config as pg.QueryConfig);
   return new Promise((resolve, reject) => {
+    let settled = false;
     const q = new WrappedQuery(config, before, after, reparse, state, (err, res) => {
+      // pg calls back twice when a value fails to bind (the error, then at ReadyForQuery): the
+      // first answer counts. Then nothing ran after BEGIN, not the COMMIT either: the
+      // transaction stays open for the caller's ROLLBACK.
+      if (settled) return;
+      settled = true;
       if (err) return reject(err);
       if (after.length) state.committed = true;
       resolve(res!);

@@ -123,6 +123,24 @@ describe('transaction control without round trips of its own', function () {
     assert.equal(inTransaction(conn), false);
   });
 
+  it('a value pg cannot send (caught before Execute) leaves no transaction open behind it, with or without commitAfter', async () => {
+    // pg turns a binding into text while it writes the Bind message; this one refuses
+    const unsendable = { toPostgres: () => { throw new Error('this value cannot be sent'); } };
+    for (const commitAfter of [false, true]) {
+      await assert.rejects(
+        t.db.transaction(async (trx) => {
+          await trx.raw('select ?::text as j', [unsendable as never]).options({ commitAfter });
+        }),
+        /this value cannot be sent/,
+      );
+      assert.equal(inTransaction(conn), false);
+      assert.equal((conn as unknown as { _txStatus: string })._txStatus, 'I', 'PostgreSQL says: idle, no transaction');
+      await t.db('rt_items').insert({ id: 20, label: 'twenty' });
+      assert.deepEqual(await rows(), [{ id: 20, label: 'twenty' }]);
+      await t.db('rt_items').delete();
+    }
+  });
+
   it('a prepared statement first used in a failing transaction still runs afterwards, and a bad one keeps its own error', async () => {
     const sql = 'select 10 / ?::int as q, now() as rt_marker_a';
     await assert.rejects(t.db.transaction((trx) => trx.raw(sql, [0])), /division by zero/);

@@ -2,7 +2,7 @@
  * What the bench is told by its environment. Defaults are sized so the whole bench takes about
  * 5–10 minutes on a 2-core box.
  */
-export const SECTIONS = ['coldstart', 'rush', 'kitchen', 'scan', 'floor', 'ledger', 'reports'] as const;
+export const SECTIONS = ['coldstart', 'rush', 'kitchen', 'api', 'scan', 'floor', 'ledger', 'reports'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchConfig {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createDb, type Db } from '../../server/db/knex';
-import { benchConfig, type BenchConfig } from './config';
+import { SECTIONS, benchConfig, type BenchConfig } from './config';
 import { buildBundle } from '../build';
 import {
   SERVER_POOL, captureSale, createScratchDb, dumpPlan, measureCeiling, measureFloor, measureServices, replayPlan,
@@ -16,6 +16,9 @@ import {
 } from './floor';
 import { keepAliveAgent, type Browser } from './http';
 import { kitchenRig, type KitchenRun } from './kitchen';
+import { API_REQUESTS, API_STEPS, apiRush, type ApiRun } from './api';
+import { createApiToken } from '../../server/api/tokens';
+import { systemClock } from '../../server/clock';
 import type { LoopResult } from './load';
 import { measureLedgerCatchUp, measureReports, measureScanToScreen } from './pending';
 import {
@@ -167,6 +170,16 @@ async function main(): Promise<void> {
       sections.push({ title, rows: await kitchenRows(cfg, db, server.url, agent, terminals[0], recipes, sendBuilt, probe.status) });
     } catch (err) {
       sections.push({ title, rows: [failedRow('Kitchen push', err, problems)] });
+    }
+  }
+
+  // -- integration API sale
+  if (cfg.sections.has('api')) {
+    const title = `Integration API: N clients looping a sale over /api/v1 (${API_STEPS.map((st) => API_REQUESTS[st]).join('; ')})`;
+    try {
+      sections.push({ title, rows: await apiRows(cfg, db, server, pgDir, agent, recipes, w) });
+    } catch (err) {
+      sections.push({ title, rows: [failedRow('Integration API', err, problems)] });
     }
   }
 
@@ -391,6 +404,36 @@ function uniqueSteps(steps: Step[]): Step[] {
   return steps.filter((s, i) => steps.findIndex((x) => x.name === s.name) === i);
 }
 
+// ---- integration API ------------------------------------------------------------------------
+
+async function apiRows(cfg: BenchConfig, db: Db, server: ServerProcess, pgDir: string, agent: ReturnType<typeof keepAliveAgent>, recipes: LineRecipe[], w: { warmupMs: number; measureMs: number }): Promise<Row[]> {
+  const { token } = await createApiToken(db, systemClock, { name: 'Bench API client', scopes: ['orders:write', 'payments:write'] });
+  const runs = new Map<number, Array<ApiRun & { cpu: CpuShares }>>(cfg.terminals.map((n) => [n, []]));
+  for (let r = 0; r < cfg.runs; r++) {
+    for (const n of cfg.terminals) {
+      agent.destroy();
+      const watch = new LoadWatch(() => server.pid, pgDir);
+      watch.begin();
+      const run = await apiRush({ baseUrl: server.url, agent, token, recipes, clients: n, ...w });
+      const cpu = watch.end();
+      runs.get(n)!.push({ ...run, cpu });
+      note(`API ${n} clients, run ${r + 1}/${cfg.runs}: ${run.loop.perSec.toFixed(1)} sales/s, ${run.loop.errors} errors${run.loop.firstError ? ` (${run.loop.firstError})` : ''}; cores: server ${cpu.server.toFixed(2)}, PostgreSQL ${cpu.postgres.toFixed(2)}`);
+    }
+  }
+  const rows: Row[] = [];
+  for (const n of cfg.terminals) {
+    const list = runs.get(n)!;
+    const errors = list.reduce((s, x) => s + x.loop.errors, 0);
+    rows.push(summaryRow(`API, ${n} clients: complete sales/s`, list.map((x) => x.loop.perSec), {
+      note: `${errors ? `${errors} ERRORS (first: ${list.find((x) => x.loop.firstError)?.loop.firstError})` : 'no errors'}; cores: server ${fmt(median(list.map((x) => x.cpu.server)))}, PostgreSQL ${fmt(median(list.map((x) => x.cpu.postgres)))}`,
+    }));
+    for (const st of API_STEPS) {
+      rows.push(latencyRow(`API, ${n} clients: ${st}`, list.map((x) => percentiles(x.steps.get(st)!)), { note: API_REQUESTS[st] }));
+    }
+  }
+  return rows;
+}
+
 // ---- kitchen --------------------------------------------------------------------------------
 
 async function kitchenRows(cfg: BenchConfig, db: Db, baseUrl: string, agent: ReturnType<typeof keepAliveAgent>, counter: Browser, recipes: LineRecipe[], sendBuilt: boolean, sendStatus: number): Promise<Row[]> {
@@ -611,6 +654,10 @@ ${problems.length ? `\n## Problems seen in this run\n\n${problems.map((p) => `- 
 - **Kitchen push**: kitchen screens paired as kitchen terminals, connected over socket.io (websocket)
   with their device cookie, each watching the station of the product sent; time from sending
   POST /orders/:id/send to each screen's ticket:created for that order.
+- **Integration API**: N clients with one bearer token (orders:write, payments:write) loop, with no
+  think time, over POST /api/v1/orders (a take-away order with 4 lines and their modifiers, created
+  in one transaction) and POST /api/v1/orders/:id/payments (cash); each with its own idempotency
+  key, every answer checked for 201. Same levels, runs and window as the rush.
 - **Footprint**: VmRSS of the server process from /proc, sampled every 250 ms during the rush; the
   server runs from source through tsx with the malloc settings \`npm start\` sets (${Object.entries(npmStartEnv()).map(([k, v]) => `${k}=${v}`).join(', ')}), and sets its own heap
   growing factor at start (server/heap.ts). Then the bundle
@@ -637,7 +684,7 @@ BENCH_ONLY=rush,floor BENCH_OUT= npm run bench # some sections, print only
 | BENCH_TERMINALS | 10,50,200 | concurrency of the rush and the floor |
 | BENCH_AIM_TERMINALS | 50 | where the latency and memory aims apply |
 | BENCH_KITCHEN_CLIENTS / BENCH_KITCHEN_SENDS | 30 / 30 | kitchen screens, sends per run |
-| BENCH_ONLY | all | comma list of coldstart, rush, kitchen, scan, floor, ledger, reports |
+| BENCH_ONLY | all | comma list of ${SECTIONS.join(', ')} |
 | BENCH_FULL_BROWSER | 0 | 1: also the order page after HX-Redirect and the options dialog per line |
 | BENCH_LOG_LEVEL | warn | the server's LOG_LEVEL (info adds one log line per request) |
 | BENCH_OUT | docs/PERFORMANCE.md | where to write; empty: print only |

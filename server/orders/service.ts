@@ -99,6 +99,8 @@ export interface Mutation {
   product?: ProductWithGroups;
   /** the modifiers of lines the change added (with linesAfter) */
   modifiersAdded?: ModifierRow[];
+  /** whether the change's last statement carries the COMMIT: not inside a caller's transaction */
+  commitAfter: boolean;
   /**
    * The order's new totals for `lines` as a write, for a change to run inside its own last
    * statement (adding a line: the line, its modifiers and the totals in one round trip).
@@ -111,6 +113,10 @@ export interface Mutation {
  * One mutation of an open order: one transaction that locks the order row first, so two
  * terminals on one check serialise instead of losing a line; totals recomputed; version bumped;
  * other terminals nudged after commit.
+ *
+ * Given a transaction (`deps.db` is one: an API order made with its lines), the change runs in
+ * it, without a savepoint of its own: a failed change fails the caller's whole transaction, so a
+ * caller must not catch the error and go on.
  */
 export async function mutate<T>(
   deps: OrderDeps,
@@ -136,7 +142,8 @@ async function mutateWithView<T>(
   fn: (trx: Trx, order: OrderRow, settings: BusinessSettings, m: Mutation) => Promise<T>,
   opts: MutateOptions,
 ): Promise<{ result: T; view?: OrderView }> {
-  const { result, version, after, settings } = await deps.db.transaction(async (trx) => {
+  const inCallersTransaction = (deps.db as unknown as { isTransaction?: boolean }).isTransaction === true;
+  const change = async (trx: Trx) => {
     const locked = await lockOrderWithLines(trx, orderId, { productId: opts.productId, forView: opts.view });
     if (!locked) throw notFound('That order');
     const { order } = locked;
@@ -149,6 +156,7 @@ async function mutateWithView<T>(
     const m: Mutation = {
       lines: locked.lines,
       product: locked.product,
+      commitAfter: !inCallersTransaction,
       totalsWrite: (lines) => {
         if (opts.orderFieldsChange) throw new Error('totalsWrite: the change also changes the order row; its totals are written after it');
         written = totalsWrite(trx, deps.clock, beforeOf(order), settings, lines, clearFor(order));
@@ -160,7 +168,7 @@ async function mutateWithView<T>(
     const current = opts.orderFieldsChange ? (await findOrder(trx, orderId))! : order;
     const before = beforeOf(current);
     // the transaction's last statement: its COMMIT goes in the same round trip
-    const { version, totals, updatedAt } = written ?? (await recomputeTotals(trx, deps.clock, before, settings, m.linesAfter, clearFor(current), true));
+    const { version, totals, updatedAt } = written ?? (await recomputeTotals(trx, deps.clock, before, settings, m.linesAfter, clearFor(current), m.commitAfter));
     // what the screen after the change shows, when the transaction saw all of it (lines known,
     // nothing re-read); it is rendered into a view after COMMIT, not while the order is locked
     const after: OrderBundle | undefined = locked.forView && m.linesAfter && !opts.orderFieldsChange
@@ -175,7 +183,8 @@ async function mutateWithView<T>(
         }
       : undefined;
     return { result, version, after, settings };
-  });
+  };
+  const { result, version, after, settings } = inCallersTransaction ? await change(deps.db as Trx) : await deps.db.transaction(change);
   deps.events.orderChanged(orderId, version);
   return { result, view: after && viewOf(after, settings) };
 }
@@ -278,7 +287,7 @@ function addLineTo(deps: OrderDeps, orderId: number, input: NewLine) {
       trx,
       line,
       mods.map((mod) => ({ modifier_id: mod.id, group_name: mod.groupName, name: mod.name, price_delta: mod.priceDelta })),
-      { also: [totals], commitAfter: true },
+      { also: [totals], commitAfter: m.commitAfter },
     );
     m.linesAfter = [...m.lines, added.line];
     m.modifiersAdded = added.modifiers;

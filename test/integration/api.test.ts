@@ -66,6 +66,35 @@ describe('the integration API (/api/v1)', function () {
     }
   });
 
+  it('makes an order with its lines in one transaction without a savepoint per line; a bad line 3 leaves nothing behind', async () => {
+    const brownie = await store.product('Brownie');
+    const sent: string[] = [];
+    const onQuery = (q: { sql: string }) => sent.push(q.sql);
+    t.db.on('query', onQuery);
+    let made: OrderJson;
+    try {
+      const lines = [{ productId: brownie.id, qty: 1 }, { sku: 'RET-MUG', qty: 2 }, { productId: brownie.id, qty: 3, note: 'cut in four' }];
+      const r = await api.call<OrderJson>('POST', '/orders', { token, json: { type: 'takeaway', lines, idempotencyKey: key() } });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      made = r.body;
+    } finally {
+      t.db.off('query', onQuery);
+    }
+    assert.deepEqual(made.lines.map((l) => l.quantity), [1, 2, 3]);
+    assert.deepEqual(sent.filter((q) => /^\s*(savepoint|release)\b/i.test(q)), []);
+    // the order's totals are its lines' (each change recomputed them inside the one transaction)
+    const row = await t.db('orders').where({ id: made.id }).first();
+    assert.equal(row.total, made.total);
+    assert.equal(row.version, 1 + 3);
+
+    const before = await counts(t.db, 'orders', 'order_lines', 'order_line_modifiers', 'api_idempotency');
+    for (const bad of [{ productId: 999_999, qty: 1 }, { productId: brownie.id, qty: 1, modifierIds: [999_999] }]) {
+      const r = await api.call('POST', '/orders', { token, json: { type: 'takeaway', lines: [{ productId: brownie.id, qty: 1 }, { sku: 'RET-MUG', qty: 1 }, bad], idempotencyKey: key() } });
+      assert.equal(r.status, 422, JSON.stringify(r.body));
+    }
+    assert.deepEqual(await counts(t.db, 'orders', 'order_lines', 'order_line_modifiers', 'api_idempotency'), before);
+  });
+
   it('lists and finds products with filters', async () => {
     const all = await api.call<Items<ProductJson>>('GET', '/products', { token });
     assert.ok(all.body.items.length >= 40);

@@ -112,11 +112,12 @@ export function apiRoutes(deps: ApiDeps): Router {
   router.post('/orders/:id/payments', auth, scope('payments:write'), once, async (ctx) => {
     const id = idParam(ctx, 'id');
     const input = body(ctx, schema.PaymentInput);
-    const r = await orders.tenderCash(orderDeps(), id, input.amount, input.idempotencyKey, actor(ctx), input.tip ?? 0);
-    const payment: PaymentRow = await deps.db('payments').where({ id: r.paymentId }).first();
-    const order = await deps.db('orders').where({ id }).first();
+    // the order as the tender left it, with its payments: from the tender's own transaction
+    const { result, view } = await orders.tenderCashAndView(orderDeps(), id, input.amount, input.idempotencyKey, actor(ctx), input.tip ?? 0);
+    const payment = view.payments.find((p) => p.id === result.paymentId);
+    if (!payment) throw new Error(`payment ${result.paymentId} is not among order ${id}'s payments`);
     ctx.status = 201;
-    ctx.body = paymentJson(payment, order);
+    ctx.body = paymentJson(payment, view.order);
   });
 
   router.get('/payments/:id', auth, scope('payments:write'), async (ctx) => {

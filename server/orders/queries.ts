@@ -209,7 +209,7 @@ export interface OrderBundle {
   lines: LineRow[];
   modifiers: ModifierRow[];
   /** only read when the order has payments (paid_total > 0 or paid) */
-  payments: Array<{ id: number; method: string; amount: number; tendered: number; change: number; tip: number; created_at: Date }>;
+  payments: PaymentRow[];
   /** only read for a paid order */
   refunds: Array<{ id: number; receipt_no: number; reason: string; total: number; created_at: Date }>;
   refundedByLine: Map<number, { quantity: number; net: number; tax: number }>;

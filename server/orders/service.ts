@@ -735,7 +735,7 @@ export interface OrderView {
   taxes: Array<{ name: string; ppm: number; base: Minor; tax: Minor; percent: string }>;
   due: Minor;
   cashDue: Minor;
-  payments: Array<{ id: number; method: string; amount: number; tendered: number; change: number; created_at: Date }>;
+  payments: PaymentRow[];
   refunds: Array<{ id: number; receipt_no: number; reason: string; total: number; created_at: Date }>;
   settings: BusinessSettings;
   tableName: string | null;

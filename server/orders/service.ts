@@ -167,7 +167,7 @@ async function mutateWithView<T>(
     // the row is locked: read it again only when `fn` changed the order's own fields
     const current = opts.orderFieldsChange ? (await findOrder(trx, orderId))! : order;
     const before = beforeOf(current);
-    // the transaction's last statement: its COMMIT goes in the same round trip
+    // the change's last statement: the COMMIT goes in the same round trip (m.commitAfter)
     const { version, totals, updatedAt } = written ?? (await recomputeTotals(trx, deps.clock, before, settings, m.linesAfter, clearFor(current), m.commitAfter));
     // what the screen after the change shows, when the transaction saw all of it (lines known,
     // nothing re-read); it is rendered into a view after COMMIT, not while the order is locked

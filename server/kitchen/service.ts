@@ -2,7 +2,7 @@ import type { Clock } from '../clock';
 import type { Db, DbOrTrx, Trx } from '../db/knex';
 import { conflict, invalid, notFound } from '../errors';
 import {
-  datedFromJson, lineModifiers, LINES_JSON, linesFromJson, lockOrder, MODS_JSON, orderLines, SNAPSHOT_VERSION,
+  datedFromJson, lineModifiers, LINES_JSON, linesFromJson, lockOrder, MODS_JSON, orderLines, PAYMENTS_JSON, SNAPSHOT_VERSION, TABLE_NAME,
   type LineRow, type ModifierRow, type OrderBundle, type OrderRow, type PaymentRow,
 } from '../orders/queries';
 import { assertOpen, screenOf, type OrderView } from '../orders/service';
@@ -153,11 +153,11 @@ async function lockOrderForSend(trx: Trx, orderId: number): Promise<{
   order: OrderRow; tableName: string | null; lines: SendLine[]; mods: ModifierRow[]; forView?: { payments: PaymentRow[] };
 } | undefined> {
   const res = await trx.raw(
-    `select o.*, (select t.name from tables t where t.id = o.table_id) as x_table_name,
+    `select o.*, ${TABLE_NAME} as x_table_name,
        ${LINES_JSON} as x_lines,
        (select json_object_agg(sl.id, sp.station_id) from order_lines sl join products sp on sp.id = sl.product_id where sl.order_id = o.id) as x_stations,
        ${MODS_JSON} as x_mods,
-       case when o.paid_total > 0 then (select json_agg(pay_row order by pay_row.id) from payments pay_row where pay_row.order_id = o.id) end as x_payments,
+       case when o.paid_total > 0 then ${PAYMENTS_JSON} end as x_payments,
        ${SNAPSHOT_VERSION}
      from orders o where o.id = ? for update of o`,
     [orderId],

@@ -82,6 +82,10 @@ export const datedFromJson = <T extends { created_at: Date }>(rows: T[] | null):
 
 // aliases inside json_agg are spelled so that no column of orders or tables (x, y…) can shadow them
 export const LINES_JSON = `coalesce((select json_agg(ol_row order by ol_row.id) from order_lines ol_row where ol_row.order_id = o.id), '[]')`;
+/** The name of the order's table (null: not a table check). */
+export const TABLE_NAME = '(select t.name from tables t where t.id = o.table_id)';
+/** The order's payments, oldest first (null: none). */
+export const PAYMENTS_JSON = '(select json_agg(pay_row order by pay_row.id) from payments pay_row where pay_row.order_id = o.id)';
 /** The version of the order as the statement's snapshot saw it (see lockOrderWithLines). */
 export const SNAPSHOT_VERSION = '(select v_snap.version from orders v_snap where v_snap.id = o.id) as x_snapshot_version';
 /**
@@ -117,8 +121,8 @@ export async function lockOrderWithLines(trx: DbOrTrx, id: number, opts: { produ
   const res = await trx.raw(
     `select o.*, ${LINES_JSON} as x_lines, ${SNAPSHOT_VERSION}
        ${withProduct ? `, (select row_to_json(product_row) from (${PRODUCT_WITH_GROUPS_SQL}) product_row) as x_product` : ''}
-       ${opts.forView ? `, (select t.name from tables t where t.id = o.table_id) as x_table_name, ${MODS_JSON} as x_mods,
-          case when o.paid_total > 0 then (select json_agg(pay_row order by pay_row.id) from payments pay_row where pay_row.order_id = o.id) end as x_payments` : ''}
+       ${opts.forView ? `, ${TABLE_NAME} as x_table_name, ${MODS_JSON} as x_mods,
+          case when o.paid_total > 0 then ${PAYMENTS_JSON} end as x_payments` : ''}
      from orders o where o.id = ? for update of o`,
     withProduct ? [opts.productId!, id] : [id],
   );
@@ -157,8 +161,7 @@ export async function lockOrderForTender(trx: DbOrTrx, id: number, idempotencyKe
   tableName?: string | null;
 } | undefined> {
   const res = await trx.raw(
-    `select o.*, ${LINES_JSON} as x_lines, ${MODS_JSON} as x_mods, (select t.name from tables t where t.id = o.table_id) as x_table_name,
-       (select json_agg(pay_row order by pay_row.id) from payments pay_row where pay_row.order_id = o.id) as x_payments,
+    `select o.*, ${LINES_JSON} as x_lines, ${MODS_JSON} as x_mods, ${TABLE_NAME} as x_table_name, ${PAYMENTS_JSON} as x_payments,
        (select row_to_json(key_row) from payments key_row where key_row.idempotency_key = ?) as x_prior,
        ${SNAPSHOT_VERSION}
      from orders o where o.id = ? for update of o`,
@@ -219,7 +222,7 @@ export interface OrderBundle {
 export async function loadOrderBundle(db: DbOrTrx, id: number): Promise<OrderBundle | undefined> {
   const res = await db.raw(
     `select o.*, t.name as x_table_name, ${LINES_JSON} as x_lines, ${MODS_JSON} as x_mods,
-       case when o.paid_total > 0 or o.status = 'paid' then (select json_agg(pay_row order by pay_row.id) from payments pay_row where pay_row.order_id = o.id) end as x_payments,
+       case when o.paid_total > 0 or o.status = 'paid' then ${PAYMENTS_JSON} end as x_payments,
        case when o.status = 'paid' then (select json_agg(rf_row order by rf_row.id) from refunds rf_row where rf_row.order_id = o.id) end as x_refunds,
        case when o.status = 'paid' then (
          select json_agg(rfl_row) from (

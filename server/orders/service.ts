@@ -516,15 +516,14 @@ export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Min
 
 /** tenderCash, answering the order's screen after it too, from what its transaction read and wrote. */
 export async function tenderCashAndView(deps: OrderDeps, orderId: number, tendered: Minor, idempotencyKey: string, actor: Actor = {}, tip: Minor = 0): Promise<{ result: TenderResult; view: OrderView }> {
-  const { result, after, settings } = await tenderCashWithBundle(deps, orderId, tendered, idempotencyKey, actor, tip);
+  const { result, after } = await tenderCashWithBundle(deps, orderId, tendered, idempotencyKey, actor, tip);
   // a replayed key, or a lock that waited and read the lines again: read the screen after commit
-  return { result, view: after && settings ? viewOf(after, settings) : await getOrderView(deps.db, orderId) };
+  return { result, view: await screenOf(deps.db, orderId, after) };
 }
 
-async function tenderCashWithBundle(deps: OrderDeps, orderId: number, tendered: Minor, idempotencyKey: string, actor: Actor, tip: Minor): Promise<{ result: TenderResult; after?: OrderBundle; settings?: BusinessSettings }> {
+async function tenderCashWithBundle(deps: OrderDeps, orderId: number, tendered: Minor, idempotencyKey: string, actor: Actor, tip: Minor): Promise<{ result: TenderResult; after?: OrderBundle }> {
   let changedVersion: number | undefined;
   let after: OrderBundle | undefined;
-  let usedSettings: BusinessSettings | undefined;
   // what the screen shows after this payment, when the locking read saw everything it needs
   const bundleAfter = (locked: NonNullable<Awaited<ReturnType<typeof lockOrderForTender>>>, order: OrderRow, lines: LineRow[], payment: PaymentRow): OrderBundle | undefined =>
     locked.tableName === undefined
@@ -535,7 +534,6 @@ async function tenderCashWithBundle(deps: OrderDeps, orderId: number, tendered: 
     if (!locked) throw notFound('That order');
     const { order, lines, prior } = locked;
     const settings = await getSettings(trx);
-    usedSettings = settings;
     if (!Number.isSafeInteger(tendered) || tendered < 0 || tendered > MAX_AMOUNT) throw invalid('The amount tendered is out of range.', [{ field: 'tendered', message: 'out of range' }]);
     if (!Number.isSafeInteger(tip) || tip < 0 || tip > MAX_AMOUNT) throw invalid('The tip is out of range.', [{ field: 'tip', message: 'out of range' }]);
     if (prior) {
@@ -603,7 +601,7 @@ async function tenderCashWithBundle(deps: OrderDeps, orderId: number, tendered: 
   });
   if (changedVersion) deps.events.orderChanged(orderId, changedVersion);
   if (result.closed && !result.replayed) deps.events.outboxWritten?.();
-  return { result, after: result.replayed ? undefined : after, settings: usedSettings };
+  return { result, after: result.replayed ? undefined : after };
 }
 
 /** Voids an unpaid order with a reason: a journal entry with its full record and a receipt number. */

@@ -275,7 +275,7 @@ export function replayPlan(c: CapturedSale): ReplayPlan {
       return { k: 'const', v };
     });
     rebound += binders.filter((b) => b.k !== 'const').length;
-    stmts.push({ sql: s.sql, txId: s.txId, commit: /^commit;?$/i.test(s.sql.trim()), commitAfter: s.commitAfter === true, headLock: /from "journal_head".*for update/i.test(s.sql), binders, produces: [] });
+    stmts.push({ sql: s.sql, txId: s.txId, commit: /^commit;?$/i.test(s.sql.trim()), commitAfter: s.commitAfter === true, headLock: /from "?journal_head"?.*for update/i.test(s.sql), binders, produces: [] });
     const note = (row: number, col: string | null, value: unknown) => {
       if (!isProducedValue(value) || producedAt.has(value)) return;
       producedAt.set(value, { stmt: i, row, col });

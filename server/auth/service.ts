@@ -5,6 +5,7 @@ import { conflict, forbidden, invalid, notFound, unprocessable, AppError } from 
 import { audit } from '../audit/service';
 import { getOrCreateSecret, settingsPrimer, SETTINGS_SUBQUERY } from '../settings/service';
 import { hashPin, isValidPin, pinLookup, verifyPin } from './pin';
+import { query } from '../db/direct';
 import { roleRank, type Role } from './permissions';
 
 export type TerminalKind = 'counter' | 'waiter' | 'kitchen' | 'back_office' | 'kiosk';
@@ -262,13 +263,7 @@ export async function deviceAndSession(db: DbOrTrx, cred: DeviceCredential | und
   if (!cred) return {};
   // the business settings ride along: every request needs them, and this query runs anyway
   const primeSettings = settingsPrimer(db);
-  const row = await db('terminals as t')
-    .leftJoin('sessions as s', function () {
-      this.on('s.terminal_id', 't.id').andOnVal('s.id', '=', sessionId ?? '').andOnNull('s.ended_at');
-    })
-    .leftJoin('staff as st', 'st.id', 's.staff_id')
-    .where('t.id', cred.terminalId)
-    .first('t.*', 's.id as s_id', 's.staff_id as s_staff_id', 's.last_active_at as s_last_active_at', 'st.name as st_name', 'st.role as st_role', 'st.active as st_active', db.raw(`${SETTINGS_SUBQUERY} as x_settings`));
+  const row = (await query(db, DEVICE_AND_SESSION_SQL, [sessionId ?? '', cred.terminalId])).rows[0];
   if (row) primeSettings(row.x_settings);
   if (!row || row.revoked_at || !secretMatches(row.token_hash, cred.secret)) return {};
   const terminal: Terminal = { id: row.id, name: row.name, kind: row.kind, default_printer: row.default_printer, default_station_id: row.default_station_id, revoked_at: row.revoked_at };
@@ -277,6 +272,14 @@ export async function deviceAndSession(db: DbOrTrx, cred: DeviceCredential | und
     : undefined;
   return { terminal, session };
 }
+
+// every request sends it: one fixed text, sent without knex (server/db/direct.ts)
+const DEVICE_AND_SESSION_SQL = `select t.*, s.id as s_id, s.staff_id as s_staff_id, s.last_active_at as s_last_active_at,
+    st.name as st_name, st.role as st_role, st.active as st_active, ${SETTINGS_SUBQUERY} as x_settings
+  from terminals t
+  left join sessions s on s.terminal_id = t.id and s.id = ? and s.ended_at is null
+  left join staff st on st.id = s.staff_id
+  where t.id = ?`;
 
 export async function touchSession(db: DbOrTrx, id: string, at: Date) {
   await db('sessions').where({ id }).update({ last_active_at: at });

@@ -43,21 +43,27 @@ export function statementName(sql: string): string | null {
   return name;
 }
 
+type PgConnection = pg.ClientBase & { connection?: { parsedStatements?: Record<string, string> } };
+
+/** pg's query config for `text` on `connection`: prepared under its name while the connection has room. */
+export function preparedConfig(connection: pg.ClientBase, text: string, values: readonly unknown[], options: { name?: string } = {}) {
+  let name = options.name === undefined ? statementName(text) : undefined;
+  if (name) {
+    const parsed = (connection as PgConnection).connection?.parsedStatements;
+    const count = preparedCount.get(connection) ?? 0;
+    if (parsed?.[name] === undefined) {
+      if (count < MAX_PREPARED) preparedCount.set(connection, count + 1);
+      else name = undefined;
+    }
+  }
+  return { text, values: values as unknown[], ...options, ...(name ? { name } : {}) };
+}
+
 class PreparingClient extends (ClientPG as new (config: Knex.Config) => object) {
-  _query(connection: pg.ClientBase & { connection?: { parsedStatements?: Record<string, string> } }, obj: QueryObject): Promise<QueryObject> {
+  _query(connection: pg.ClientBase, obj: QueryObject): Promise<QueryObject> {
     if (!obj.sql) return Promise.reject(new Error('The query is empty'));
     const { commitAfter, ...options } = obj.options ?? {};
-    let name = options.name === undefined ? statementName(obj.sql) : undefined;
-    if (name) {
-      const parsed = connection.connection?.parsedStatements;
-      const count = preparedCount.get(connection) ?? 0;
-      if (parsed?.[name] === undefined) {
-        if (count < MAX_PREPARED) preparedCount.set(connection, count + 1);
-        else name = undefined;
-      }
-    }
-    const config = { text: obj.sql, values: obj.bindings ?? [], ...options, ...(name ? { name } : {}) };
-    return runStatement(connection, config, { commitAfter: commitAfter === true }).then((response) => {
+    return runStatement(connection, preparedConfig(connection, obj.sql, obj.bindings ?? [], options), { commitAfter: commitAfter === true }).then((response) => {
       obj.response = response;
       return obj;
     });

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { DbOrTrx } from './knex';
+import { query } from './direct';
 
 /** One data-modifying statement (insert, update, delete), `?` placeholders, for `writeAll`. */
 export interface Write {
@@ -27,7 +28,6 @@ export function asWrite(q: Knex.QueryBuilder, name?: string): Write {
 export async function writeAll<T = Record<string, unknown>>(db: DbOrTrx, writes: Write[], select?: string, opts: { commitAfter?: boolean } = {}): Promise<T[]> {
   if (!writes.length) return [];
   const parts = writes.map((w, i) => `${w.name ?? `write_${i}`} as (${w.sql})`);
-  const q = db.raw(`with ${parts.join(', ')} select ${select ? `* from ${select}` : '1'}`, writes.flatMap((w) => w.bindings) as Knex.RawBinding[]);
-  const res = await (opts.commitAfter ? q.options({ commitAfter: true }) : q);
+  const res = await query<T & Record<string, unknown>>(db, `with ${parts.join(', ')} select ${select ? `* from ${select}` : '1'}`, writes.flatMap((w) => w.bindings), opts);
   return select ? res.rows : [];
 }

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock';
 import type { DbOrTrx, Trx } from '../db/knex';
 import { writeAll, type Write } from '../db/write-all';
+import { query } from '../db/direct';
 import { entryHash } from './hash';
 
 export type JournalKind = 'sale' | 'refund' | 'void' | 'z_closure';
@@ -42,7 +43,7 @@ export interface ChainHead {
  * waits for it, so take it last, and write with `nextEntry`'s writes right after.
  */
 export async function lockChainHead(trx: Trx): Promise<ChainHead> {
-  return trx('journal_head').where({ id: 1 }).forUpdate().first();
+  return (await query<ChainHead>(trx, 'select * from journal_head where id = 1 for update')).rows[0];
 }
 
 /** The entry that follows `head`, and the writes that append it and move the head (one `writeAll`). */

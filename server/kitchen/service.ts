@@ -8,6 +8,7 @@ import {
 import { assertOpen, screenOf, type OrderView } from '../orders/service';
 import { emitEvent } from '../webhooks/service';
 import { asWrite, writeAll } from '../db/write-all';
+import { query, transaction } from '../db/direct';
 
 export type Marker = 'NEW' | 'ADDITION' | 'VOID' | 'NOTE';
 
@@ -49,7 +50,7 @@ export async function sendOrderAndView(deps: KitchenDeps, orderId: number, opts:
 
 async function sendOrderWithBundle(deps: KitchenDeps, orderId: number, opts: { fireCourse?: number; serverName?: string | null }) {
   const created: Array<{ ticketId: number; stationId: number }> = [];
-  const { version, after } = await deps.db.transaction(async (trx) => {
+  const { version, after } = await transaction(deps.db, async (trx) => {
     const locked = await lockOrderForSend(trx, orderId);
     if (!locked) throw notFound('That order');
     const { order, lines, mods, tableName } = locked;
@@ -152,7 +153,8 @@ async function sendOrderWithBundle(deps: KitchenDeps, orderId: number, opts: { f
 async function lockOrderForSend(trx: Trx, orderId: number): Promise<{
   order: OrderRow; tableName: string | null; lines: SendLine[]; mods: ModifierRow[]; forView?: { payments: PaymentRow[] };
 } | undefined> {
-  const res = await trx.raw(
+  const res = await query(
+    trx,
     `select o.*, ${TABLE_NAME} as x_table_name,
        ${LINES_JSON} as x_lines,
        (select json_object_agg(sl.id, sp.station_id) from order_lines sl join products sp on sp.id = sl.product_id where sl.order_id = o.id) as x_stations,

@@ -1,6 +1,6 @@
 import type { DbOrTrx } from '../db/knex';
-import type { Knex } from 'knex';
 import type { Write } from '../db/write-all';
+import { query } from '../db/direct';
 import { PRODUCT_WITH_GROUPS_SQL, productWithGroups, type ProductWithGroups } from '../catalog/queries';
 
 export interface OrderRow {
@@ -118,7 +118,7 @@ export interface LockedOrder {
 export async function lockOrderWithLines(trx: DbOrTrx, id: number, opts: { productId?: number; forView?: boolean } = {}): Promise<LockedOrder | undefined> {
   // a new line's product rides along (not locked: the catalog is read as of this statement)
   const withProduct = opts.productId !== undefined;
-  const res = await trx.raw(
+  const res = await query(trx,
     `select o.*, ${LINES_JSON} as x_lines, ${SNAPSHOT_VERSION}
        ${withProduct ? `, (select row_to_json(product_row) from (${PRODUCT_WITH_GROUPS_SQL}) product_row) as x_product` : ''}
        ${opts.forView ? `, ${TABLE_NAME} as x_table_name, ${MODS_JSON} as x_mods,
@@ -190,7 +190,8 @@ export async function insertLineWithModifiers(
 ): Promise<{ line: LineRow; modifiers: ModifierRow[] }> {
   const cols = ['order_id', 'product_id', 'name', 'base_price', 'unit_price', 'quantity', 'note', 'tax_rate_id', 'tax_name', 'tax_ppm', 'course', 'seat', 'created_at'] as const;
   const also = opts.also ?? [];
-  const q = trx.raw(
+  const res = await query(
+    trx,
     `with new_line as (insert into order_lines (${cols.join(', ')}) values (${cols.map(() => '?').join(', ')}) returning *),
           new_mods as (
             insert into order_line_modifiers (line_id, modifier_id, group_name, name, price_delta)
@@ -199,9 +200,9 @@ export async function insertLineWithModifiers(
             returning *)${also.map((w, i) => `,
           also_${i} as (${w.sql})`).join('')}
      select new_line.*, (select coalesce(json_agg(nm_row order by nm_row.id), '[]') from new_mods nm_row) as x_mods from new_line`,
-    [...cols.map((c) => line[c]), JSON.stringify(modifiers), ...also.flatMap((w) => w.bindings)] as Knex.RawBinding[],
+    [...cols.map((c) => line[c]), JSON.stringify(modifiers), ...also.flatMap((w) => w.bindings)],
+    { commitAfter: opts.commitAfter },
   );
-  const res = await (opts.commitAfter ? q.options({ commitAfter: true }) : q);
   const { x_mods, ...row } = res.rows[0];
   return { line: row as LineRow, modifiers: x_mods };
 }
@@ -220,7 +221,7 @@ export interface OrderBundle {
 
 /** Everything an order's screen shows, in one statement: order, table, lines, modifiers, payments, refunds. */
 export async function loadOrderBundle(db: DbOrTrx, id: number): Promise<OrderBundle | undefined> {
-  const res = await db.raw(
+  const res = await query(db,
     `select o.*, t.name as x_table_name, ${LINES_JSON} as x_lines, ${MODS_JSON} as x_mods,
        case when o.paid_total > 0 or o.status = 'paid' then ${PAYMENTS_JSON} end as x_payments,
        case when o.status = 'paid' then (select json_agg(rf_row order by rf_row.id) from refunds rf_row where rf_row.order_id = o.id) end as x_refunds,

@@ -5,8 +5,8 @@ import { chosenSellable } from '../catalog/service';
 import type { ProductWithGroups } from '../catalog/queries';
 import { conflict, invalid, notFound, unprocessable } from '../errors';
 import { appendEntry, lockChainHead, nextEntry } from '../journal/service';
-import type { Knex } from 'knex';
 import { asWrite, writeAll, type Write } from '../db/write-all';
+import { query, transaction } from '../db/direct';
 import { audit } from '../audit/service';
 import { emitEvent, eventWrites } from '../webhooks/service';
 import {
@@ -184,7 +184,7 @@ async function mutateWithView<T>(
       : undefined;
     return { result, version, after, settings };
   };
-  const { result, version, after, settings } = inCallersTransaction ? await change(deps.db as Trx) : await deps.db.transaction(change);
+  const { result, version, after, settings } = inCallersTransaction ? await change(deps.db as Trx) : await transaction(deps.db, change);
   deps.events.orderChanged(orderId, version);
   return { result, view: after && viewOf(after, settings) };
 }
@@ -202,7 +202,7 @@ export async function recompute(trx: Trx, clock: Clock, order: OrderRow, setting
 
 async function recomputeTotals(trx: Trx, clock: Clock, order: OrderRow, settings: BusinessSettings, lines: LineRow[] | undefined, clearTaxAdjustments: boolean, commitAfter = false) {
   const w = totalsWrite(trx, clock, order, settings, lines ?? (await orderLines(trx, order.id)), clearTaxAdjustments);
-  await trx.raw(w.write.sql, w.write.bindings as Knex.RawBinding[]).options({ commitAfter });
+  await query(trx, w.write.sql, w.write.bindings, { commitAfter });
   return w;
 }
 
@@ -230,7 +230,8 @@ export async function openOrder(deps: OrderDeps, input: { type: OrderRow['type']
   const now = deps.clock.now();
   const bd = businessDate(now, settings.timezone, settings.businessDayStart);
   // the day's next order number and the order in one statement: atomic without a transaction
-  const res = await deps.db.raw(
+  const res = await query<OrderRow>(
+    deps.db,
     `with counter as (
        insert into order_counters (business_date, last_number) values (?, 1)
        on conflict (business_date) do update set last_number = order_counters.last_number + 1
@@ -240,7 +241,7 @@ export async function openOrder(deps: OrderDeps, input: { type: OrderRow['type']
      returning *`,
     [bd, bd, input.type, input.customerName || null, input.tableId ?? null, actor.staffId ?? null, actor.terminalId ?? null, now, now],
   );
-  return res.rows[0] as OrderRow;
+  return res.rows[0];
 }
 
 export interface NewLine {
@@ -529,7 +530,7 @@ async function tenderCashWithBundle(deps: OrderDeps, orderId: number, tendered: 
     locked.tableName === undefined
       ? undefined
       : { order, tableName: locked.tableName, lines, modifiers: locked.modifiers, payments: [...locked.payments, payment], refunds: [], refundedByLine: new Map() };
-  const result = await deps.db.transaction(async (trx) => {
+  const result = await transaction(deps.db, async (trx) => {
     const locked = await lockOrderForTender(trx, orderId, idempotencyKey);
     if (!locked) throw notFound('That order');
     const { order, lines, prior } = locked;

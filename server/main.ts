@@ -14,6 +14,7 @@ import { resolveSecretKey } from './secret-key';
 import { seedSettings } from './settings/service';
 import { seedDemo, type DemoInfo } from './demo/seed';
 import { createPairingCode } from './auth/service';
+import { listenForAuthChanges } from './auth/cache';
 
 export interface StartOptions {
   demo?: boolean;
@@ -56,6 +57,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       demo.pairingCode = code;
     }
 
+    // terminals' auth answers are kept in memory while this hears every change to them
+    const authListener = listenForAuthChanges(db, log);
+    undo.push(() => authListener.stop());
     const realtime: { io?: Io } = {};
     const webhooks = new WebhookWorker({ db, clock, log });
     webhooks.start();

@@ -5,6 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { createApp } from '../../server/app';
 import { socketAuthorizer } from '../../server/auth/socket-auth';
+import { listenForAuthChanges } from '../../server/auth/cache';
 import { systemClock } from '../../server/clock';
 import { DEFAULT_DB_POOL_MAX, loadConfig } from '../../server/config';
 import { createDb, statementName, type Db } from '../../server/db/knex';
@@ -146,6 +147,8 @@ export async function captureSale(scratch: ScratchDb, steps: Step[], lines: Line
   });
   const log = createLogger('silent');
   const db = createDb(scratch.url);
+  // as main.ts runs it: terminals' auth answers kept while every change is heard
+  const authListener = listenForAuthChanges(db, log);
   const realtime: { io?: Io } = {};
   const app = createApp({ config, db, clock: systemClock, log, realtime, secretKey });
   const http = await listen(app, { port: 0, host: '127.0.0.1', timeoutMs: 5000, log, authorize: socketAuthorizer(db, secretKey) });
@@ -176,6 +179,10 @@ export async function captureSale(scratch: ScratchDb, steps: Step[], lines: Line
   db.on('query-response', onResponse);
   let requests = 0;
   try {
+    for (let i = 0; !authListener.live; i++) {
+      if (i > 500) throw new Error('the auth change listener did not start');
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const [b] = await pairTerminals(db, `http://127.0.0.1:${http.port}`, agent, 1, { kind: 'counter', pin: PINS.owner, prefix: 'Capture' });
     const sale = (record: SaleState['record']): SaleState => ({ b, lines, record, stopped: () => false });
     await runSale(steps, sale(() => {})); // warm: templates compiled, secrets made, pool connected
@@ -188,6 +195,7 @@ export async function captureSale(scratch: ScratchDb, steps: Step[], lines: Line
     db.off('query-response', onResponse);
     agent.destroy();
     await http.close();
+    await authListener.stop();
     await db.destroy();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }

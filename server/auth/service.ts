@@ -6,6 +6,7 @@ import { audit } from '../audit/service';
 import { getOrCreateSecret, settingsPrimer, SETTINGS_SUBQUERY } from '../settings/service';
 import { hashPin, isValidPin, pinLookup, verifyPin } from './pin';
 import { query } from '../db/direct';
+import { authChanged, authKeeper, cachedAuth, cachedAuthEntries } from './cache';
 import { roleRank, type Role } from './permissions';
 
 export type TerminalKind = 'counter' | 'waiter' | 'kitchen' | 'back_office' | 'kiosk';
@@ -111,7 +112,9 @@ export async function pairWithCode(deps: AuthDeps, code: string): Promise<{ term
 export async function revokeTerminal(deps: AuthDeps, terminalId: number, by: { staffId: number; terminalId: number | null }) {
   const n = await deps.db('terminals').where({ id: terminalId }).whereNull('revoked_at').update({ revoked_at: deps.clock.now() });
   if (!n) throw notFound('That terminal');
+  authChanged(deps.db);
   await deps.db('sessions').where({ terminal_id: terminalId }).whereNull('ended_at').update({ ended_at: deps.clock.now() });
+  authChanged(deps.db);
   await audit(deps.db, deps.clock, { action: 'terminal_revoked', staffId: by.staffId, terminalId: by.terminalId, details: { revoked: terminalId } });
 }
 
@@ -122,6 +125,7 @@ export async function setTerminalDefaults(deps: AuthDeps, terminalId: number, d:
   if (d.stationId && !(await deps.db('stations').where({ id: d.stationId }).first('id'))) throw notFound('That station');
   const n = await deps.db('terminals').where({ id: terminalId }).whereNull('revoked_at').update({ default_station_id: d.stationId, default_printer: d.printer });
   if (!n) throw notFound('That terminal');
+  authChanged(deps.db);
   await audit(deps.db, deps.clock, { action: 'settings_changed', staffId: by.staffId, terminalId: by.terminalId, details: { terminal: terminalId, defaults: d } });
 }
 
@@ -248,30 +252,54 @@ export async function startSession(deps: AuthDeps, terminalId: number, staffId: 
     if (oldSessionId) await trx('sessions').where({ id: oldSessionId }).whereNull('ended_at').update({ ended_at: now });
     await trx('sessions').insert({ id, terminal_id: terminalId, staff_id: staffId, created_at: now, last_active_at: now });
   });
+  authChanged(deps.db);
   return id;
 }
 
 export async function endSession(deps: AuthDeps, id: string) {
   await deps.db('sessions').where({ id }).whereNull('ended_at').update({ ended_at: deps.clock.now() });
+  authChanged(deps.db);
 }
 
 /**
  * The terminal a device cookie names and, in the same query, the staff session the session
- * cookie names on that terminal (one round trip per request instead of two).
+ * cookie names on that terminal (one round trip per request instead of two). The answer is
+ * kept in memory while change notices are heard (./cache.ts): then a terminal's later requests
+ * send no query at all. The device secret is checked on every request either way.
  */
-export async function deviceAndSession(db: DbOrTrx, cred: DeviceCredential | undefined, sessionId: string | undefined) {
+export async function deviceAndSession(db: DbOrTrx, cred: DeviceCredential | undefined, sessionId: string | undefined): Promise<{ terminal?: Terminal; session?: AuthSession }> {
   if (!cred) return {};
+  const key = `${cred.terminalId}:${sessionId ?? ''}`;
+  const hit = cachedAuth<DeviceAndSession>(db, key);
+  if (hit) return secretMatches(hit.tokenHash, cred.secret) ? copyOf(hit.value) : {};
+  const keep = authKeeper<DeviceAndSession>(db, key);
   // the business settings ride along: every request needs them, and this query runs anyway
   const primeSettings = settingsPrimer(db);
   const row = (await query(db, DEVICE_AND_SESSION_SQL, [sessionId ?? '', cred.terminalId])).rows[0];
   if (row) primeSettings(row.x_settings);
-  if (!row || row.revoked_at || !secretMatches(row.token_hash, cred.secret)) return {};
+  if (!row || row.revoked_at) return {};
   const terminal: Terminal = { id: row.id, name: row.name, kind: row.kind, default_printer: row.default_printer, default_station_id: row.default_station_id, revoked_at: row.revoked_at };
   const session = row.s_id && row.st_active
     ? { id: row.s_id as string, last_active_at: row.s_last_active_at as Date, staff: { id: row.s_staff_id, name: row.st_name, role: row.st_role, active: row.st_active } as Staff }
     : undefined;
-  return { terminal, session };
+  const value: DeviceAndSession = { terminal, session };
+  keep({ tokenHash: row.token_hash, value });
+  return secretMatches(row.token_hash, cred.secret) ? copyOf(value) : {};
 }
+
+export interface AuthSession {
+  id: string;
+  last_active_at: Date;
+  staff: Staff;
+}
+interface DeviceAndSession {
+  terminal: Terminal;
+  session?: AuthSession;
+}
+const copyOf = (v: DeviceAndSession): DeviceAndSession => ({
+  terminal: { ...v.terminal },
+  session: v.session && { ...v.session, staff: { ...v.session.staff } },
+});
 
 // every request sends it: one fixed text, sent without knex (server/db/direct.ts)
 const DEVICE_AND_SESSION_SQL = `select t.*, s.id as s_id, s.staff_id as s_staff_id, s.last_active_at as s_last_active_at,
@@ -283,4 +311,6 @@ const DEVICE_AND_SESSION_SQL = `select t.*, s.id as s_id, s.staff_id as s_staff_
 
 export async function touchSession(db: DbOrTrx, id: string, at: Date) {
   await db('sessions').where({ id }).update({ last_active_at: at });
+  // the kept answer moves with it (a touch sends no change notice)
+  for (const e of cachedAuthEntries<DeviceAndSession>(db)) if (e.value.session?.id === id) e.value.session.last_active_at = at;
 }

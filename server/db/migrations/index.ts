@@ -8,6 +8,7 @@ import * as m0006 from './0006_api_and_webhooks';
 import * as m0007 from './0007_kitchen_and_tables';
 import * as m0008 from './0008_room_for_updates';
 import * as m0009 from './0009_refund_lines_by_refund';
+import * as m0010 from './0010_auth_change_notices';
 
 /**
  * Every migration, in order, bundled as a static list so the binary, the CLI and the tests run
@@ -23,6 +24,7 @@ const migrations: Array<[string, Knex.Migration]> = [
   ['0007_kitchen_and_tables', m0007],
   ['0008_room_for_updates', m0008],
   ['0009_refund_lines_by_refund', m0009],
+  ['0010_auth_change_notices', m0010],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

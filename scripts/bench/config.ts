@@ -12,6 +12,11 @@ export interface BenchConfig {
   seconds: number;
   /** load before the measured window, not counted */
   warmupSeconds: number;
+  /**
+   * load once before the first rush run, not counted: V8 compiles the server's hot code in the
+   * background during its first tens of seconds under load (a store server then runs all day)
+   */
+  jitWarmupSeconds: number;
   /** concurrency levels of the rush and the floor */
   terminals: number[];
   /** the concurrency at which the footprint (RSS) is sampled and the latency aim applies */
@@ -52,6 +57,7 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     runs: int(env, 'BENCH_RUNS', 3, 1, 50),
     seconds: int(env, 'BENCH_SECONDS', 8, 1, 3600),
     warmupSeconds: int(env, 'BENCH_WARMUP', 2, 0, 600),
+    jitWarmupSeconds: int(env, 'BENCH_JIT_WARMUP', 20, 0, 600),
     terminals,
     aimTerminals: terminals.includes(aim) ? aim : terminals[Math.min(1, terminals.length - 1)],
     kitchenClients: int(env, 'BENCH_KITCHEN_CLIENTS', 30, 1, 500),

@@ -45,7 +45,7 @@ export function toNative(sql: string): string {
   let out = positioned.get(sql);
   if (out === undefined) {
     let n = 0;
-    out = sql.replace(/(\\*)(\?)/g, (match, escapes: string) => (escapes.length % 2 ? '?' : `$${++n}`));
+    out = sql.replace(/(\\*)(\?)/g, (_match, escapes: string) => (escapes.length % 2 ? '?' : `$${++n}`));
     if (positioned.size < 20_000) positioned.set(sql, out);
   }
   return out;

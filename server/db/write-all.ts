@@ -25,9 +25,11 @@ export function asWrite(q: Knex.QueryBuilder, name?: string): Write {
  * `commitAfter`: the transaction's COMMIT goes with this statement, in the same round trip
  * (server/db/round-trips.ts); it must be the transaction's last statement.
  */
-export async function writeAll<T = Record<string, unknown>>(db: DbOrTrx, writes: Write[], select?: string, opts: { commitAfter?: boolean } = {}): Promise<T[]> {
+export async function writeAll<T = Record<string, unknown>>(db: DbOrTrx, writes: Write[], select?: string, opts: { commitAfter?: boolean; final?: string } = {}): Promise<T[]> {
   if (!writes.length) return [];
   const parts = writes.map((w, i) => `${w.name ?? `write_${i}`} as (${w.sql})`);
-  const res = await query<T & Record<string, unknown>>(db, `with ${parts.join(', ')} select ${select ? `* from ${select}` : '1'}`, writes.flatMap((w) => w.bindings), opts);
-  return select ? res.rows : [];
+  // `final`: the statement's own query after the writes, without bindings (its rows are returned)
+  const main = opts.final ?? `select ${select ? `* from ${select}` : '1'}`;
+  const res = await query<T & Record<string, unknown>>(db, `with ${parts.join(', ')} ${main}`, writes.flatMap((w) => w.bindings), { commitAfter: opts.commitAfter });
+  return select || opts.final ? res.rows : [];
 }

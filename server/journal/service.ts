@@ -46,6 +46,20 @@ export async function lockChainHead(trx: Trx): Promise<ChainHead> {
   return (await query<ChainHead>(trx, 'select * from journal_head where id = 1 for update')).rows[0];
 }
 
+/**
+ * `writes` (one `writeAll`) and then the chain head locked, in one statement: a sale's close
+ * writes what does not need its receipt number and takes the head in one round trip. The head
+ * stays locked from here until COMMIT, as with `lockChainHead`. Returns the rows of the write
+ * named `select` and the head.
+ */
+export async function writeAllThenLockChainHead<T>(trx: Trx, writes: Write[], select: string): Promise<{ rows: T[]; head: ChainHead }> {
+  const [row] = await writeAll<ChainHead & { x_selected: T[] }>(trx, writes, undefined, {
+    final: `select h.*, (select coalesce(json_agg(sel), '[]') from ${select} sel) as x_selected from journal_head h where h.id = 1 for update of h`,
+  });
+  const { x_selected, ...head } = row;
+  return { rows: x_selected, head };
+}
+
 /** The entry that follows `head`, and the writes that append it and move the head (one `writeAll`). */
 export function nextEntry(head: ChainHead, clock: Clock, input: AppendInput): { entry: JournalEntry; writes: Write[] } {
   for (const k of ['sales', 'refunds', 'voids'] as const) {

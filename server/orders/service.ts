@@ -4,7 +4,7 @@ import { businessDate } from '../business-date';
 import { chosenSellable } from '../catalog/service';
 import type { ProductWithGroups } from '../catalog/queries';
 import { conflict, invalid, notFound, unprocessable } from '../errors';
-import { appendEntry, lockChainHead, nextEntry } from '../journal/service';
+import { appendEntry, nextEntry, writeAllThenLockChainHead } from '../journal/service';
 import { asWrite, writeAll, type Write } from '../db/write-all';
 import { query, transaction } from '../db/direct';
 import { audit } from '../audit/service';
@@ -16,7 +16,7 @@ import {
 import { getSettings } from '../settings/service';
 import type { BusinessSettings } from '../settings/schema';
 import {
-  findOrder, insertLineWithModifiers, lineModifiers, loadOrderBundle, type OrderBundle, lockOrder, lockOrderForTender, lockOrderWithLines, orderLines, refundedByLine,
+  datedFromJson, findOrder, insertLineWithModifiers, lineModifiers, loadOrderBundle, type OrderBundle, lockOrder, lockOrderForTender, lockOrderWithLines, orderLines, refundedByLine,
   type LineRow, type ModifierRow, type OrderRow, type PaymentRow,
 } from './queries';
 
@@ -567,10 +567,11 @@ async function tenderCashWithBundle(deps: OrderDeps, orderId: number, tendered: 
       return { paymentId: row.id, amount, tendered, change, closed: false, replayed: false, receiptNo: null };
     }
     const { record, lineTax, totals: tt } = orderRecord(order, settings, actor, lines, locked.modifiers);
-    // everything that does not need the receipt number first: the chain head stays locked
-    // from the append until COMMIT, and every close in the store waits for it
+    // everything that does not need the receipt number first, and the chain head locked in the
+    // same statement: the head stays locked from there until COMMIT, and every close in the
+    // store waits for it
     const values = lines.map((l) => [l.id, tt.lines.find((x) => x.key === String(l.id))!.net, lineTax.get(l.id)!]);
-    const [row] = await writeAll<PaymentRow>(trx, [
+    const { rows: [paid], head } = await writeAllThenLockChainHead<PaymentRow>(trx, [
       paymentWrite,
       {
         // order_id narrows it to the order's lines through its index (see kitchen/service.ts sendOrder)
@@ -579,8 +580,9 @@ async function tenderCashWithBundle(deps: OrderDeps, orderId: number, tendered: 
         bindings: [...values.flat(), orderId],
       },
     ], 'new_payment');
+    // the payment came through JSON: its timestamps are strings
+    const row = datedFromJson([paid])[0];
     const tenders = [...locked.payments, payment].map((p) => ({ method: p.method, amount: p.amount, tendered: p.tendered, change: p.change, ...(p.tip ? { tip: p.tip } : {}) }));
-    const head = await lockChainHead(trx);
     const { entry, writes } = nextEntry(head, deps.clock, { kind: 'sale', record: { ...record, rounding: cashDue - due, tenders }, sales: tt.total });
     const receiptNo = entry.receipt_no!;
     const closedOrder = {

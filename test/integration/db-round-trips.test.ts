@@ -12,7 +12,7 @@ import { createTestDb, type TestDb } from '../helpers/pg';
 describe('transaction control without round trips of its own', function () {
   this.timeout(60_000);
   let t: TestDb;
-  let conn: pg.Client & { connection: { on(ev: string, f: () => void): void } };
+  let conn: pg.Client & { connection: { on(ev: string, f: () => void): void; removeListener(ev: string, f: () => void): void } };
   let trips = 0;
 
   before(async () => {
@@ -154,5 +154,37 @@ describe('transaction control without round trips of its own', function () {
       await assert.rejects(t.db.transaction((trx) => trx.raw(bad, [1])), (err: Error & { code?: string }) => err.code === '42703');
     }
     assert.equal(inTransaction(conn), false);
+  });
+
+  it('a prepared statement is described once per connection: later runs send no Describe and parse their rows the same', async () => {
+    let descriptions = 0;
+    const onDescription = () => descriptions++;
+    conn.connection.on('rowDescription', onDescription);
+    try {
+      await t.db('rt_items').insert({ id: 40, label: 'forty' });
+      const sql = `select id, label, now() as at, json_build_object('n', id) as j, (id * 10)::int8 as big from rt_items where id = ? -- described once`;
+      const first = await t.db.raw(sql, [40]);
+      assert.equal(descriptions, 1);
+      for (let i = 0; i < 3; i++) {
+        const again = await t.db.raw(sql, [40]);
+        assert.deepEqual(again.rows.map((r: { at: Date }) => ({ ...r, at: r.at instanceof Date })), [{ id: 40, label: 'forty', at: true, j: { n: 40 }, big: 400 }]);
+        assert.deepEqual(again.fields.map((f: { name: string }) => f.name), first.fields.map((f: { name: string }) => f.name));
+      }
+      assert.equal(descriptions, 1, 'no RowDescription after the first run');
+      // inside a transaction whose BEGIN rides with it, and with its COMMIT
+      await t.db.transaction((trx) => trx.raw(sql, [40]).options({ commitAfter: true }).then((r: { rows: unknown[] }) => assert.equal(r.rows.length, 1)));
+      assert.equal(descriptions, 1);
+      // a statement whose first run failed is parsed and described afresh, then reused again
+      const fresh = 'select id, label from rt_items where id = ? and 1 / (?::int - 1) = 1 -- described again';
+      descriptions = 0;
+      await assert.rejects(t.db.raw(fresh, [40, 1]), /division by zero/);
+      assert.equal(descriptions, 0, 'it failed while PostgreSQL planned it, before any description');
+      assert.equal((await t.db.raw(fresh, [40, 2])).rows.length, 1);
+      assert.equal(descriptions, 1, 'parsed and described afresh');
+      assert.equal((await t.db.raw(fresh, [40, 2])).rows.length, 1);
+      assert.equal(descriptions, 1, 'then reused');
+    } finally {
+      conn.connection.removeListener('rowDescription', onDescription);
+    }
   });
 });

@@ -2,6 +2,12 @@ import type { Clock } from '../clock';
 import type { Db } from '../db/knex';
 import type { Logger } from '../logger';
 import { signBody } from './service';
+import { rows } from '../db/direct';
+
+// after every close that wrote events, and on a timer: one fixed text, sent without knex
+const DUE_SQL = `select distinct d.subscription_id from webhook_deliveries d
+  join webhook_subscriptions s on s.id = d.subscription_id
+  where d.state = 'pending' and s.active and d.next_attempt_at <= ?`;
 
 export interface WorkerOptions {
   db: Db;
@@ -42,16 +48,35 @@ export class WebhookWorker {
     if (!this.stopped) void this.tick();
   }
 
-  async tick(): Promise<void> {
+  /**
+   * Looks for subscriptions with due deliveries and starts draining each. Wakes that come while a
+   * look is under way are answered by one more look after it (a rush closes many sales at once).
+   */
+  tick(): Promise<void> {
+    if (this.looking) {
+      this.lookAgain = true;
+      return this.looking;
+    }
+    this.looking = (async () => {
+      try {
+        do {
+          this.lookAgain = false;
+          await this.look();
+        } while (this.lookAgain && !this.stopped);
+      } finally {
+        this.looking = undefined;
+      }
+    })();
+    return this.looking;
+  }
+  private looking?: Promise<void>;
+  private lookAgain = false;
+
+  private async look(): Promise<void> {
     if (this.stopped) return;
     let due: number[];
     try {
-      due = await this.o.db('webhook_deliveries as d')
-        .join('webhook_subscriptions as s', 's.id', 'd.subscription_id')
-        .where({ 'd.state': 'pending', 's.active': true })
-        .where('d.next_attempt_at', '<=', this.o.clock.now())
-        .distinct('d.subscription_id')
-        .pluck('d.subscription_id');
+      due = (await rows<{ subscription_id: number }>(this.o.db, DUE_SQL, [this.o.clock.now()])).map((r) => r.subscription_id);
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message }, 'webhooks: cannot read the outbox');
       return;

@@ -123,4 +123,23 @@ describe('webhooks', function () {
     await until('both delivered', () => sink.received.length >= before + 2);
     assert.deepEqual(sink.received.slice(before).map((r) => r.body.data.orderId).slice(0, 2), [s.orderId, s.orderId + 1]);
   });
+
+  it('wakes that come during a look for due deliveries are answered by one more look, not one each', async () => {
+    let looks = 0;
+    const onQuery = (q: { sql: string }) => {
+      if (/^select distinct d\.subscription_id from webhook_deliveries/.test(q.sql)) looks++;
+    };
+    t.db.on('query', onQuery);
+    try {
+      for (let i = 0; i < 20; i++) app.webhooks.wake();
+      await app.webhooks.tick();
+      assert.ok(looks >= 1 && looks <= 2, `${looks} looks for 20 wakes`);
+      // and a wake after that looks again
+      looks = 0;
+      await app.webhooks.tick();
+      assert.equal(looks, 1);
+    } finally {
+      t.db.off('query', onQuery);
+    }
+  });
 });

@@ -1,4 +1,3 @@
-import type { Knex } from 'knex';
 import type { DbOrTrx } from './knex';
 import { query } from './direct';
 
@@ -10,10 +9,28 @@ export interface Write {
   name?: string;
 }
 
-/** A query builder's insert / update as a Write. */
-export function asWrite(q: Knex.QueryBuilder, name?: string): Write {
-  const { sql, bindings } = q.toSQL();
-  return { sql, bindings, name };
+const IDENT = /^[a-z_][a-z0-9_]*$/;
+function ident(name: string): string {
+  if (!IDENT.test(name)) throw new Error(`Not a plain identifier: ${JSON.stringify(name)}`);
+  return `"${name}"`;
+}
+const columnsOf = (row: Record<string, unknown>) => Object.keys(row).filter((k) => row[k] !== undefined);
+
+/**
+ * `update <table> set <the row's fields> where id = ?` as a Write (a field left undefined is not
+ * written). The sale's writes are made this way rather than by a knex query builder: compiling
+ * builders was about 3 % of the server's CPU in the bench's profile.
+ */
+export function updateByIdWrite(table: string, id: number, set: Record<string, unknown>, name?: string): Write {
+  const cols = columnsOf(set);
+  if (!cols.length) throw new Error(`An update of ${table} with nothing to set`);
+  return { sql: `update ${ident(table)} set ${cols.map((c) => `${ident(c)} = ?`).join(', ')} where "id" = ?`, bindings: [...cols.map((c) => set[c]), id], name };
+}
+
+/** `insert into <table> (<the row's fields>) values (…) returning *` as a Write (undefined fields take their default). */
+export function insertWrite(table: string, row: Record<string, unknown>, name?: string): Write {
+  const cols = columnsOf(row);
+  return { sql: `insert into ${ident(table)} (${cols.map(ident).join(', ')}) values (${cols.map(() => '?').join(', ')}) returning *`, bindings: cols.map((c) => row[c]), name };
 }
 
 /**

@@ -7,7 +7,7 @@ import {
 } from '../orders/queries';
 import { assertOpen, screenOf, type OrderView } from '../orders/service';
 import { emitEvent } from '../webhooks/service';
-import { asWrite, writeAll } from '../db/write-all';
+import { updateByIdWrite, writeAll } from '../db/write-all';
 import { query, transaction } from '../db/direct';
 
 export type Marker = 'NEW' | 'ADDITION' | 'VOID' | 'NOTE';
@@ -84,7 +84,7 @@ async function sendOrderWithBundle(deps: KitchenDeps, orderId: number, opts: { f
     const now = deps.clock.now();
     const version = order.version + 1;
     const orderChange = { held_courses: held, version, updated_at: now, ...(byStation.size && !order.first_sent_at ? { first_sent_at: now } : {}) };
-    const orderUpdate = asWrite(trx('orders').where({ id: orderId }).update(orderChange));
+    const orderUpdate = updateByIdWrite('orders', orderId, orderChange);
     // what the screen shows after the send, when the locking read saw all of it
     const sent = new Set(updates);
     const after: OrderBundle | undefined = locked.forView && {

@@ -5,7 +5,7 @@ import { chosenSellable } from '../catalog/service';
 import type { ProductWithGroups } from '../catalog/queries';
 import { conflict, invalid, notFound, unprocessable } from '../errors';
 import { appendEntry, nextEntry, writeAllThenLockChainHead } from '../journal/service';
-import { asWrite, writeAll, type Write } from '../db/write-all';
+import { insertWrite, updateByIdWrite, writeAll, type Write } from '../db/write-all';
 import { query, transaction } from '../db/direct';
 import { audit } from '../audit/service';
 import { emitEvent, eventWrites } from '../webhooks/service';
@@ -159,7 +159,7 @@ async function mutateWithView<T>(
       commitAfter: !inCallersTransaction,
       totalsWrite: (lines) => {
         if (opts.orderFieldsChange) throw new Error('totalsWrite: the change also changes the order row; its totals are written after it');
-        written = totalsWrite(trx, deps.clock, beforeOf(order), settings, lines, clearFor(order));
+        written = totalsWrite(deps.clock, beforeOf(order), settings, lines, clearFor(order));
         return written.write;
       },
     };
@@ -201,7 +201,7 @@ export async function recompute(trx: Trx, clock: Clock, order: OrderRow, setting
 }
 
 async function recomputeTotals(trx: Trx, clock: Clock, order: OrderRow, settings: BusinessSettings, lines: LineRow[] | undefined, clearTaxAdjustments: boolean, commitAfter = false) {
-  const w = totalsWrite(trx, clock, order, settings, lines ?? (await orderLines(trx, order.id)), clearTaxAdjustments);
+  const w = totalsWrite(clock, order, settings, lines ?? (await orderLines(trx, order.id)), clearTaxAdjustments);
   await query(trx, w.write.sql, w.write.bindings, { commitAfter });
   return w;
 }
@@ -214,14 +214,14 @@ interface TotalsWrite {
 }
 
 /** The order's totals for `lines`, its next version and the update that writes them. */
-function totalsWrite(trx: Trx, clock: Clock, order: OrderRow, settings: BusinessSettings, lines: LineRow[], clearTaxAdjustments: boolean): TotalsWrite {
+function totalsWrite(clock: Clock, order: OrderRow, settings: BusinessSettings, lines: LineRow[], clearTaxAdjustments: boolean): TotalsWrite {
   const totals = totalsFor(order, lines, settings);
   const version = order.version + 1;
   const updatedAt = clock.now();
-  const write = asWrite(trx('orders').where({ id: order.id }).update({
+  const write = updateByIdWrite('orders', order.id, {
     subtotal: totals.subtotal, discount_total: totals.discountTotal, tax_total: totals.taxTotal, total: totals.total, version, updated_at: updatedAt,
     ...(clearTaxAdjustments ? { tax_adjustments: null } : {}),
-  }));
+  });
   return { write, version, totals, updatedAt };
 }
 
@@ -557,12 +557,12 @@ async function tenderCashWithBundle(deps: OrderDeps, orderId: number, tendered: 
     const change = paysInFull ? available - cashDue : 0;
     const now = deps.clock.now();
     const payment = { order_id: orderId, method: 'cash', amount, tendered, change, tip, idempotency_key: idempotencyKey, staff_id: actor.staffId ?? null, terminal_id: actor.terminalId ?? null, created_at: now };
-    const paymentWrite = asWrite(trx('payments').insert(payment).returning('*'), 'new_payment');
+    const paymentWrite = insertWrite('payments', payment, 'new_payment');
     const paidTotal = order.paid_total + amount;
     changedVersion = order.version + 1;
     if (!paysInFull) {
       const orderChange = { paid_total: paidTotal, version: changedVersion, updated_at: now };
-      const [row] = await writeAll<PaymentRow>(trx, [paymentWrite, asWrite(trx('orders').where({ id: orderId }).update(orderChange))], 'new_payment', { commitAfter: true });
+      const [row] = await writeAll<PaymentRow>(trx, [paymentWrite, updateByIdWrite('orders', orderId, orderChange)], 'new_payment', { commitAfter: true });
       after = bundleAfter(locked, { ...order, ...orderChange }, lines, row);
       return { paymentId: row.id, amount, tendered, change, closed: false, replayed: false, receiptNo: null };
     }
@@ -596,7 +596,7 @@ async function tenderCashWithBundle(deps: OrderDeps, orderId: number, tendered: 
       ...eventWrites(deps.clock, 'order.paid', {
         orderId, number: order.number, receiptNo, total: tt.total, currency: settings.currency, journalSeq: entry.seq, paidAt: now.toISOString(),
       }),
-      asWrite(trx('orders').where({ id: orderId }).update(closedOrder)),
+      updateByIdWrite('orders', orderId, closedOrder),
     ], undefined, { commitAfter: true });
     const amounts = new Map(values.map(([id, net, tax]) => [id, { net, tax }]));
     after = bundleAfter(locked, { ...order, ...closedOrder }, lines.map((l) => ({ ...l, ...amounts.get(l.id)! })), row);

@@ -16,6 +16,7 @@ import { openApiDocument } from './openapi';
 import * as schema from './schema';
 import { orderJson, paymentJson, productJson } from './serialize';
 import type { PaymentRow } from '../orders/queries';
+import { transaction } from '../db/direct';
 
 export interface ApiDeps {
   db: Db;
@@ -77,7 +78,7 @@ export function apiRoutes(deps: ApiDeps): Router {
       throw unprocessable(`There is no table ${input.tableId}.`, 'unknown-table');
     }
     // one transaction: a bad line 3 leaves no half-made order behind
-    const id = await deps.db.transaction(async (trx) => {
+    const id = await transaction(deps.db, async (trx) => {
       const d = orderDeps(trx);
       const o = await orders.openOrder(d, { type: input.type, customerName: input.customerName, tableId: input.tableId }, actor(ctx));
       for (const l of input.lines) await orders.addLine(d, o.id, await resolveLine(trx, l));

@@ -104,6 +104,25 @@ describe('the plans of a sale\'s statements on a store with a history', function
     }
     assert.deepEqual(scans, []);
   });
+
+  it('the server\'s connections plan each prepared statement once, never afresh per run', async () => {
+    const conn = await t.db.client.acquireConnection();
+    try {
+      assert.equal((await conn.query('show plan_cache_mode')).rows[0].plan_cache_mode, 'force_generic_plan');
+    } finally {
+      await t.db.client.releaseConnection(conn);
+    }
+    const one = (await import('../../server/db/knex')).createDb(t.url, { poolMax: 1 });
+    try {
+      const order = await one('orders').orderBy('id', 'desc').first('id');
+      for (let i = 0; i < 8; i++) await orders.getOrderView(one, order.id);
+      const plans = (await one.raw(`select generic_plans, custom_plans from pg_prepared_statements where statement like 'select o.*, t.name as x_table_name%'`)).rows;
+      assert.equal(plans.length, 1);
+      assert.deepEqual(plans[0], { generic_plans: 8, custom_plans: 0 });
+    } finally {
+      await one.destroy();
+    }
+  });
 });
 
 interface PlanNode {

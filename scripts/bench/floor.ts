@@ -8,7 +8,7 @@ import { socketAuthorizer } from '../../server/auth/socket-auth';
 import { listenForAuthChanges } from '../../server/auth/cache';
 import { systemClock } from '../../server/clock';
 import { DEFAULT_DB_POOL_MAX, loadConfig } from '../../server/config';
-import { createDb, statementName, type Db } from '../../server/db/knex';
+import { createDb, SERVER_SESSION_OPTIONS, statementName, type Db } from '../../server/db/knex';
 import { runStatement } from '../../server/db/round-trips';
 import { migrateLatest } from '../../server/db/migrations';
 import { seedDemo } from '../../server/demo/seed';
@@ -437,7 +437,7 @@ export interface FloorRun {
 }
 
 export async function measureFloor(scratch: ScratchDb, plan: ReplayPlan, workers: number, w: { warmupMs: number; measureMs: number }): Promise<FloorRun> {
-  const pool = new pg.Pool({ connectionString: scratch.url, max: Math.min(workers, SERVER_POOL), application_name: 'bench-floor' });
+  const pool = new pg.Pool({ connectionString: scratch.url, max: Math.min(workers, SERVER_POOL), application_name: 'bench-floor', options: SERVER_SESSION_OPTIONS });
   pool.on('error', () => {}); // an idle connection cut when the scratch database goes is not a bench failure
   const paidBefore = await paidOrders(scratch.db);
   const stats: ReplayStats = { headHeldMs: 0, headHolds: 0, sales: 0 };
@@ -535,7 +535,7 @@ export async function measureServices(scratch: ScratchDb, workers: number, w: { 
  * UPDATE journal_head …; COMMIT. No sale can close faster than this, however fast the rest is.
  */
 export async function measureCeiling(scratch: ScratchDb, connections: number, entryJson: string, w: { warmupMs: number; measureMs: number }): Promise<LoopResult> {
-  const pool = new pg.Pool({ connectionString: scratch.url, max: connections, application_name: 'bench-ceiling' });
+  const pool = new pg.Pool({ connectionString: scratch.url, max: connections, application_name: 'bench-ceiling', options: SERVER_SESSION_OPTIONS });
   pool.on('error', () => {}); // an idle connection cut when the scratch database goes is not a bench failure
   try {
     return await closedLoop(connections, w, async () => {

@@ -647,7 +647,7 @@ ${problems.length ? `\n## Problems seen in this run\n\n${problems.map((p) => `- 
   in the Notes column.
 - **Floor**: one sale is made through the app in-process (createApp, as main.ts) over HTTP on a scratch
   database; every statement knex sends is recorded (${capture ? `${capture.statements.length} statements, ${capture.transactions} transactions` : 'see the table'}).
-  The replay sends those SQL texts through \`pg\`, prepared under the same names as the server prepares them, on a pool as large as the server's (${SERVER_POOL}), one sale's
+  The replay sends those SQL texts through \`pg\`, prepared under the same names and planned once as the server does (plan_cache_mode=force_generic_plan), on a pool as large as the server's (${SERVER_POOL}), one sale's
   statements in order, transactions on one connection; ids, the order number and the chain head are
   taken from what earlier statements of the same replayed sale returned, keys, hashes and times are
   fresh (BENCH_DUMP_SQL=file writes the statements and how each binding is replayed). Workers are

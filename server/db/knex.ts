@@ -77,6 +77,9 @@ interface QueryObject {
   response?: unknown;
 }
 
+/** The session settings of the server's connections (the bench's SQL floor uses them too). */
+export const SERVER_SESSION_OPTIONS = '-c plan_cache_mode=force_generic_plan';
+
 export function createDb(connectionString: string, opts: { poolMax?: number } = {}): Db {
   return knex({
     client: PreparingClient as unknown as typeof Knex.Client,
@@ -89,7 +92,7 @@ export function createDb(connectionString: string, opts: { poolMax?: number } = 
       // after a restart the bench saw the order reads planned on every call (0.5 ms of planning
       // for 0.2 ms of work) and PostgreSQL's CPU per sale up by half. The generic plans of a
       // sale's statements are checked by test/integration/db-plans.test.ts.
-      options: '-c plan_cache_mode=force_generic_plan',
+      options: SERVER_SESSION_OPTIONS,
     },
     pool: { min: 0, max: opts.poolMax ?? 20, idleTimeoutMillis: 30_000 },
     acquireConnectionTimeout: 5000,

@@ -101,10 +101,11 @@ describe('SQL without knex on the hot paths', function () {
       transaction(t.db, async (trx) => {
         await query(trx, 'insert into dx_items (id, label) values (?, ?)', [11, 'eleven']);
         // another session ends this backend: the ROLLBACK fails on a dead connection
+        const ended = new Promise((r) => conn.once('end', r));
         const other = await createTestDbConnection(t.url);
         await other.query('select pg_terminate_backend($1)', [before]);
         await other.end();
-        await new Promise((r) => setTimeout(r, 100));
+        await ended; // the pool's connection has seen its backend go
         throw new Error('gave up');
       }),
       /gave up/,

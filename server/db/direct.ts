@@ -67,9 +67,11 @@ export interface QueryOptions {
   commitAfter?: boolean;
 }
 
-/** Runs `sql` (`?` placeholders) on `db`'s pool or in its transaction; resolves to pg's result. */
-// rows are whatever the SQL selects, as with knex.raw: callers name the type when it matters
-export async function query<R extends pg.QueryResultRow = Record<string, any>>(db: DbOrTrx, sql: string, values: readonly unknown[] = [], opts: QueryOptions = {}): Promise<pg.QueryResult<R>> {
+/**
+ * Runs `sql` (`?` placeholders) on `db`'s pool or in its transaction; resolves to pg's result.
+ * The caller names the row type (R); left unnamed, every column is `unknown`.
+ */
+export async function query<R extends pg.QueryResultRow = Record<string, unknown>>(db: DbOrTrx, sql: string, values: readonly unknown[] = [], opts: QueryOptions = {}): Promise<pg.QueryResult<R>> {
   checkValues(sql, values);
   const client = clientOf(db);
   const conn = await client.acquireConnection();
@@ -81,7 +83,7 @@ export async function query<R extends pg.QueryResultRow = Record<string, any>>(d
 }
 
 /** The rows of `query`. */
-export async function rows<R extends pg.QueryResultRow = Record<string, any>>(db: DbOrTrx, sql: string, values: readonly unknown[] = [], opts: QueryOptions = {}): Promise<R[]> {
+export async function rows<R extends pg.QueryResultRow = Record<string, unknown>>(db: DbOrTrx, sql: string, values: readonly unknown[] = [], opts: QueryOptions = {}): Promise<R[]> {
   return (await query<R>(db, sql, values, opts)).rows;
 }
 

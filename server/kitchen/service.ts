@@ -3,7 +3,7 @@ import type { Db, DbOrTrx, Trx } from '../db/knex';
 import { conflict, invalid, notFound } from '../errors';
 import {
   datedFromJson, lineModifiers, LINES_JSON, linesFromJson, lockOrder, MODS_JSON, orderLines, PAYMENTS_JSON, SNAPSHOT_VERSION, TABLE_NAME,
-  type LineRow, type ModifierRow, type OrderBundle, type OrderRow, type PaymentRow,
+  type LineRow, type ModifierRow, type OrderBundle, type OrderReadColumns, type OrderRow, type PaymentRow,
 } from '../orders/queries';
 import { assertOpen, screenOf, type OrderView } from '../orders/service';
 import { emitEvent } from '../webhooks/service';
@@ -153,7 +153,7 @@ async function sendOrderWithBundle(deps: KitchenDeps, orderId: number, opts: { f
 async function lockOrderForSend(trx: Trx, orderId: number): Promise<{
   order: OrderRow; tableName: string | null; lines: SendLine[]; mods: ModifierRow[]; forView?: { payments: PaymentRow[] };
 } | undefined> {
-  const res = await query(
+  const res = await query<OrderRow & OrderReadColumns & { x_stations: Record<string, number | null> | null }>(
     trx,
     `select o.*, ${TABLE_NAME} as x_table_name,
        ${LINES_JSON} as x_lines,
@@ -170,14 +170,14 @@ async function lockOrderForSend(trx: Trx, orderId: number): Promise<{
   const withStations = (lines: LineRow[], stations: Record<string, number | null>): SendLine[] => lines.map((l) => ({ ...l, station_id: stations[l.id] ?? null }));
   if (x_snapshot_version === order.version) {
     return {
-      order: order as OrderRow, tableName: x_table_name as string | null, lines: withStations(linesFromJson(x_lines), x_stations ?? {}),
-      mods: x_mods as ModifierRow[], forView: { payments: datedFromJson(x_payments) },
+      order, tableName: x_table_name, lines: withStations(linesFromJson(x_lines), x_stations ?? {}),
+      mods: x_mods, forView: { payments: datedFromJson(x_payments) },
     };
   }
   const lines = await orderLines(trx, orderId);
   const stations = await trx('order_lines as l').join('products as p', 'p.id', 'l.product_id').where('l.order_id', orderId).select('l.id', 'p.station_id');
   return {
-    order: order as OrderRow, tableName: x_table_name as string | null,
+    order, tableName: x_table_name,
     lines: withStations(lines, Object.fromEntries(stations.map((s: { id: number; station_id: number | null }) => [s.id, s.station_id]))),
     mods: await lineModifiers(trx, lines.map((l) => l.id)),
   };

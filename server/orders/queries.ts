@@ -98,6 +98,16 @@ export const MODS_JSON = `coalesce((select json_agg(olm_row order by olm_row.id)
   cross join lateral (select * from order_line_modifiers olm_m where olm_m.line_id = olm_line.id offset 0) olm_row
   where olm_line.order_id = o.id), '[]')`;
 
+/** JSON the order reads bring along (`x_` columns), as PostgreSQL sends it: dates as text until *FromJson. */
+export interface OrderReadColumns {
+  x_lines: LineRow[];
+  x_mods: ModifierRow[];
+  x_table_name: string | null;
+  x_payments: PaymentRow[] | null;
+  /** the order's version as the statement's snapshot saw it (see lockOrderWithLines) */
+  x_snapshot_version: number;
+}
+
 export interface LockedOrder {
   order: OrderRow;
   lines: LineRow[];
@@ -118,7 +128,7 @@ export interface LockedOrder {
 export async function lockOrderWithLines(trx: DbOrTrx, id: number, opts: { productId?: number; forView?: boolean } = {}): Promise<LockedOrder | undefined> {
   // a new line's product rides along (not locked: the catalog is read as of this statement)
   const withProduct = opts.productId !== undefined;
-  const res = await query(trx,
+  const res = await query<OrderRow & Pick<OrderReadColumns, 'x_lines' | 'x_snapshot_version'> & Partial<OrderReadColumns> & { x_product?: Parameters<typeof productWithGroups>[0] }>(trx,
     `select o.*, ${LINES_JSON} as x_lines, ${SNAPSHOT_VERSION}
        ${withProduct ? `, (select row_to_json(product_row) from (${PRODUCT_WITH_GROUPS_SQL}) product_row) as x_product` : ''}
        ${opts.forView ? `, ${TABLE_NAME} as x_table_name, ${MODS_JSON} as x_mods,
@@ -131,10 +141,10 @@ export async function lockOrderWithLines(trx: DbOrTrx, id: number, opts: { produ
   const { x_lines, x_snapshot_version, x_product, x_table_name, x_mods, x_payments, ...order } = row;
   const fresh = x_snapshot_version === order.version;
   return {
-    order: order as OrderRow,
+    order,
     lines: fresh ? linesFromJson(x_lines) : await orderLines(trx, id),
     ...(withProduct ? { product: productWithGroups(x_product) } : {}),
-    ...(opts.forView && fresh ? { forView: { tableName: x_table_name, modifiers: x_mods, payments: datedFromJson(x_payments) } } : {}),
+    ...(opts.forView && fresh ? { forView: { tableName: x_table_name ?? null, modifiers: x_mods ?? [], payments: datedFromJson(x_payments ?? null) } } : {}),
   };
 }
 
@@ -160,7 +170,8 @@ export async function lockOrderForTender(trx: DbOrTrx, id: number, idempotencyKe
   /** the order's table's name (undefined: not read, when the lines were read again) */
   tableName?: string | null;
 } | undefined> {
-  const res = await trx.raw(
+  const res = await query<OrderRow & OrderReadColumns & { x_prior: PaymentRow | null }>(
+    trx,
     `select o.*, ${LINES_JSON} as x_lines, ${MODS_JSON} as x_mods, ${TABLE_NAME} as x_table_name, ${PAYMENTS_JSON} as x_payments,
        (select row_to_json(key_row) from payments key_row where key_row.idempotency_key = ?) as x_prior,
        ${SNAPSHOT_VERSION}
@@ -190,7 +201,7 @@ export async function insertLineWithModifiers(
 ): Promise<{ line: LineRow; modifiers: ModifierRow[] }> {
   const cols = ['order_id', 'product_id', 'name', 'base_price', 'unit_price', 'quantity', 'note', 'tax_rate_id', 'tax_name', 'tax_ppm', 'course', 'seat', 'created_at'] as const;
   const also = opts.also ?? [];
-  const res = await query(
+  const res = await query<LineRow & { x_mods: ModifierRow[] }>(
     trx,
     `with new_line as (insert into order_lines (${cols.join(', ')}) values (${cols.map(() => '?').join(', ')}) returning *),
           new_mods as (
@@ -204,7 +215,7 @@ export async function insertLineWithModifiers(
     { commitAfter: opts.commitAfter },
   );
   const { x_mods, ...row } = res.rows[0];
-  return { line: row as LineRow, modifiers: x_mods };
+  return { line: row, modifiers: x_mods };
 }
 
 export interface OrderBundle {
@@ -221,7 +232,8 @@ export interface OrderBundle {
 
 /** Everything an order's screen shows, in one statement: order, table, lines, modifiers, payments, refunds. */
 export async function loadOrderBundle(db: DbOrTrx, id: number): Promise<OrderBundle | undefined> {
-  const res = await query(db,
+  type Refunded = { order_line_id: number; quantity: number; net: number; tax: number };
+  const res = await query<OrderRow & Omit<OrderReadColumns, 'x_snapshot_version'> & { x_refunds: OrderBundle['refunds'] | null; x_refunded: Refunded[] | null }>(db,
     `select o.*, t.name as x_table_name, ${LINES_JSON} as x_lines, ${MODS_JSON} as x_mods,
        case when o.paid_total > 0 or o.status = 'paid' then ${PAYMENTS_JSON} end as x_payments,
        case when o.status = 'paid' then (select json_agg(rf_row order by rf_row.id) from refunds rf_row where rf_row.order_id = o.id) end as x_refunds,
@@ -237,13 +249,13 @@ export async function loadOrderBundle(db: DbOrTrx, id: number): Promise<OrderBun
   if (!row) return undefined;
   const { x_table_name, x_lines, x_mods, x_payments, x_refunds, x_refunded, ...order } = row;
   return {
-    order: order as OrderRow,
+    order,
     tableName: x_table_name,
     lines: linesFromJson(x_lines),
     modifiers: x_mods,
     payments: datedFromJson(x_payments),
     refunds: datedFromJson(x_refunds),
-    refundedByLine: new Map(((x_refunded ?? []) as Array<{ order_line_id: number; quantity: number; net: number; tax: number }>).map((r) => [
+    refundedByLine: new Map((x_refunded ?? []).map((r) => [
       r.order_line_id, { quantity: r.quantity, net: r.net, tax: r.tax },
     ])),
   };

@@ -184,7 +184,8 @@ async function mutateWithView<T>(
       : undefined;
     return { result, version, after, settings };
   };
-  const { result, version, after, settings } = inCallersTransaction ? await change(deps.db as Trx) : await transaction(deps.db, change);
+  // given a transaction, `transaction` runs the change in it (no savepoint)
+  const { result, version, after, settings } = await transaction(deps.db, change);
   deps.events.orderChanged(orderId, version);
   return { result, view: after && viewOf(after, settings) };
 }

@@ -1,8 +1,11 @@
 import pg from 'pg';
 import type { Db, DbOrTrx } from '../db/knex';
+import { perDatabase } from '../db/per-database';
 import type { Logger } from '../logger';
 import { AUTH_CHANNEL } from '../db/migrations/0010_auth_change_notices';
+import { CATALOG_CHANNEL } from '../db/migrations/0011_catalog_change_notices';
 import { forgetSettings } from '../settings/service';
+import { forgetOrderMemory, orderMemoryHeard } from '../orders/memory';
 
 /**
  * The auth lookup's answers in memory: which terminal a device cookie names and which staff
@@ -38,14 +41,7 @@ class AuthCache {
   }
 }
 
-// one cache per database: a knex instance and its transactions share their config object
-const caches = new WeakMap<object, AuthCache>();
-function cacheFor(db: DbOrTrx): AuthCache {
-  const key = (db as unknown as { client: { config: object } }).client.config;
-  let c = caches.get(key);
-  if (!c) caches.set(key, (c = new AuthCache()));
-  return c;
-}
+const cacheFor = perDatabase(() => new AuthCache());
 
 /** A kept answer for `key`, if the cache is live. */
 export function cachedAuth<T>(db: DbOrTrx, key: string): CachedAuth<T> | undefined {
@@ -83,6 +79,8 @@ export interface AuthListener {
 /**
  * Listens for change notices on a connection of its own, reconnecting when it is lost; the
  * cache is live only while the LISTEN is in force. Logs a lost connection once per outage.
+ * The same connection hears the catalog's notices for the order memory (server/orders/memory.ts),
+ * which is live under the same rule.
  */
 export function listenForAuthChanges(db: Db, log: Logger, opts: { retryMs?: number } = {}): AuthListener {
   const cache = cacheFor(db);
@@ -97,6 +95,7 @@ export function listenForAuthChanges(db: Db, log: Logger, opts: { retryMs?: numb
     if (live) {
       live = false;
       cache.live--;
+      orderMemoryHeard(db, false);
     }
     cache.clear();
   };
@@ -106,15 +105,16 @@ export function listenForAuthChanges(db: Db, log: Logger, opts: { retryMs?: numb
     const c = new pg.Client({ ...connection, application_name: 'store-server-listen' });
     client = c;
     c.on('notification', (n) => {
-      if (n.channel !== AUTH_CHANNEL) return;
-      if (n.payload === 'settings') forgetSettings(db);
+      if (n.channel === CATALOG_CHANNEL) forgetOrderMemory(db);
+      else if (n.channel !== AUTH_CHANNEL) return;
+      else if (n.payload === 'settings') forgetSettings(db);
       else cache.clear();
     });
     c.on('error', () => lost(c));
     c.on('end', () => lost(c));
     try {
       await c.connect();
-      await c.query(`listen ${AUTH_CHANNEL}`);
+      await c.query(`listen ${AUTH_CHANNEL}; listen ${CATALOG_CHANNEL}`);
     } catch (err) {
       if (failures++ === 0) log.warn({ err }, 'auth change listener: cannot listen; every request reads its auth from the database');
       lost(c);
@@ -129,6 +129,7 @@ export function listenForAuthChanges(db: Db, log: Logger, opts: { retryMs?: numb
     forgetSettings(db);
     live = true;
     cache.live++;
+    orderMemoryHeard(db, true);
     if (failures) log.info('auth change listener: listening again');
     failures = 0;
   };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { insertWrite, updateByIdWrite } from './write-all';
+import { insertWrite, updateByIdWrite, updateWhereWrite } from './write-all';
 
 describe('writes made without a query builder', () => {
   it('an update by id sets the given fields in order, skips undefined ones and keeps null', () => {
@@ -9,6 +9,16 @@ describe('writes made without a query builder', () => {
       name: 'w',
     });
     assert.throws(() => updateByIdWrite('orders', 7, { note: undefined }), /nothing to set/);
+  });
+
+  it('an update under conditions names each one, in order, after the fields it sets', () => {
+    assert.deepEqual(updateWhereWrite('orders', { total: 450, version: 3 }, { id: 7, version: 2, status: 'open' }), {
+      sql: 'update "orders" set "total" = ?, "version" = ? where "id" = ? and "version" = ? and "status" = ?',
+      bindings: [450, 3, 7, 2, 'open'],
+      name: undefined,
+    });
+    assert.throws(() => updateWhereWrite('orders', { total: 1 }, {}), /without a where/);
+    assert.throws(() => updateWhereWrite('orders', { total: 1 }, { 'id = id or 1': 1 }), /plain identifier/);
   });
 
   it('an insert returns the row and leaves undefined fields to their defaults', () => {

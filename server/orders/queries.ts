@@ -192,25 +192,64 @@ export async function lockOrderForTender(trx: DbOrTrx, id: number, idempotencyKe
   return { order, lines: linesFromJson(x_lines), modifiers: x_mods, payments: datedFromJson(x_payments), prior: x_prior ? datedFromJson([x_prior])[0] : undefined, tableName: x_table_name };
 }
 
+// order_lines' columns a new line sets, with their types (for a guarded insert's select list)
+const NEW_LINE_COLUMNS = {
+  order_id: 'bigint', product_id: 'bigint', name: 'text', base_price: 'bigint', unit_price: 'bigint', quantity: 'int', note: 'text',
+  tax_rate_id: 'bigint', tax_name: 'text', tax_ppm: 'int', course: 'int', seat: 'int', created_at: 'timestamptz',
+} as const;
+export type NewLineRow = Omit<LineRow, 'id' | 'discount_kind' | 'discount_value' | 'override_reason' | 'original_price' | 'net' | 'tax' | 'sent_quantity' | 'sent_note' | 'void_reason' | 'comp_reason'>;
+
+const NEW_MODS_SQL = `insert into order_line_modifiers (line_id, modifier_id, group_name, name, price_delta)
+            select new_line.id, x.modifier_id, x.group_name, x.name, x.price_delta
+            from new_line, json_to_recordset(?::json) as x(modifier_id bigint, group_name text, name text, price_delta bigint)
+            returning *`;
+const NEW_LINE_RESULT = 'select new_line.*, (select coalesce(json_agg(nm_row order by nm_row.id), \'[]\') from new_mods nm_row) as x_mods from new_line';
+
+/**
+ * Inserts a line and its modifiers only if `guard` (an update of the order: its new totals and
+ * version, where it is still at the version they were computed from) changes a row: the
+ * update, the line and the modifiers in one statement, committed on its own. Undefined when the
+ * guard matched nothing (and nothing was written). The update takes the order row's lock; under
+ * READ COMMITTED, a concurrent change that commits first makes PostgreSQL check the guard again
+ * against the row it left, so two terminals on one check still serialise.
+ */
+export async function insertLineIfOrderAt(
+  db: DbOrTrx,
+  line: NewLineRow,
+  modifiers: Array<Omit<ModifierRow, 'id' | 'line_id'>>,
+  guard: Write,
+): Promise<{ line: LineRow; modifiers: ModifierRow[] } | undefined> {
+  const cols = Object.keys(NEW_LINE_COLUMNS) as Array<keyof typeof NEW_LINE_COLUMNS>;
+  const res = await query<LineRow & { x_mods: ModifierRow[] }>(
+    db,
+    `with guard as (${guard.sql} returning 1),
+          new_line as (insert into order_lines (${cols.join(', ')})
+            select ${cols.map((c) => `?::${NEW_LINE_COLUMNS[c]}`).join(', ')} from guard returning *),
+          new_mods as (${NEW_MODS_SQL})
+     ${NEW_LINE_RESULT}`,
+    [...guard.bindings, ...cols.map((c) => line[c]), JSON.stringify(modifiers)],
+  );
+  const row = res.rows[0];
+  if (!row) return undefined;
+  const { x_mods, ...stored } = row;
+  return { line: stored, modifiers: x_mods };
+}
+
 /** Inserts a line and its modifiers in one statement; returns the line as stored. */
 export async function insertLineWithModifiers(
   trx: DbOrTrx,
-  line: Omit<LineRow, 'id' | 'discount_kind' | 'discount_value' | 'override_reason' | 'original_price' | 'net' | 'tax' | 'sent_quantity' | 'sent_note' | 'void_reason' | 'comp_reason'>,
+  line: NewLineRow,
   modifiers: Array<Omit<ModifierRow, 'id' | 'line_id'>>,
   opts: { also?: Write[]; commitAfter?: boolean } = {},
 ): Promise<{ line: LineRow; modifiers: ModifierRow[] }> {
-  const cols = ['order_id', 'product_id', 'name', 'base_price', 'unit_price', 'quantity', 'note', 'tax_rate_id', 'tax_name', 'tax_ppm', 'course', 'seat', 'created_at'] as const;
+  const cols = Object.keys(NEW_LINE_COLUMNS) as Array<keyof typeof NEW_LINE_COLUMNS>;
   const also = opts.also ?? [];
   const res = await query<LineRow & { x_mods: ModifierRow[] }>(
     trx,
     `with new_line as (insert into order_lines (${cols.join(', ')}) values (${cols.map(() => '?').join(', ')}) returning *),
-          new_mods as (
-            insert into order_line_modifiers (line_id, modifier_id, group_name, name, price_delta)
-            select new_line.id, x.modifier_id, x.group_name, x.name, x.price_delta
-            from new_line, json_to_recordset(?::json) as x(modifier_id bigint, group_name text, name text, price_delta bigint)
-            returning *)${also.map((w, i) => `,
+          new_mods as (${NEW_MODS_SQL})${also.map((w, i) => `,
           also_${i} as (${w.sql})`).join('')}
-     select new_line.*, (select coalesce(json_agg(nm_row order by nm_row.id), '[]') from new_mods nm_row) as x_mods from new_line`,
+     ${NEW_LINE_RESULT}`,
     [...cols.map((c) => line[c]), JSON.stringify(modifiers), ...also.flatMap((w) => w.bindings)],
     { commitAfter: opts.commitAfter },
   );

@@ -5,7 +5,7 @@ import { chosenSellable } from '../catalog/service';
 import type { ProductWithGroups } from '../catalog/queries';
 import { conflict, invalid, notFound, unprocessable } from '../errors';
 import { appendEntry, nextEntry, writeAllThenLockChainHead } from '../journal/service';
-import { insertWrite, updateByIdWrite, writeAll, type Write } from '../db/write-all';
+import { insertWrite, updateByIdWrite, updateWhereWrite, writeAll, type Write } from '../db/write-all';
 import { query, transaction } from '../db/direct';
 import { audit } from '../audit/service';
 import { emitEvent, eventWrites } from '../webhooks/service';
@@ -14,10 +14,11 @@ import {
   PPM, type Discount, type Minor, type Totals,
 } from '../money';
 import { getSettings } from '../settings/service';
+import { forgetOrder, orderMemory, type MemoryKeeper } from './memory';
 import type { BusinessSettings } from '../settings/schema';
 import {
-  datedFromJson, findOrder, insertLineWithModifiers, lineModifiers, loadOrderBundle, type OrderBundle, lockOrder, lockOrderForTender, lockOrderWithLines, orderLines, refundedByLine,
-  type LineRow, type ModifierRow, type OrderRow, type PaymentRow,
+  datedFromJson, findOrder, insertLineIfOrderAt, insertLineWithModifiers, lineModifiers, loadOrderBundle, type OrderBundle, lockOrder, lockOrderForTender, lockOrderWithLines, orderLines, refundedByLine,
+  type LineRow, type ModifierRow, type NewLineRow, type OrderRow, type PaymentRow,
 } from './queries';
 
 export interface OrderEvents {
@@ -45,6 +46,8 @@ export interface Actor {
 
 const staffRecord = (a: Actor) => (a.staffId ? { id: a.staffId, name: a.staffName ?? null } : null);
 const approverRecord = (a: Actor) => (a.approvedBy ? { id: a.approvedBy, name: a.approverName ?? null } : null);
+
+const isTransaction = (db: Db) => (db as unknown as { isTransaction?: boolean }).isTransaction === true;
 
 const MAX_AMOUNT = 100_000_000_000; // minor units; beyond this a typed amount is a typo
 
@@ -141,8 +144,8 @@ async function mutateWithView<T>(
   orderId: number,
   fn: (trx: Trx, order: OrderRow, settings: BusinessSettings, m: Mutation) => Promise<T>,
   opts: MutateOptions,
-): Promise<{ result: T; view?: OrderView }> {
-  const inCallersTransaction = (deps.db as unknown as { isTransaction?: boolean }).isTransaction === true;
+): Promise<{ result: T; view?: OrderView; after?: OrderBundle; product?: ProductWithGroups }> {
+  const inCallersTransaction = isTransaction(deps.db);
   const change = async (trx: Trx) => {
     const locked = await lockOrderWithLines(trx, orderId, { productId: opts.productId, forView: opts.view });
     if (!locked) throw notFound('That order');
@@ -182,12 +185,12 @@ async function mutateWithView<T>(
           refundedByLine: new Map(),
         }
       : undefined;
-    return { result, version, after, settings };
+    return { result, version, after, settings, product: locked.product };
   };
   // given a transaction, `transaction` runs the change in it (no savepoint)
-  const { result, version, after, settings } = await transaction(deps.db, change);
+  const { result, version, after, settings, product } = await transaction(deps.db, change);
   deps.events.orderChanged(orderId, version);
-  return { result, view: after && viewOf(after, settings) };
+  return { result, view: after && viewOf(after, settings), after, product };
 }
 
 export function assertOpen(order: OrderRow) {
@@ -209,6 +212,8 @@ async function recomputeTotals(trx: Trx, clock: Clock, order: OrderRow, settings
 
 interface TotalsWrite {
   write: Write;
+  /** the order's fields it sets */
+  set: Record<string, unknown>;
   version: number;
   totals: Totals;
   updatedAt: Date;
@@ -219,14 +224,15 @@ function totalsWrite(clock: Clock, order: OrderRow, settings: BusinessSettings, 
   const totals = totalsFor(order, lines, settings);
   const version = order.version + 1;
   const updatedAt = clock.now();
-  const write = updateByIdWrite('orders', order.id, {
+  const set = {
     subtotal: totals.subtotal, discount_total: totals.discountTotal, tax_total: totals.taxTotal, total: totals.total, version, updated_at: updatedAt,
     ...(clearTaxAdjustments ? { tax_adjustments: null } : {}),
-  });
-  return { write, version, totals, updatedAt };
+  };
+  return { write: updateByIdWrite('orders', order.id, set), set, version, totals, updatedAt };
 }
 
 export async function openOrder(deps: OrderDeps, input: { type: OrderRow['type']; customerName?: string | null; tableId?: number | null }, actor: Actor = {}): Promise<OrderRow> {
+  const memory = isTransaction(deps.db) ? undefined : orderMemory(deps.db);
   const settings = await getSettings(deps.db);
   const now = deps.clock.now();
   const bd = businessDate(now, settings.timezone, settings.businessDayStart);
@@ -242,7 +248,12 @@ export async function openOrder(deps: OrderDeps, input: { type: OrderRow['type']
      returning *`,
     [bd, bd, input.type, input.customerName || null, input.tableId ?? null, actor.staffId ?? null, actor.terminalId ?? null, now, now],
   );
-  return res.rows[0];
+  const order = res.rows[0];
+  // kept for its first lines (memory.ts); not inside a caller's transaction, which may yet roll back
+  if (memory && order.table_id === null) {
+    memory.keepOrder({ order, tableName: null, lines: [], modifiers: [], payments: [], refunds: [], refundedByLine: new Map() });
+  }
+  return order;
 }
 
 export interface NewLine {
@@ -259,38 +270,81 @@ export async function addLine(deps: OrderDeps, orderId: number, input: NewLine):
   return mutate(deps, orderId, addLineTo(deps, orderId, input), { productId: input.productId });
 }
 
-/** addLine, answering the order's screen after it too (what the terminal shows next) without reading it again. */
+/**
+ * addLine, answering the order's screen after it too (what the terminal shows next) without
+ * reading it again. When this server has the order and the product in memory (memory.ts), it
+ * is one statement; otherwise, or when the order changed since, the order is locked and read.
+ */
 export async function addLineAndView(deps: OrderDeps, orderId: number, input: NewLine): Promise<{ lineId: number; view: OrderView }> {
-  const { result: lineId, view } = await mutateWithView(deps, orderId, addLineTo(deps, orderId, input), { productId: input.productId, view: true });
+  const memory = isTransaction(deps.db) ? undefined : orderMemory(deps.db);
+  const fromMemory = memory && (await addLineFromMemory(deps, memory, orderId, input));
+  if (fromMemory) return fromMemory;
+  const { result: lineId, view, after, product } = await mutateWithView(deps, orderId, addLineTo(deps, orderId, input), { productId: input.productId, view: true });
+  if (product) memory?.keepProduct(input.productId, product);
+  if (after) memory?.keepOrder(after);
   // the lock's statement waited for another change and read again: read the screen after commit
   return { lineId, view: view ?? (await getOrderView(deps.db, orderId)) };
 }
 
+/**
+ * The add in one statement, from the order and product this server keeps: the totals with the
+ * new line are computed here and written only if the order is still open at the kept version
+ * (the same row lock a locking read takes, for the one statement). Undefined when something is
+ * not kept, the order moved on, or the request fails a check: the locking path then answers,
+ * with the error a locking read gives (a closed order's 409 before a wrong option's 422).
+ */
+async function addLineFromMemory(deps: OrderDeps, memory: MemoryKeeper, orderId: number, input: NewLine): Promise<{ lineId: number; view: OrderView } | undefined> {
+  const known = memory.order(orderId);
+  const found = memory.product(input.productId);
+  if (!known || !found || known.order.status !== 'open' || known.order.tax_adjustments !== null) return undefined;
+  const settings = await getSettings(deps.db);
+  let line: NewLineRow, mods: Array<Omit<ModifierRow, 'id' | 'line_id'>>;
+  try {
+    ({ line, mods } = lineFor(deps, orderId, settings, found, input));
+  } catch {
+    return undefined;
+  }
+  const { set, version, totals, updatedAt } = totalsWrite(deps.clock, known.order, settings, [...known.lines, { ...NEW_LINE_DEFAULTS, ...line, id: 0 }], false);
+  const added = await insertLineIfOrderAt(deps.db, line, mods, updateWhereWrite('orders', set, { id: orderId, version: known.order.version, status: 'open' }));
+  if (!added) return undefined;
+  deps.events.orderChanged(orderId, version);
+  const after: OrderBundle = {
+    ...known,
+    order: { ...known.order, subtotal: totals.subtotal, discount_total: totals.discountTotal, tax_total: totals.taxTotal, total: totals.total, version, updated_at: updatedAt },
+    lines: [...known.lines, added.line],
+    modifiers: [...known.modifiers, ...added.modifiers],
+  };
+  memory.keepOrder(after);
+  return { lineId: added.line.id, view: viewOf(after, settings) };
+}
+
+/** The row of a new line of `found` as asked, and its modifiers; throws when the request does not fit the product. */
+function lineFor(deps: OrderDeps, orderId: number, settings: BusinessSettings, found: ProductWithGroups | undefined, input: NewLine) {
+  const { product, modifiers: chosen } = chosenSellable(found, input.productId, input.modifierIds);
+  let base = product.price;
+  if (product.open_price) {
+    if (input.openPrice === undefined) throw invalid(`${product.name} has an open price: type the price.`, [{ field: 'open_price', message: 'required' }]);
+    base = toMinor(input.openPrice, settings.currency, 'open_price');
+  } else if (input.openPrice !== undefined) {
+    throw invalid(`${product.name} has a fixed price.`, [{ field: 'open_price', message: 'not allowed' }]);
+  }
+  const unit = base + chosen.reduce((s, mod) => s + mod.priceDelta, 0);
+  const line: NewLineRow = {
+    order_id: orderId, product_id: product.id, name: product.name, base_price: base, unit_price: Math.max(0, unit),
+    quantity: input.quantity, note: input.note, tax_rate_id: product.tax_rate_id, tax_name: product.tax_name, tax_ppm: product.tax_ppm,
+    course: input.course ?? 1, seat: input.seat ?? null, created_at: deps.clock.now(),
+  };
+  const mods = chosen.map((mod) => ({ modifier_id: mod.id, group_name: mod.groupName, name: mod.name, price_delta: mod.priceDelta }));
+  return { line, mods };
+}
+
 function addLineTo(deps: OrderDeps, orderId: number, input: NewLine) {
   return async (trx: Trx, _order: OrderRow, settings: BusinessSettings, m: Mutation): Promise<number> => {
-    const { product, modifiers: mods } = chosenSellable(m.product, input.productId, input.modifierIds);
-    let base = product.price;
-    if (product.open_price) {
-      if (input.openPrice === undefined) throw invalid(`${product.name} has an open price: type the price.`, [{ field: 'open_price', message: 'required' }]);
-      base = toMinor(input.openPrice, settings.currency, 'open_price');
-    } else if (input.openPrice !== undefined) {
-      throw invalid(`${product.name} has a fixed price.`, [{ field: 'open_price', message: 'not allowed' }]);
-    }
-    const unit = base + mods.reduce((s, mod) => s + mod.priceDelta, 0);
-    const line = {
-      order_id: orderId, product_id: product.id, name: product.name, base_price: base, unit_price: Math.max(0, unit),
-      quantity: input.quantity, note: input.note, tax_rate_id: product.tax_rate_id, tax_name: product.tax_name, tax_ppm: product.tax_ppm,
-      course: input.course ?? 1, seat: input.seat ?? null, created_at: deps.clock.now(),
-    };
+    const { line, mods } = lineFor(deps, orderId, settings, m.product, input);
     // the order's totals with the new line (its id is not known yet and counts for nothing in
     // them) ride in the line's own statement, which is the transaction's last
     const totals = m.totalsWrite([...m.lines, { ...NEW_LINE_DEFAULTS, ...line, id: 0 }]);
-    const added = await insertLineWithModifiers(
-      trx,
-      line,
-      mods.map((mod) => ({ modifier_id: mod.id, group_name: mod.groupName, name: mod.name, price_delta: mod.priceDelta })),
-      { also: [totals], commitAfter: m.commitAfter },
-    );
+    const added = await insertLineWithModifiers(trx, line, mods, { also: [totals], commitAfter: m.commitAfter });
     m.linesAfter = [...m.lines, added.line];
     m.modifiersAdded = added.modifiers;
     return added.line.id;
@@ -604,6 +658,7 @@ async function tenderCashWithBundle(deps: OrderDeps, orderId: number, tendered: 
     return { paymentId: row.id, amount, tendered, change, closed: true, replayed: false, receiptNo };
   });
   if (changedVersion) deps.events.orderChanged(orderId, changedVersion);
+  if (result.closed) forgetOrder(deps.db, orderId);
   if (result.closed && !result.replayed) deps.events.outboxWritten?.();
   return { result, after: result.replayed ? undefined : after };
 }

@@ -1,4 +1,5 @@
 import type { DbOrTrx } from '../db/knex';
+import { perDatabase } from '../db/per-database';
 import type { Clock } from '../clock';
 import { BusinessSettings, DEFAULT_SETTINGS } from './schema';
 
@@ -45,14 +46,7 @@ export function forgetSettings(db: DbOrTrx): void {
   c.settings = undefined;
 }
 
-// one cache per database: a knex instance and its transactions share their config object
-const caches = new WeakMap<object, { gen: number; settings?: BusinessSettings }>();
-function cacheFor(db: DbOrTrx) {
-  const key = (db as unknown as { client: { config: object } }).client.config;
-  let c = caches.get(key);
-  if (!c) caches.set(key, (c = { gen: 0 }));
-  return c;
-}
+const cacheFor = perDatabase((): { gen: number; settings?: BusinessSettings } => ({ gen: 0 }));
 
 async function loadSettings(db: DbOrTrx): Promise<BusinessSettings> {
   const res = await db.raw(`select ${SETTINGS_SUBQUERY} as settings`);

@@ -6,6 +6,9 @@ import { seedStore } from '../helpers/store';
 import * as orders from '../../server/orders/service';
 import { sendOrderAndView, type KitchenEvents } from '../../server/kitchen/service';
 import { escapeLiteral } from 'pg';
+import { listenForAuthChanges } from '../../server/auth/cache';
+import { testLog } from '../helpers/log';
+import { until } from '../helpers/wait';
 // pg's own conversion of a binding to the text it sends (its typings do not cover lib/utils)
 const { prepareValue } = require('pg/lib/utils') as { prepareValue(v: unknown): string | Buffer | null | undefined };
 
@@ -66,6 +69,7 @@ describe('the plans of a sale\'s statements on a store with a history', function
     const table = await t.db('tables').orderBy('id').first();
     const product = await t.db('products').where({ name: 'Brownie' }).first();
     const withGroups = await t.db('product_modifier_groups').first();
+    const listener = listenForAuthChanges(t.db, testLog, { retryMs: 100 });
     t.db.on('query', onQuery);
     try {
       const o = await orders.openOrder(deps, { type: 'dine_in', tableId: table.id });
@@ -79,9 +83,15 @@ describe('the plans of a sale\'s statements on a store with a history', function
       await orders.tenderCashAndView(deps, o.id, 100, crypto.randomUUID()); // a part payment
       await orders.tenderCashAndView(deps, o.id, 100_000, crypto.randomUUID()); // the close
       await orders.getOrderView(t.db, o.id);
+      // a counter sale's lines while the server keeps the order and product (orders/memory.ts)
+      await until('the change listener', () => listener.live, 10_000);
+      const counter = await orders.openOrder(deps, { type: 'counter' });
+      for (let i = 0; i < 2; i++) await orders.addLineAndView(deps, counter.id, { productId: product.id, quantity: 1, modifierIds: [], note: null });
     } finally {
       t.db.off('query', onQuery);
+      await listener.stop();
     }
+    assert.ok(captured.some((s) => /^with guard as/.test(s.sql)), 'a line added from memory was captured');
     const statements = captured.filter((s) => !/^\s*(begin|commit|rollback)\b/i.test(s.sql));
     assert.ok(statements.length >= 8, `a sale's statements were captured (${statements.length})`);
     const conn = await t.db.client.acquireConnection();

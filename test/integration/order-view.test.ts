@@ -7,6 +7,9 @@ import * as orders from '../../server/orders/service';
 import { openTable } from '../../server/tables/service';
 import { AppError } from '../../server/errors';
 import { createDb } from '../../server/db/knex';
+import { listenForAuthChanges } from '../../server/auth/cache';
+import { testLog } from '../helpers/log';
+import { until } from '../helpers/wait';
 import { getSettings } from '../../server/settings/service';
 import { holdCourse, sendOrder, sendOrderAndView, type KitchenEvents } from '../../server/kitchen/service';
 
@@ -133,9 +136,11 @@ describe('the order screen a line add answers', function () {
     assert.ok(fired.view.lines.every((l) => l.sent_quantity === l.quantity));
   });
 
-  it('a line add is 2 round trips to PostgreSQL, a kitchen send 2 and a cash close 3; the totals the add wrote are the totals of its lines', async () => {
+  it('a line add is 2 round trips to PostgreSQL (1 once the order and product are kept), a kitchen send 2 and a cash close 3; the totals the adds wrote are the totals of their lines', async () => {
     const one = createDb(t.url, { poolMax: 1 }); // one connection: its ReadyForQuery messages are the round trips
+    const listener = listenForAuthChanges(one, testLog, { retryMs: 100 }); // on a connection of its own
     try {
+      await until('the change listener', () => listener.live, 10_000);
       const conn = await one.client.acquireConnection();
       await one.client.releaseConnection(conn);
       let trips = 0;
@@ -150,6 +155,9 @@ describe('the order screen a line add answers', function () {
       const { productId, modifierIds } = await withModifiers();
       const [added, addTrips] = await counted(() => orders.addLineAndView(d, o.id, { productId, quantity: 3, modifierIds, note: null }));
       assert.equal(addTrips, 2, 'BEGIN + the locked read, then the line, its modifiers and the totals + COMMIT');
+      const [again, againTrips] = await counted(() => orders.addLineAndView(d, o.id, { productId, quantity: 1, modifierIds, note: null }));
+      assert.equal(againTrips, 1, 'from memory: the totals, the line and its modifiers, where the order is at the kept version');
+      assert.deepEqual(again.view, await orders.getOrderView(one, o.id));
       const brownie = await store.product('Brownie');
       await orders.addLine(d, o.id, { productId: brownie.id, quantity: 2, modifierIds: [], note: null });
       const row = await t.db('orders').where({ id: o.id }).first();
@@ -157,7 +165,7 @@ describe('the order screen a line add answers', function () {
       const expected = orders.totalsFor(row, lines, await getSettings(t.db));
       assert.deepEqual(
         { subtotal: row.subtotal, discount: row.discount_total, tax: row.tax_total, total: row.total, version: row.version },
-        { subtotal: expected.subtotal, discount: expected.discountTotal, tax: expected.taxTotal, total: expected.total, version: 3 },
+        { subtotal: expected.subtotal, discount: expected.discountTotal, tax: expected.taxTotal, total: expected.total, version: 4 },
       );
       assert.ok(added.view.order.total > 0 && row.total > added.view.order.total);
       const [, sendTrips] = await counted(() => sendOrder({ ...d, events: { ...kitchenEvents } }, o.id));
@@ -166,6 +174,7 @@ describe('the order screen a line add answers', function () {
       assert.equal(paid.closed, true);
       assert.equal(payTrips, 3, 'BEGIN + the locked read; payment, line amounts and the chain head locked; entry, head, event, order + COMMIT');
     } finally {
+      await listener.stop();
       await one.destroy();
     }
   });

@@ -9,6 +9,7 @@ import * as m0007 from './0007_kitchen_and_tables';
 import * as m0008 from './0008_room_for_updates';
 import * as m0009 from './0009_refund_lines_by_refund';
 import * as m0010 from './0010_auth_change_notices';
+import * as m0011 from './0011_catalog_change_notices';
 
 /**
  * Every migration, in order, bundled as a static list so the binary, the CLI and the tests run
@@ -25,6 +26,7 @@ const migrations: Array<[string, Knex.Migration]> = [
   ['0008_room_for_updates', m0008],
   ['0009_refund_lines_by_refund', m0009],
   ['0010_auth_change_notices', m0010],
+  ['0011_catalog_change_notices', m0011],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

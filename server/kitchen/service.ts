@@ -7,7 +7,8 @@ import {
 } from '../orders/queries';
 import { assertOpen, screenOf, type OrderView } from '../orders/service';
 import { emitEvent } from '../webhooks/service';
-import { updateByIdWrite, writeAll } from '../db/write-all';
+import { updateByIdWrite, updateWhereWrite, writeAll, type Write } from '../db/write-all';
+import { forgetOrder, orderMemory, type MemoryKeeper } from '../orders/memory';
 import { query, transaction } from '../db/direct';
 
 export type Marker = 'NEW' | 'ADDITION' | 'VOID' | 'NOTE';
@@ -48,101 +49,173 @@ export async function sendOrderAndView(deps: KitchenDeps, orderId: number, opts:
   return { tickets, view: await screenOf(deps.db, orderId, after) };
 }
 
-async function sendOrderWithBundle(deps: KitchenDeps, orderId: number, opts: { fireCourse?: number; serverName?: string | null }) {
-  const created: Array<{ ticketId: number; stationId: number }> = [];
-  const { version, after } = await transaction(deps.db, async (trx) => {
+type SendOpts = { fireCourse?: number; serverName?: string | null };
+
+async function sendOrderWithBundle(deps: KitchenDeps, orderId: number, opts: SendOpts) {
+  const memory = (deps.db as unknown as { isTransaction?: boolean }).isTransaction ? undefined : orderMemory(deps.db);
+  const sent = (memory && (await sendFromMemory(deps, memory, orderId, opts))) || (await sendLocked(deps, orderId, opts));
+  if (sent.after) memory?.keepOrder(sent.after);
+  else forgetOrder(deps.db, orderId);
+  for (const t of sent.tickets) deps.events.ticketCreated({ ...t, orderId });
+  deps.events.orderChanged(orderId, sent.version);
+  deps.events.floorChanged();
+  return sent;
+}
+
+interface Sent {
+  tickets: Array<{ ticketId: number; stationId: number }>;
+  version: number;
+  /** the order's screen after the send, when what it was planned from was all of it */
+  after?: OrderBundle;
+}
+
+/** The send in one transaction that locks the order and reads its lines first: 2 round trips. */
+async function sendLocked(deps: KitchenDeps, orderId: number, opts: SendOpts): Promise<Sent> {
+  return transaction(deps.db, async (trx) => {
     const locked = await lockOrderForSend(trx, orderId);
     if (!locked) throw notFound('That order');
     const { order, lines, mods, tableName } = locked;
     assertOpen(order);
-    let held = order.held_courses ?? [];
-    if (opts.fireCourse !== undefined) {
-      if (!held.includes(opts.fireCourse)) throw conflict(`Course ${opts.fireCourse} is not on hold.`, 'course-not-held');
-      held = held.filter((c) => c !== opts.fireCourse);
-    }
-    const sentCourses = new Set(lines.filter((l) => l.sent_quantity > 0).map((l) => l.course));
-    const byStation = new Map<number, Array<Record<string, unknown>>>();
-    const updates: SendLine[] = [];
-    for (const l of lines) {
-      if (!l.station_id || held.includes(l.course)) continue;
-      const items: Array<{ marker: Marker; quantity: number }> = [];
-      const delta = l.quantity - l.sent_quantity;
-      if (delta > 0) items.push({ marker: order.first_sent_at && sentCourses.has(l.course) ? 'ADDITION' : 'NEW', quantity: delta });
-      if (delta < 0) items.push({ marker: 'VOID', quantity: -delta });
-      if (l.sent_quantity > 0 && l.quantity > 0 && (l.note ?? null) !== (l.sent_note ?? null)) items.push({ marker: 'NOTE', quantity: l.quantity });
-      if (!items.length) continue;
-      updates.push(l);
-      const list = byStation.get(l.station_id) ?? [];
-      for (const it of items) {
-        list.push({
-          line_id: l.id, marker: it.marker, quantity: it.quantity, name: l.name, seat: l.seat, course: l.course,
-          note: l.note, modifiers: mods.filter((m) => m.line_id === l.id).map((m) => m.name),
-        });
-      }
-      byStation.set(l.station_id, list);
-    }
-    const now = deps.clock.now();
-    const version = order.version + 1;
-    const orderChange = { held_courses: held, version, updated_at: now, ...(byStation.size && !order.first_sent_at ? { first_sent_at: now } : {}) };
-    const orderUpdate = updateByIdWrite('orders', orderId, orderChange);
-    // what the screen shows after the send, when the locking read saw all of it
-    const sent = new Set(updates);
-    const after: OrderBundle | undefined = locked.forView && {
-      order: { ...order, ...orderChange },
-      tableName,
-      lines: lines.map((sl) => {
-        const { station_id: _station, ...l } = sl;
-        return sent.has(sl) ? { ...l, sent_quantity: l.quantity, sent_note: l.note } : l;
-      }),
-      modifiers: mods,
-      payments: locked.forView.payments,
-      refunds: [],
-      refundedByLine: new Map(),
-    };
-    if (!byStation.size) {
+    const plan = planSend(deps.clock, order, lines, mods, tableName, locked.forView?.payments, opts);
+    const orderUpdate = updateByIdWrite('orders', orderId, plan.orderChange);
+    if (!plan.writes.length) {
       await writeAll(trx, [orderUpdate], undefined, { commitAfter: true });
-      return { version, after };
+      return { tickets: [], version: plan.version, after: plan.after };
     }
     // the send number, one ticket per station with its items, what the kitchen now has on each
-    // line, and the order: one statement
-    const stations = [...byStation.keys()];
-    const items = stations.flatMap((stationId) => byStation.get(stationId)!.map((i) => ({ ...i, station_id: stationId }))).map((i, n) => ({ ...i, n }));
-    const tickets = await writeAll<{ id: number; station_id: number }>(trx, [
-      {
-        name: 'send_no',
-        sql: 'insert into order_sends (order_id, sends) values (?, 1) on conflict (order_id) do update set sends = order_sends.sends + 1 returning sends',
-        bindings: [orderId],
-      },
-      {
-        name: 'new_tickets',
-        sql: `insert into kitchen_tickets (order_id, station_id, send_no, table_name, server_name, order_number, created_at)
-              select ?, st.station_id, send_no.sends, ?, ?, ?, ? from send_no, json_to_recordset(?::json) as st(station_id bigint, n int) order by st.n
-              returning id, station_id`,
-        bindings: [orderId, tableName, opts.serverName ?? null, order.number, now, JSON.stringify(stations.map((station_id, n) => ({ station_id, n })))],
-      },
-      {
-        sql: `insert into kitchen_ticket_items (ticket_id, line_id, marker, quantity, name, seat, course, note, modifiers)
-              select new_tickets.id, it.line_id, it.marker, it.quantity, it.name, it.seat, it.course, it.note, it.modifiers
-              from json_to_recordset(?::json) as it(station_id bigint, line_id bigint, marker text, quantity int, name text, seat int, course int, note text, modifiers jsonb, n int)
-              join new_tickets on new_tickets.station_id = it.station_id order by it.n`,
-        bindings: [JSON.stringify(items)],
-      },
-      {
-        // order_id narrows it to the order's lines through its index: the plan a prepared statement
-        // keeps cannot become a scan of every line ever sold (the bench saw 4 million rows read)
-        sql: `update order_lines set sent_quantity = v.q, sent_note = v.note from (values ${updates.map(() => '(?::bigint, ?::int, ?::text)').join(', ')}) as v(id, q, note)
-              where order_lines.order_id = ? and order_lines.id = v.id`,
-        bindings: [...updates.flatMap((l) => [l.id, l.quantity, l.note]), orderId],
-      },
-      orderUpdate,
-    ], 'new_tickets', { commitAfter: true }); // the transaction's last statement: COMMIT rides with it
-    for (const stationId of stations) created.push({ ticketId: tickets.find((t) => t.station_id === stationId)!.id, stationId });
-    return { version, after };
+    // line, and the order: one statement, the transaction's last (COMMIT rides with it)
+    const rows = await writeAll<{ id: number; station_id: number }>(trx, [...plan.writes, orderUpdate], 'new_tickets', { commitAfter: true });
+    return { tickets: ticketsOf(plan, rows), version: plan.version, after: plan.after };
   });
-  for (const t of created) deps.events.ticketCreated({ ...t, orderId });
-  deps.events.orderChanged(orderId, version);
-  deps.events.floorChanged();
-  return { tickets: created, after };
+}
+
+/**
+ * The send in one statement, from the order this server keeps and its products' stations
+ * (orders/memory.ts): every write hangs on the order's update, which matches only while the
+ * order is open at the kept version. Undefined when something is not kept, the order moved on
+ * (nothing was written), or the send fails a check: the locking path then answers.
+ */
+async function sendFromMemory(deps: KitchenDeps, memory: MemoryKeeper, orderId: number, opts: SendOpts): Promise<Sent | undefined> {
+  const known = memory.order(orderId);
+  if (!known || known.order.status !== 'open') return undefined;
+  const lines: SendLine[] = [];
+  for (const l of known.lines) {
+    const product = l.product_id === null ? undefined : memory.product(l.product_id);
+    if (l.product_id !== null && !product) return undefined;
+    lines.push({ ...l, station_id: product?.product.station_id ?? null });
+  }
+  let plan: SendPlan;
+  try {
+    plan = planSend(deps.clock, known.order, lines, known.modifiers, known.tableName, known.payments, opts, 'guard');
+  } catch {
+    return undefined;
+  }
+  const guard = updateWhereWrite('orders', plan.orderChange, { id: orderId, version: known.order.version, status: 'open' });
+  const [row] = await writeAll<{ matched: number; tickets: Array<{ id: number; station_id: number }> }>(deps.db, [
+    { sql: `${guard.sql} returning "id"`, bindings: guard.bindings, name: 'guard' },
+    ...plan.writes,
+  ], undefined, {
+    final: `select (select count(*)::int from guard) as matched, ${plan.writes.length ? `coalesce((select json_agg(t) from new_tickets t), '[]')` : `'[]'::json`} as tickets`,
+  });
+  if (row.matched !== 1) return undefined;
+  return { tickets: ticketsOf(plan, row.tickets), version: plan.version, after: plan.after };
+}
+
+interface SendPlan {
+  version: number;
+  orderChange: Record<string, unknown>;
+  stations: number[];
+  /** the send number, the tickets and their items, what the kitchen now has on each line (none: nothing to send) */
+  writes: Write[];
+  after?: OrderBundle;
+}
+
+const ticketsOf = (plan: SendPlan, rows: Array<{ id: number; station_id: number }>) =>
+  plan.stations.map((stationId) => ({ ticketId: rows.find((t) => t.station_id === stationId)!.id, stationId }));
+
+/**
+ * What a send of `order` writes, from its lines as locked or kept. `gate`: the name of a part
+ * of the same statement that returns the order's row if it may go ahead; every write then hangs
+ * on it. `payments` undefined: the screen after it is not known from this.
+ */
+function planSend(clock: Clock, order: OrderRow, lines: SendLine[], mods: ModifierRow[], tableName: string | null, payments: PaymentRow[] | undefined, opts: SendOpts, gate?: string): SendPlan {
+  const orderId = order.id;
+  let held = order.held_courses ?? [];
+  if (opts.fireCourse !== undefined) {
+    if (!held.includes(opts.fireCourse)) throw conflict(`Course ${opts.fireCourse} is not on hold.`, 'course-not-held');
+    held = held.filter((c) => c !== opts.fireCourse);
+  }
+  const sentCourses = new Set(lines.filter((l) => l.sent_quantity > 0).map((l) => l.course));
+  const byStation = new Map<number, Array<Record<string, unknown>>>();
+  const updates: SendLine[] = [];
+  for (const l of lines) {
+    if (!l.station_id || held.includes(l.course)) continue;
+    const items: Array<{ marker: Marker; quantity: number }> = [];
+    const delta = l.quantity - l.sent_quantity;
+    if (delta > 0) items.push({ marker: order.first_sent_at && sentCourses.has(l.course) ? 'ADDITION' : 'NEW', quantity: delta });
+    if (delta < 0) items.push({ marker: 'VOID', quantity: -delta });
+    if (l.sent_quantity > 0 && l.quantity > 0 && (l.note ?? null) !== (l.sent_note ?? null)) items.push({ marker: 'NOTE', quantity: l.quantity });
+    if (!items.length) continue;
+    updates.push(l);
+    const list = byStation.get(l.station_id) ?? [];
+    for (const it of items) {
+      list.push({
+        line_id: l.id, marker: it.marker, quantity: it.quantity, name: l.name, seat: l.seat, course: l.course,
+        note: l.note, modifiers: mods.filter((m) => m.line_id === l.id).map((m) => m.name),
+      });
+    }
+    byStation.set(l.station_id, list);
+  }
+  const now = clock.now();
+  const version = order.version + 1;
+  const orderChange = { held_courses: held, version, updated_at: now, ...(byStation.size && !order.first_sent_at ? { first_sent_at: now } : {}) };
+  // what the screen shows after the send
+  const sent = new Set(updates);
+  const after: OrderBundle | undefined = payments && {
+    order: { ...order, ...orderChange },
+    tableName,
+    lines: lines.map((sl) => {
+      const { station_id: _station, ...l } = sl;
+      return sent.has(sl) ? { ...l, sent_quantity: l.quantity, sent_note: l.note } : l;
+    }),
+    modifiers: mods,
+    payments,
+    refunds: [],
+    refundedByLine: new Map(),
+  };
+  const stations = [...byStation.keys()];
+  if (!stations.length) return { version, orderChange, stations, writes: [], after };
+  const items = stations.flatMap((stationId) => byStation.get(stationId)!.map((i) => ({ ...i, station_id: stationId }))).map((i, n) => ({ ...i, n }));
+  const writes: Write[] = [
+    {
+      name: 'send_no',
+      sql: `insert into order_sends (order_id, sends) select ?::bigint, 1${gate ? ` from ${gate}` : ''}
+            on conflict (order_id) do update set sends = order_sends.sends + 1 returning sends`,
+      bindings: [orderId],
+    },
+    {
+      name: 'new_tickets',
+      sql: `insert into kitchen_tickets (order_id, station_id, send_no, table_name, server_name, order_number, created_at)
+            select ?, st.station_id, send_no.sends, ?, ?, ?, ? from send_no, json_to_recordset(?::json) as st(station_id bigint, n int) order by st.n
+            returning id, station_id`,
+      bindings: [orderId, tableName, opts.serverName ?? null, order.number, now, JSON.stringify(stations.map((station_id, n) => ({ station_id, n })))],
+    },
+    {
+      sql: `insert into kitchen_ticket_items (ticket_id, line_id, marker, quantity, name, seat, course, note, modifiers)
+            select new_tickets.id, it.line_id, it.marker, it.quantity, it.name, it.seat, it.course, it.note, it.modifiers
+            from json_to_recordset(?::json) as it(station_id bigint, line_id bigint, marker text, quantity int, name text, seat int, course int, note text, modifiers jsonb, n int)
+            join new_tickets on new_tickets.station_id = it.station_id order by it.n`,
+      bindings: [JSON.stringify(items)],
+    },
+    {
+      // order_id narrows it to the order's lines through its index: the plan a prepared statement
+      // keeps cannot become a scan of every line ever sold (the bench saw 4 million rows read)
+      sql: `update order_lines set sent_quantity = v.q, sent_note = v.note from (values ${updates.map(() => '(?::bigint, ?::int, ?::text)').join(', ')}) as v(id, q, note)
+            where order_lines.order_id = ? and order_lines.id = v.id${gate ? ` and exists (select 1 from ${gate})` : ''}`,
+      bindings: [...updates.flatMap((l) => [l.id, l.quantity, l.note]), orderId],
+    },
+  ];
+  return { version, orderChange, stations, writes, after };
 }
 
 /**

@@ -189,6 +189,8 @@ async function mutateWithView<T>(
   };
   // given a transaction, `transaction` runs the change in it (no savepoint)
   const { result, version, after, settings, product } = await transaction(deps.db, change);
+  // the kept copy is out of date now (a caller that has the screen after it keeps that instead)
+  forgetOrder(deps.db, orderId);
   deps.events.orderChanged(orderId, version);
   return { result, view: after && viewOf(after, settings), after, product };
 }
@@ -658,7 +660,8 @@ async function tenderCashWithBundle(deps: OrderDeps, orderId: number, tendered: 
     return { paymentId: row.id, amount, tendered, change, closed: true, replayed: false, receiptNo };
   });
   if (changedVersion) deps.events.orderChanged(orderId, changedVersion);
-  if (result.closed) forgetOrder(deps.db, orderId);
+  // paid in part, the kept copy is out of date; closed, nothing will add to it
+  if (changedVersion) forgetOrder(deps.db, orderId);
   if (result.closed && !result.replayed) deps.events.outboxWritten?.();
   return { result, after: result.replayed ? undefined : after };
 }

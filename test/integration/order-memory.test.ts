@@ -10,7 +10,8 @@ import { seedSettings } from '../../server/settings/service';
 import type { Clock } from '../../server/clock';
 import { isAppError } from '../../server/errors';
 import { addLineAndView, getOrderView, openOrder, setQuantity, tenderCash, type NewLine, type OrderDeps } from '../../server/orders/service';
-import { orderMemorySize } from '../../server/orders/memory';
+import { forgetOrder, orderMemorySize } from '../../server/orders/memory';
+import { sendOrderAndView } from '../../server/kitchen/service';
 
 /**
  * Adding a line from memory (server/orders/memory.ts): one statement when the server keeps the
@@ -187,6 +188,87 @@ describe('adding a line from the orders and products the server keeps', function
     await expectError(addLineAndView(deps, o.id, line(espresso.id)), 409, 'order-closed');
     await expectError(addLineAndView(deps, o.id, line(latte.id)), 409, 'order-closed');
     assert.deepEqual(await counts(t.db, 'order_lines', 'order_line_modifiers'), before);
+  });
+
+  describe('a kitchen send', () => {
+    const tickets: number[] = [];
+    const kitchen = () => ({
+      db: t.db, clock: deps.clock,
+      events: { ticketCreated: (x: { ticketId: number }) => tickets.push(x.ticketId), ticketChanged() {}, orderReady() {}, orderChanged() {}, floorChanged() {} },
+    });
+    const itemsOf = async (orderId: number) =>
+      (await t.db('kitchen_ticket_items as i').join('kitchen_tickets as k', 'k.id', 'i.ticket_id').where('k.order_id', orderId).orderBy('i.id')
+        .select('k.send_no', 'k.station_id', 'i.marker', 'i.quantity', 'i.name', 'i.note', 'i.modifiers'));
+    /** an order with a latte (large, oat) and two croissants, added as a terminal adds them */
+    const sale = async () => {
+      const o = await openOrder(deps, { type: 'counter' });
+      const latte = await store.product('Latte');
+      await addLineAndView(deps, o.id, line(latte.id, { modifierIds: [(await store.modifier('Size', 'Large')).id, (await store.modifier('Milk', 'Oat milk')).id], note: 'hot' }));
+      await addLineAndView(deps, o.id, line((await store.product('Croissant')).id, { quantity: 2 }));
+      return o.id;
+    };
+
+    it('is one statement and sends what the locking path sends; an addition after it is an ADDITION', async () => {
+      const kept = await sale();
+      const locked = await sale();
+      forgetOrder(t.db, locked.valueOf());
+      const a = await sent(() => sendOrderAndView(kitchen(), kept));
+      assert.equal(a.sql.length, 1, a.sql.join('\n'));
+      const b = await sent(() => sendOrderAndView(kitchen(), locked));
+      assert.ok(b.sql.length > 1);
+      assert.deepEqual(a.result.view, await getOrderView(t.db, kept));
+      assert.ok(a.result.tickets.length >= 1);
+      assert.deepEqual(await itemsOf(kept), await itemsOf(locked));
+      assert.ok(a.result.tickets.every((x) => tickets.includes(x.ticketId)), 'each ticket announced');
+
+      // more for the same order, then Send again: only the new line, from memory again
+      await addLineAndView(deps, kept, line((await store.product('Croissant')).id));
+      const again = await sent(() => sendOrderAndView(kitchen(), kept));
+      assert.equal(again.sql.length, 1);
+      const items = await itemsOf(kept);
+      assert.deepEqual(items.filter((i) => i.send_no === 2).map((i) => [i.marker, i.quantity, i.name]), [['ADDITION', 1, 'Croissant']]);
+      assert.deepEqual(again.result.view, await getOrderView(t.db, kept));
+      // nothing new: a third Send sends nothing
+      const third = await sendOrderAndView(kitchen(), kept);
+      assert.deepEqual(third.tickets, []);
+      assert.equal((await itemsOf(kept)).length, items.length);
+    });
+
+    it('writes nothing from memory once the order moved on elsewhere: no send number, ticket or mark', async () => {
+      const id = await sale();
+      const lineId = (await t.db('order_lines').where({ order_id: id }).orderBy('id').first()).id;
+      await other.query('update order_lines set quantity = 3 where id = $1', [lineId]);
+      await other.query('update orders set version = version + 1 where id = $1', [id]);
+      const sends: string[] = [];
+      const onSendNo = (q: { sql: string }) => { if (/order_sends/.test(q.sql)) sends.push(q.sql); };
+      t.db.on('query', onSendNo);
+      try {
+        await sendOrderAndView(kitchen(), id);
+      } finally {
+        t.db.off('query', onSendNo);
+      }
+      assert.equal(sends.length, 2, 'tried from memory, then sent under the lock');
+      assert.equal((await t.db('order_sends').where({ order_id: id }).first()).sends, 1, 'one send counted');
+      const items = await itemsOf(id);
+      assert.deepEqual(items.map((i) => [i.send_no, i.marker, i.quantity, i.name]), [[1, 'NEW', 3, 'Latte'], [1, 'NEW', 2, 'Croissant']]);
+    });
+
+    it('a product moved to another station by anyone goes to that station', async () => {
+      const id = await sale();
+      const croissant = await store.product('Croissant');
+      const stations = await t.db('stations').orderBy('id').pluck('id');
+      const before = (await t.db('products').where({ id: croissant.id }).first()).station_id;
+      const moved = stations.find((s: number) => s !== before)!;
+      await other.query('update products set station_id = $1 where id = $2', [moved, croissant.id]);
+      try {
+        await until('the catalog notice', () => orderMemorySize(t.db).products === 0, 5000);
+        await sendOrderAndView(kitchen(), id);
+        const items = await itemsOf(id);
+        assert.equal(items.find((i) => i.name === 'Croissant')!.station_id, moved);
+      } finally {
+        await other.query('update products set station_id = $1 where id = $2', [before, croissant.id]);
+      }
+    });
   });
 
   it('forgets an order once it is paid', async () => {

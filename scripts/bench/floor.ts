@@ -10,6 +10,8 @@ import { systemClock } from '../../server/clock';
 import { DEFAULT_DB_POOL_MAX, loadConfig } from '../../server/config';
 import { createDb, SERVER_SESSION_OPTIONS, statementName, type Db } from '../../server/db/knex';
 import { runStatement } from '../../server/db/round-trips';
+import { toNative } from '../../server/db/direct';
+import { appendParts } from '../../server/journal/service';
 import { migrateLatest } from '../../server/db/migrations';
 import { seedDemo } from '../../server/demo/seed';
 import { listen } from '../../server/http/server';
@@ -246,6 +248,11 @@ export interface ReplayPlan {
   stmts: PlanStmt[];
   /** statements run while the chain-head row is held, its COMMIT included */
   underHeadLock: number;
+  /**
+   * the statement that takes the chain-head row also writes the entry and carries the COMMIT:
+   * the row is held only while PostgreSQL runs that one statement, which a client cannot time
+   */
+  headInOneStatement: boolean;
   /** how many bindings are rebound per sale (ids, counters, chain head, keys, times) */
   rebound: number;
   /** round trips to PostgreSQL per sale: BEGIN rides with the next statement, COMMIT with a commitAfter one */
@@ -304,7 +311,7 @@ export function replayPlan(c: CapturedSale): ReplayPlan {
     if (st.commit && stmts[i - 1]?.txId === st.txId && stmts[i - 1].commitAfter) return false;
     return true;
   }).length;
-  return { stmts, rebound, roundTrips, underHeadLock: commitAt < 0 ? 0 : commitAt - lockAt };
+  return { stmts, rebound, roundTrips, underHeadLock: commitAt < 0 ? 0 : commitAt - lockAt, headInOneStatement: lockAt >= 0 && stmts[lockAt].commitAfter };
 }
 
 /** The captured statements with how each binding is replayed, one JSON line each (BENCH_DUMP_SQL). */
@@ -371,7 +378,8 @@ export class ReplaySale {
           if (!client) this.clients.set(st.txId, (client = await this.pool.connect()));
           // as the server sends it: BEGIN with the first statement, COMMIT with a commitAfter one
           res = await runStatement(client, queryOf(st.sql, values), { commitAfter: st.commitAfter });
-          if (st.headLock) this.heldSince = performance.now(); // the lock is ours from here until COMMIT returns
+          // the lock is ours from here until COMMIT returns (taken and committed in one statement: not timed)
+          if (st.headLock && !st.commitAfter) this.heldSince = performance.now();
           if (st.commit) {
             this.clients.delete(st.txId);
             client.release();
@@ -530,36 +538,21 @@ export async function measureServices(scratch: ScratchDb, workers: number, w: { 
 // ---- the chain-head ceiling ---------------------------------------------------------------
 
 /**
- * Closes per second when each one only takes the chain-head row, appends an entry and commits:
- * BEGIN; SELECT … FROM journal_head WHERE id = 1 FOR UPDATE; INSERT INTO journal …;
- * UPDATE journal_head …; COMMIT. No sale can close faster than this, however fast the rest is.
+ * Closes per second when each one only appends its journal entry, as a close does: one statement
+ * that takes the chain-head row, appends the entry (PostgreSQL hashing it) and moves the head,
+ * committed on its own (journal/service.ts appendParts). No sale can close faster than this,
+ * however fast the rest is.
  */
 export async function measureCeiling(scratch: ScratchDb, connections: number, entryJson: string, w: { warmupMs: number; measureMs: number }): Promise<LoopResult> {
   const pool = new pg.Pool({ connectionString: scratch.url, max: connections, application_name: 'bench-ceiling', options: SERVER_SESSION_OPTIONS });
   pool.on('error', () => {}); // an idle connection cut when the scratch database goes is not a bench failure
+  const { seq: _s, kind: _k, at: _a, receipt_no: _r, z_no: _z, grand_totals: _g, prev_hash: _p, hash: _h, ...record } = JSON.parse(entryJson) as Record<string, unknown>;
+  const { parts } = appendParts(systemClock, { kind: 'sale', record, sales: 1 });
+  const text = toNative(`with ${parts.map((p, i) => `${p.name ?? `write_${i}`} as (${p.sql})`).join(', ')} select 1`);
+  const values = parts.flatMap((p) => p.bindings);
   try {
     return await closedLoop(connections, w, async () => {
-      const c = await pool.connect();
-      try {
-        await c.query('BEGIN');
-        const { rows } = await c.query<{ seq: number; hash: string; receipt_no: number; grand_sales: number }>(
-          'select * from "journal_head" where "id" = $1 limit $2 for update', [1, 1],
-        );
-        const head = rows[0];
-        const hash = crypto.randomBytes(32).toString('hex');
-        await c.query('insert into "journal" ("created_at", "entry", "hash", "kind", "prev_hash", "seq") values ($1, $2, $3, $4, $5, $6)', [
-          new Date(), entryJson, hash, 'sale', head.hash, head.seq + 1,
-        ]);
-        await c.query('update "journal_head" set "seq" = $1, "hash" = $2, "receipt_no" = $3, "grand_sales" = $4 where "id" = $5', [
-          head.seq + 1, hash, head.receipt_no + 1, head.grand_sales + 1, 1,
-        ]);
-        await c.query('COMMIT');
-      } catch (err) {
-        await runStatement(c, { text: 'ROLLBACK' }).catch(() => undefined);
-        throw err;
-      } finally {
-        c.release();
-      }
+      await pool.query({ name: 'bench-ceiling-append', text, values: values as unknown[] });
     });
   } finally {
     await pool.end();

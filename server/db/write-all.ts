@@ -25,6 +25,19 @@ export function updateByIdWrite(table: string, id: number, set: Record<string, u
   return updateWhereWrite(table, set, { id }, name);
 }
 
+/**
+ * `updateByIdWrite` that also sets columns from another part of the same statement:
+ * `update <table> set <the row's fields>, <column> = <from>.<its column>… from <from> where id = ?`.
+ */
+export function updateByIdFromWrite(table: string, id: number, set: Record<string, unknown>, from: string, fromColumns: Record<string, string>): Write {
+  const cols = columnsOf(set);
+  const more = Object.entries(fromColumns).map(([c, f]) => `${ident(c)} = ${ident(from)}.${ident(f)}`);
+  return {
+    sql: `update ${ident(table)} set ${[...cols.map((c) => `${ident(c)} = ?`), ...more].join(', ')} from ${ident(from)} where ${ident(table)}."id" = ?`,
+    bindings: [...cols.map((c) => set[c]), id],
+  };
+}
+
 /** `update <table> set <the row's fields> where <each field of where> = ? and …` as a Write. */
 export function updateWhereWrite(table: string, set: Record<string, unknown>, where: Record<string, unknown>, name?: string): Write {
   const cols = columnsOf(set);

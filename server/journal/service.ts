@@ -1,8 +1,8 @@
 import type { Clock } from '../clock';
 import type { DbOrTrx, Trx } from '../db/knex';
 import { writeAll, type Write } from '../db/write-all';
-import { query } from '../db/direct';
-import { entryHash } from './hash';
+import crypto from 'node:crypto';
+import { canonicalJson } from './hash';
 
 export type JournalKind = 'sale' | 'refund' | 'void' | 'z_closure';
 
@@ -39,74 +39,107 @@ export interface ChainHead {
 }
 
 /**
- * Locks the chain-head row for the rest of the caller's transaction: every close in the store
- * waits for it, so take it last, and write with `nextEntry`'s writes right after.
+ * Appends one entry as parts of one statement (`writeAll`), so that the chain-head row is held
+ * only while PostgreSQL runs that statement and its COMMIT, never across a round trip to this
+ * server (whose event loop, busy at rush hour, would hold every close in the store behind it):
+ *
+ * - `jhead` locks the head row (FOR UPDATE: two appends can never fork the chain, and seq and
+ *   receipt numbers have no holes even when a transaction rolls back);
+ * - `jentry` is the new entry: its numbers from the head, its canonical JSON (RFC 8785) and
+ *   `hash = hex(SHA-256(prev_hash + canonical))`, ARCHITECTURE's rule, computed by PostgreSQL.
+ *   The canonical text is made here by `canonicalJson` with stand-ins for the values that come
+ *   from the head; PostgreSQL puts those in (integers as plain digits, as RFC 8785 writes them;
+ *   the previous hash as a JSON string of hex digits), so the text is the one `canonicalJson`
+ *   gives for the finished entry and `verifyJournal` checks it the same way;
+ * - the entry inserted and the head moved.
+ *
+ * Later parts of the same statement read the entry from `jentry` (seq, receipt_no, z_no, hash).
+ * `entryOf` turns the statement's `jentry` row back into the entry.
  */
-export async function lockChainHead(trx: Trx): Promise<ChainHead> {
-  return (await query<ChainHead>(trx, 'select * from journal_head where id = 1 for update')).rows[0];
-}
-
-/**
- * `writes` (one `writeAll`) and then the chain head locked, in one statement: a sale's close
- * writes what does not need its receipt number and takes the head in one round trip. The head
- * stays locked from here until COMMIT, as with `lockChainHead`. Returns the rows of the write
- * named `select` and the head.
- */
-export async function writeAllThenLockChainHead<T>(trx: Trx, writes: Write[], select: string): Promise<{ rows: T[]; head: ChainHead }> {
-  const [row] = await writeAll<ChainHead & { x_selected: T[] }>(trx, writes, undefined, {
-    final: `select h.*, (select coalesce(json_agg(sel), '[]') from ${select} sel) as x_selected from journal_head h where h.id = 1 for update of h`,
-  });
-  const { x_selected, ...head } = row;
-  return { rows: x_selected, head };
-}
-
-/** The entry that follows `head`, and the writes that append it and move the head (one `writeAll`). */
-export function nextEntry(head: ChainHead, clock: Clock, input: AppendInput): { entry: JournalEntry; writes: Write[] } {
+export function appendParts(clock: Clock, input: AppendInput): { parts: Write[]; entryOf(row: { canonical: string; hash: string }): JournalEntry } {
   for (const k of ['sales', 'refunds', 'voids'] as const) {
-    if ((input[k] ?? 0) < 0) throw new RangeError(`grand total ${k} only grows`);
+    const v = input[k] ?? 0;
+    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`grand total ${k} only grows`);
   }
-  const seq = head.seq + 1;
-  const numbered = input.kind === 'z_closure' ? { z_no: head.z_no + 1 } : { receipt_no: head.receipt_no + 1 };
-  const grand_totals = {
-    sales: head.grand_sales + (input.sales ?? 0),
-    refunds: head.grand_refunds + (input.refunds ?? 0),
-    voids: head.grand_voids + (input.voids ?? 0),
+  const z = input.kind === 'z_closure';
+  // stand-ins no record can contain: a fresh random token each time
+  const token = crypto.randomBytes(16).toString('hex');
+  const stand = (name: string) => `\u0000${name}:${token}`;
+  const slots: Record<string, { stand: string; sql: string }> = {
+    seq: { stand: stand('seq'), sql: 'jnext.seq::text' },
+    no: { stand: stand('no'), sql: z ? 'jnext.z_no::text' : 'jnext.receipt_no::text' },
+    sales: { stand: stand('sales'), sql: 'jnext.grand_sales::text' },
+    refunds: { stand: stand('refunds'), sql: 'jnext.grand_refunds::text' },
+    voids: { stand: stand('voids'), sql: 'jnext.grand_voids::text' },
+    prev: { stand: stand('prev'), sql: `'"' || jnext.prev_hash || '"'` },
   };
+  const at = clock.now();
   const body: Record<string, unknown> = {
     ...input.record,
-    seq,
+    seq: slots.seq.stand,
     kind: input.kind,
-    at: clock.now().toISOString(),
-    ...numbered,
-    grand_totals,
-    prev_hash: head.hash,
+    at: at.toISOString(),
+    [z ? 'z_no' : 'receipt_no']: slots.no.stand,
+    grand_totals: { sales: slots.sales.stand, refunds: slots.refunds.stand, voids: slots.voids.stand },
+    prev_hash: slots.prev.stand,
   };
-  const hash = entryHash(body);
-  const entry = { ...body, hash } as JournalEntry;
+  const text = canonicalJson(body);
+  // the canonical text around the stand-ins (each serialised as a JSON string, quotes included)
+  const found = Object.values(slots)
+    .map((slot) => {
+      const quoted = JSON.stringify(slot.stand);
+      const at = text.indexOf(quoted);
+      if (at < 0 || text.indexOf(quoted, at + 1) >= 0) throw new Error('journal entry: a stand-in is missing or repeated');
+      return { ...slot, at, len: quoted.length };
+    })
+    .sort((a, b) => a.at - b.at);
+  const chunks: string[] = [];
+  let from = 0;
+  for (const f of found) {
+    chunks.push(text.slice(from, f.at));
+    from = f.at + f.len;
+  }
+  chunks.push(text.slice(from));
+  const canonicalSql = chunks.map((_, i) => (i < found.length ? `?::text || ${found[i].sql} || ` : '?::text')).join('');
   return {
-    entry,
-    writes: [
+    parts: [
+      { name: 'jhead', sql: 'select * from journal_head where id = 1 for update', bindings: [] },
       {
-        sql: 'insert into journal (seq, kind, prev_hash, hash, entry, created_at) values (?, ?, ?, ?, ?::jsonb, ?)',
-        bindings: [seq, input.kind, head.hash, hash, JSON.stringify(entry), clock.now()],
+        name: 'jnext',
+        sql: `select jhead.seq + 1 as seq, jhead.receipt_no + ?::bigint as receipt_no, jhead.z_no + ?::bigint as z_no,
+                jhead.grand_sales + ?::bigint as grand_sales, jhead.grand_refunds + ?::bigint as grand_refunds,
+                jhead.grand_voids + ?::bigint as grand_voids, jhead.hash as prev_hash from jhead`,
+        bindings: [z ? 0 : 1, z ? 1 : 0, input.sales ?? 0, input.refunds ?? 0, input.voids ?? 0],
+      },
+      { name: 'jcanon', sql: `select jnext.*, ${canonicalSql} as canonical from jnext`, bindings: chunks },
+      { name: 'jentry', sql: `select jcanon.*, encode(sha256(convert_to(jcanon.prev_hash || jcanon.canonical, 'UTF8')), 'hex') as hash from jcanon`, bindings: [] },
+      {
+        sql: `insert into journal (seq, kind, prev_hash, hash, entry, created_at)
+              select jentry.seq, ?::text, jentry.prev_hash, jentry.hash, jentry.canonical::jsonb || jsonb_build_object('hash', jentry.hash), ?::timestamptz from jentry`,
+        bindings: [input.kind, at],
       },
       {
-        sql: 'update journal_head set seq = ?, hash = ?, receipt_no = ?, z_no = ?, grand_sales = ?, grand_refunds = ?, grand_voids = ? where id = 1',
-        bindings: [seq, hash, entry.receipt_no ?? head.receipt_no, entry.z_no ?? head.z_no, grand_totals.sales, grand_totals.refunds, grand_totals.voids],
+        sql: `update journal_head set seq = jentry.seq, hash = jentry.hash, receipt_no = jentry.receipt_no, z_no = jentry.z_no,
+                grand_sales = jentry.grand_sales, grand_refunds = jentry.grand_refunds, grand_voids = jentry.grand_voids
+              from jentry where journal_head.id = 1`,
+        bindings: [],
       },
     ],
+    entryOf: (row) => ({ ...JSON.parse(row.canonical), hash: row.hash }) as JournalEntry,
   };
 }
 
+/** The statement's last part: the new entry (see appendParts), for `writeAll`'s `final`. */
+export const ENTRY_ROW = 'jentry.seq, jentry.receipt_no, jentry.z_no, jentry.hash, jentry.canonical';
+
 /**
- * Appends one entry inside the caller's transaction. The chain-head row is locked first, so two
- * appends can never fork the chain, and seq / receipt numbers have no holes even when a
- * transaction rolls back (the head's update rolls back with it).
+ * Appends one entry inside the caller's transaction, in one statement (appendParts): the head
+ * stays locked from there until the caller's COMMIT.
  */
 export async function appendEntry(trx: Trx, clock: Clock, input: AppendInput): Promise<JournalEntry> {
-  const { entry, writes } = nextEntry(await lockChainHead(trx), clock, input);
-  await writeAll(trx, writes);
-  return entry;
+  const { parts, entryOf } = appendParts(clock, input);
+  const [row] = await writeAll<{ canonical: string; hash: string }>(trx, parts, undefined, { final: `select ${ENTRY_ROW} from jentry` });
+  return entryOf(row);
 }
 
 export async function listEntries(db: DbOrTrx, afterSeq: number, limit: number): Promise<JournalEntry[]> {

@@ -4,8 +4,8 @@ import { businessDate } from '../business-date';
 import { chosenSellable } from '../catalog/service';
 import type { ProductWithGroups } from '../catalog/queries';
 import { conflict, invalid, notFound, unprocessable } from '../errors';
-import { appendEntry, nextEntry, writeAllThenLockChainHead } from '../journal/service';
-import { insertWrite, updateByIdWrite, updateWhereWrite, writeAll, type Write } from '../db/write-all';
+import { appendEntry, appendParts, ENTRY_ROW } from '../journal/service';
+import { insertWrite, updateByIdFromWrite, updateByIdWrite, updateWhereWrite, writeAll, type Write } from '../db/write-all';
 import { query, transaction } from '../db/direct';
 import { audit } from '../audit/service';
 import { emitEvent, eventWrites } from '../webhooks/service';
@@ -624,11 +624,18 @@ async function tenderCashWithBundle(deps: OrderDeps, orderId: number, tendered: 
       return { paymentId: row.id, amount, tendered, change, closed: false, replayed: false, receiptNo: null };
     }
     const { record, lineTax, totals: tt } = orderRecord(order, settings, actor, lines, locked.modifiers);
-    // everything that does not need the receipt number first, and the chain head locked in the
-    // same statement: the head stays locked from there until COMMIT, and every close in the
-    // store waits for it
     const values = lines.map((l) => [l.id, tt.lines.find((x) => x.key === String(l.id))!.net, lineTax.get(l.id)!]);
-    const { rows: [paid], head } = await writeAllThenLockChainHead<PaymentRow>(trx, [
+    const tenders = [...locked.payments, payment].map((p) => ({ method: p.method, amount: p.amount, tendered: p.tendered, change: p.change, ...(p.tip ? { tip: p.tip } : {}) }));
+    const journal = appendParts(deps.clock, { kind: 'sale', record: { ...record, rounding: cashDue - due, tenders }, sales: tt.total });
+    const closedOrder = {
+      status: 'paid' as const, paid_total: paidTotal, rounding: cashDue - due,
+      closed_at: now, version: changedVersion, updated_at: now,
+      subtotal: tt.subtotal, discount_total: tt.discountTotal, tax_total: tt.taxTotal, total: tt.total,
+    };
+    // the payment, the lines' amounts, the journal entry (the chain head locked and moved), the
+    // webhook event and the order closed with the entry's receipt number: one statement, with the
+    // COMMIT; the head is held only while PostgreSQL runs it
+    const [closed] = await writeAll<{ x_payment: PaymentRow; seq: number; receipt_no: number; canonical: string; hash: string }>(trx, [
       paymentWrite,
       {
         // order_id narrows it to the order's lines through its index (see kitchen/service.ts sendOrder)
@@ -636,27 +643,18 @@ async function tenderCashWithBundle(deps: OrderDeps, orderId: number, tendered: 
               where order_lines.order_id = ? and order_lines.id = v.id`,
         bindings: [...values.flat(), orderId],
       },
-    ], 'new_payment');
-    // the payment came through JSON: its timestamps are strings
-    const row = datedFromJson([paid])[0];
-    const tenders = [...locked.payments, payment].map((p) => ({ method: p.method, amount: p.amount, tendered: p.tendered, change: p.change, ...(p.tip ? { tip: p.tip } : {}) }));
-    const { entry, writes } = nextEntry(head, deps.clock, { kind: 'sale', record: { ...record, rounding: cashDue - due, tenders }, sales: tt.total });
-    const receiptNo = entry.receipt_no!;
-    const closedOrder = {
-      status: 'paid' as const, paid_total: paidTotal, rounding: cashDue - due, receipt_no: receiptNo, journal_seq: entry.seq,
-      closed_at: now, version: changedVersion, updated_at: now,
-      subtotal: tt.subtotal, discount_total: tt.discountTotal, tax_total: tt.taxTotal, total: tt.total,
-    };
-    // the entry, the head, the webhook event and the order in one statement, then COMMIT
-    await writeAll(trx, [
-      ...writes,
+      ...journal.parts,
       ...eventWrites(deps.clock, 'order.paid', {
-        orderId, number: order.number, receiptNo, total: tt.total, currency: settings.currency, journalSeq: entry.seq, paidAt: now.toISOString(),
-      }),
-      updateByIdWrite('orders', orderId, closedOrder),
-    ], undefined, { commitAfter: true });
+        orderId, number: order.number, total: tt.total, currency: settings.currency, paidAt: now.toISOString(),
+      }, { from: 'jentry', also: "jsonb_build_object('receiptNo', jentry.receipt_no, 'journalSeq', jentry.seq)" }),
+      updateByIdFromWrite('orders', orderId, closedOrder, 'jentry', { receipt_no: 'receipt_no', journal_seq: 'seq' }),
+    ], undefined, { commitAfter: true, final: `select (select row_to_json(p) from new_payment p) as x_payment, ${ENTRY_ROW} from jentry` });
+    const entry = journal.entryOf(closed);
+    const receiptNo = entry.receipt_no!;
+    // the payment came through JSON: its timestamps are strings
+    const row = datedFromJson([closed.x_payment])[0];
     const amounts = new Map(values.map(([id, net, tax]) => [id, { net, tax }]));
-    after = bundleAfter(locked, { ...order, ...closedOrder }, lines.map((l) => ({ ...l, ...amounts.get(l.id)! })), row);
+    after = bundleAfter(locked, { ...order, ...closedOrder, receipt_no: receiptNo, journal_seq: entry.seq }, lines.map((l) => ({ ...l, ...amounts.get(l.id)! })), row);
     return { paymentId: row.id, amount, tendered, change, closed: true, replayed: false, receiptNo };
   });
   if (changedVersion) deps.events.orderChanged(orderId, changedVersion);

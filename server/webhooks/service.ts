@@ -17,12 +17,20 @@ export async function emitEvent(trx: DbOrTrx, clock: Clock, type: WebhookEventTy
 }
 
 /** `emitEvent` as writes, to join other writes of the same transaction in one statement. */
-export function eventWrites(clock: Clock, type: WebhookEventType, data: Record<string, unknown>): Write[] {
+export function eventWrites(
+  clock: Clock,
+  type: WebhookEventType,
+  data: Record<string, unknown>,
+  /** fields the same statement knows only as it runs: `also`, a jsonb expression over the part `from` */
+  more?: { from: string; also: string },
+): Write[] {
   const now = clock.now();
   return [
     {
       name: 'webhook_event',
-      sql: 'insert into webhook_events (id, type, data, created_at) values (?, ?, ?::jsonb, ?) returning seq',
+      sql: more
+        ? `insert into webhook_events (id, type, data, created_at) select ?::uuid, ?::text, ?::jsonb || ${more.also}, ?::timestamptz from ${more.from} returning seq`
+        : 'insert into webhook_events (id, type, data, created_at) values (?, ?, ?::jsonb, ?) returning seq',
       bindings: [crypto.randomUUID(), type, JSON.stringify(data), now],
     },
     {

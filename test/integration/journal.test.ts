@@ -7,6 +7,8 @@ import { spawnCli } from '../helpers/spawn';
 import { tempDir } from '../helpers/config';
 import * as orders from '../../server/orders/service';
 import { verifyJournal } from '../../server/journal/verify';
+import { appendEntry, type JournalKind } from '../../server/journal/service';
+import fc from 'fast-check';
 import { seedSettings } from '../../server/settings/service';
 
 /**
@@ -139,6 +141,55 @@ describe('the journal', function () {
     for (const field of ['lines', 'taxes', 'tenders', 'grand_totals', 'receipt_no', 'total', 'tax_total', 'business_date']) {
       assert.ok(field in last, `the entry records ${field}`);
     }
+  });
+
+  it('PostgreSQL hashes what RFC 8785 gives for any record: keys around the head\'s fields, any text, nesting (property)', async () => {
+    // keys that sort next to the ones the head fills in (seq, receipt_no, z_no, grand_totals, prev_hash)
+    const key = fc.oneof(fc.constantFrom('s', 'seq0', 'sep', 'receipt', 'receipt_nos', 'prev', 'prev_hash_', 'grand', 'grand_totals_', 'z', 'z_n', 'a', '~', 'É', '😀', ''), fc.string({ maxLength: 8 }).map((x) => x.replaceAll('\u0000', '')));
+    // any text PostgreSQL stores (a text column or jsonb cannot hold U+0000, so no record has it)
+    const text = (s: fc.Arbitrary<string>) => s.map((x) => x.replaceAll('\u0000', ''));
+    const leaf = fc.oneof(text(fc.string({ maxLength: 20 })), text(fc.string({ unit: 'binary', maxLength: 12 })), fc.maxSafeInteger(), fc.boolean(), fc.constant(null), fc.constantFrom('"', '\\', '\u0001', '</script>', '\u2028'));
+    const record = fc.dictionary(key.filter((k) => !['seq', 'kind', 'at', 'receipt_no', 'z_no', 'grand_totals', 'prev_hash', 'hash'].includes(k)),
+      fc.oneof(leaf, fc.array(leaf, { maxLength: 3 }), fc.dictionary(key, leaf, { maxKeys: 3 })), { maxKeys: 6 });
+    await fc.assert(fc.asyncProperty(record, fc.constantFrom('sale', 'refund', 'void', 'z_closure'), fc.nat({ max: 1e9 }), async (rec, kind, amount) => {
+      const trx = await t.db.transaction();
+      try {
+        const head = await trx('journal_head').where({ id: 1 }).first();
+        const entry = await appendEntry(trx, clock, { kind: kind as JournalKind, record: rec, sales: kind === 'sale' ? amount : 0, refunds: kind === 'refund' ? amount : 0 });
+        const stored = await trx('journal').where({ seq: entry.seq }).first();
+        const { hash, ...rest } = stored.entry;
+        assert.equal(hash, crypto.createHash('sha256').update(head.hash + jcs(rest)).digest('hex'));
+        assert.equal(stored.hash, hash);
+        assert.deepEqual(entry, stored.entry);
+        assert.equal(entry.seq, Number(head.seq) + 1);
+        assert.equal(entry.prev_hash, head.hash);
+        assert.deepEqual(entry.grand_totals, { sales: Number(head.grand_sales) + (kind === 'sale' ? amount : 0), refunds: Number(head.grand_refunds) + (kind === 'refund' ? amount : 0), voids: Number(head.grand_voids) });
+        if (kind === 'z_closure') assert.equal(entry.z_no, Number(head.z_no) + 1);
+        else assert.equal(entry.receipt_no, Number(head.receipt_no) + 1);
+        const moved = await trx('journal_head').where({ id: 1 }).first();
+        assert.deepEqual([Number(moved.seq), moved.hash], [entry.seq, hash]);
+        for (const [k, v] of Object.entries(rec)) assert.deepEqual(entry[k], JSON.parse(JSON.stringify(v)), `record field ${JSON.stringify(k)} kept`);
+      } finally {
+        await trx.rollback();
+      }
+    }), { numRuns: 60 });
+  });
+
+  it('a close holds the chain head for one statement: no other round trip while it is locked', async () => {
+    const id = await sale('Espresso', 1);
+    const sent: string[] = [];
+    const onQuery = (q: { sql: string }) => sent.push(q.sql);
+    t.db.on('query', onQuery);
+    try {
+      await orders.tenderCash(deps, id, 10_000, crypto.randomUUID());
+    } finally {
+      t.db.off('query', onQuery);
+    }
+    const locking = sent.findIndex((s) => /from journal_head where id = 1 for update/.test(s));
+    assert.ok(locking >= 0, sent.join('\n'));
+    assert.deepEqual(sent.slice(locking + 1).map((s) => s.toUpperCase()), ['COMMIT'], 'the statement that takes the head is the transaction\'s last: its COMMIT goes with it');
+    assert.match(sent[locking], /insert into journal /);
+    assert.match(sent[locking], /update journal_head /);
   });
 
   it('refund by line → a negative entry; grand totals only grow; the original stays unchanged', async () => {

@@ -9,10 +9,13 @@ declare module 'koa' {
 
 /**
  * Reads JSON and urlencoded bodies with a size limit. Malformed JSON is a 400 with the parser's
- * message, an oversized body a 413, any other media type a 415.
+ * message, an oversized body a 413, any other media type a 415. A U+0000 anywhere in the query or
+ * the body is a 400 too: PostgreSQL can store it in no text or JSON column, so it would fail
+ * whatever route it reached.
  */
 export function bodyParser(opts: { limit: number }) {
   return async (ctx: Context, next: Next) => {
+    if (/%00|\0/.test(ctx.querystring)) throw malformed(NUL_MESSAGE);
     const hasBody = ctx.req.headers['transfer-encoding'] !== undefined || Number(ctx.req.headers['content-length'] ?? 0) > 0;
     if (!hasBody || ['GET', 'HEAD', 'OPTIONS'].includes(ctx.method)) return next();
     const declared = Number(ctx.req.headers['content-length'] ?? 0);
@@ -33,8 +36,20 @@ export function bodyParser(opts: { limit: number }) {
     } else if (raw.length) {
       throw unsupportedMediaType(type || 'unknown');
     }
+    if (hasNul(ctx.request.body)) throw malformed(NUL_MESSAGE);
     return next();
   };
+}
+
+const NUL_MESSAGE = 'The request contains a NUL character (U+0000), which no field can hold. Remove it and try again.';
+
+/** Whether a parsed body has U+0000 in any string, key or value (bounded: bodies are ≤ 256 KB). */
+function hasNul(v: unknown, depth = 0): boolean {
+  if (typeof v === 'string') return v.includes('\0');
+  if (v === null || typeof v !== 'object') return false;
+  if (depth > 64) return JSON.stringify(v).includes('\\u0000');
+  if (Array.isArray(v)) return v.some((x) => hasNul(x, depth + 1));
+  return Object.entries(v).some(([k, x]) => k.includes('\0') || hasNul(x, depth + 1));
 }
 
 /** Form fields; a repeated name (checkbox groups) becomes an array. */

@@ -197,6 +197,10 @@ describe('the integration API (/api/v1)', function () {
       ['POST', `/orders/999999/payments`, { json: { method: 'cash', amount: 100, idempotencyKey: key() } }, 404, /not found/],
       ['POST', `/orders/${open.id}/void`, { json: { reason: '' } }, 400, /reason/],
       ['POST', `/orders/999999/void`, { json: { reason: 'nobody' } }, 404, /not found/],
+      // no text column can hold U+0000: refused at the edge, not a 500 from PostgreSQL
+      ['POST', '/orders', { json: { type: 'counter', customerName: 'Ann\u0000', idempotencyKey: key() } }, 400, /NUL character/],
+      ['POST', `/orders/${open.id}/lines`, { json: { sku: 'RET-MUG', qty: 1, note: ['a', { deep: 'b\u0000' }] } }, 400, /NUL character/],
+      ['GET', '/products?q=ab%00', {}, 400, /NUL character/],
     ];
     for (const [m, p, o, status, re] of bad) {
       const r = await api.call(m, p, { token, ...o });

@@ -78,6 +78,8 @@ describe('selling at the counter (HTTP, as htmx sends it)', () => {
       [{ product_id: String(latte.id), modifier_ids: [String(small.id), String(large.id)] }, 422, /Size: choose at most 1/],
       [{ product_id: String(espresso.id), modifier_ids: [String(small.id)] }, 422, /does not belong to Espresso/],
       [{ product_id: String(espresso.id), note: 'n'.repeat(10_000) }, 400, /note: must be at most 500 characters/],
+      [{ product_id: String(espresso.id), note: 'extra\u0000hot' }, 400, /NUL character/],
+      [{ product_id: String(espresso.id), ['not\u0000e']: 'x' }, 400, /NUL character/],
     ];
     for (const [form, status, message] of cases) {
       const r = await c.post(`/orders/${id}/lines`, form);

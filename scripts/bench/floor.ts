@@ -249,7 +249,8 @@ export interface ReplayPlan {
   /** statements run while the chain-head row is held, its COMMIT included */
   underHeadLock: number;
   /**
-   * the statement that takes the chain-head row also writes the entry and carries the COMMIT:
+   * the statement that takes the chain-head row also writes the entry and carries the COMMIT (or
+   * is a transaction of its own):
    * the row is held only while PostgreSQL runs that one statement, which a client cannot time
    */
   headInOneStatement: boolean;
@@ -311,7 +312,7 @@ export function replayPlan(c: CapturedSale): ReplayPlan {
     if (st.commit && stmts[i - 1]?.txId === st.txId && stmts[i - 1].commitAfter) return false;
     return true;
   }).length;
-  return { stmts, rebound, roundTrips, underHeadLock: commitAt < 0 ? 0 : commitAt - lockAt, headInOneStatement: lockAt >= 0 && stmts[lockAt].commitAfter };
+  return { stmts, rebound, roundTrips, underHeadLock: commitAt < 0 ? 0 : commitAt - lockAt, headInOneStatement: lockAt >= 0 && (stmts[lockAt].commitAfter || !stmts[lockAt].txId) };
 }
 
 /** The captured statements with how each binding is replayed, one JSON line each (BENCH_DUMP_SQL). */

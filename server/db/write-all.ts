@@ -58,6 +58,20 @@ export function insertWrite(table: string, row: Record<string, unknown>, name?: 
 }
 
 /**
+ * `insert into <table> (<the row's fields>) select …, ? from <from> [<then>] returning *` as a
+ * Write: the row goes in once for each row of the part `from` of the same statement (none: no
+ * insert). `then`: e.g. an ON CONFLICT clause.
+ */
+export function insertFromWrite(table: string, row: Record<string, unknown>, from: string, opts: { name?: string; then?: string } = {}): Write {
+  const cols = columnsOf(row);
+  return {
+    sql: `insert into ${ident(table)} (${cols.map(ident).join(', ')}) select ${cols.map(() => '?').join(', ')} from ${ident(from)}${opts.then ? ` ${opts.then}` : ''} returning *`,
+    bindings: cols.map((c) => row[c]),
+    name: opts.name,
+  };
+}
+
+/**
  * Runs the writes as one statement, each a WITH part: one round trip instead of one per write.
  * PostgreSQL runs every part once and to completion; they share one snapshot, so a part sees
  * another's effect only through RETURNING (by its name). Any failure fails them all.

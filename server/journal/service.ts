@@ -56,7 +56,12 @@ export interface ChainHead {
  * Later parts of the same statement read the entry from `jentry` (seq, receipt_no, z_no, hash).
  * `entryOf` turns the statement's `jentry` row back into the entry.
  */
-export function appendParts(clock: Clock, input: AppendInput): { parts: Write[]; entryOf(row: { canonical: string; hash: string }): JournalEntry } {
+export function appendParts(
+  clock: Clock,
+  input: AppendInput,
+  /** a condition over earlier parts of the statement: without it, nothing is appended (and the head is not taken) */
+  onlyIf?: string,
+): { parts: Write[]; entryOf(row: { canonical: string; hash: string }): JournalEntry } {
   for (const k of ['sales', 'refunds', 'voids'] as const) {
     const v = input[k] ?? 0;
     if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`grand total ${k} only grows`);
@@ -103,7 +108,7 @@ export function appendParts(clock: Clock, input: AppendInput): { parts: Write[];
   const canonicalSql = chunks.map((_, i) => (i < found.length ? `?::text || ${found[i].sql} || ` : '?::text')).join('');
   return {
     parts: [
-      { name: 'jhead', sql: 'select * from journal_head where id = 1 for update', bindings: [] },
+      { name: 'jhead', sql: `select * from journal_head where id = 1${onlyIf ? ` and ${onlyIf}` : ''} for update`, bindings: [] },
       {
         name: 'jnext',
         sql: `select jhead.seq + 1 as seq, jhead.receipt_no + ?::bigint as receipt_no, jhead.z_no + ?::bigint as z_no,

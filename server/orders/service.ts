@@ -5,7 +5,7 @@ import { chosenSellable } from '../catalog/service';
 import type { ProductWithGroups } from '../catalog/queries';
 import { conflict, invalid, notFound, unprocessable } from '../errors';
 import { appendEntry, appendParts, ENTRY_ROW } from '../journal/service';
-import { insertWrite, updateByIdFromWrite, updateByIdWrite, updateWhereWrite, writeAll, type Write } from '../db/write-all';
+import { insertFromWrite, insertWrite, updateByIdFromWrite, updateByIdWrite, updateWhereWrite, writeAll, type Write } from '../db/write-all';
 import { query, transaction } from '../db/direct';
 import { audit } from '../audit/service';
 import { emitEvent, eventWrites } from '../webhooks/service';
@@ -580,88 +580,185 @@ export async function tenderCashAndView(deps: OrderDeps, orderId: number, tender
 }
 
 async function tenderCashWithBundle(deps: OrderDeps, orderId: number, tendered: Minor, idempotencyKey: string, actor: Actor, tip: Minor): Promise<{ result: TenderResult; after?: OrderBundle }> {
-  let changedVersion: number | undefined;
-  let after: OrderBundle | undefined;
-  // what the screen shows after this payment, when the locking read saw everything it needs
-  const bundleAfter = (locked: NonNullable<Awaited<ReturnType<typeof lockOrderForTender>>>, order: OrderRow, lines: LineRow[], payment: PaymentRow): OrderBundle | undefined =>
-    locked.tableName === undefined
-      ? undefined
-      : { order, tableName: locked.tableName, lines, modifiers: locked.modifiers, payments: [...locked.payments, payment], refunds: [], refundedByLine: new Map() };
-  const result = await transaction(deps.db, async (trx) => {
+  const input: TenderInput = { orderId, tendered, idempotencyKey, actor, tip };
+  const memory = isTransaction(deps.db) ? undefined : orderMemory(deps.db);
+  const paid = (memory && (await tenderFromMemory(deps, memory, input))) || (await tenderLocked(deps, input));
+  const { result } = paid;
+  if (!result.replayed) deps.events.orderChanged(orderId, paid.version!);
+  // paid in part, the kept copy is out of date; closed, nothing will add to it
+  if (!result.replayed) forgetOrder(deps.db, orderId);
+  if (result.closed && !result.replayed) deps.events.outboxWritten?.();
+  return { result, after: result.replayed ? undefined : paid.after };
+}
+
+interface TenderInput {
+  orderId: number;
+  tendered: Minor;
+  idempotencyKey: string;
+  actor: Actor;
+  tip: Minor;
+}
+
+interface Tendered {
+  result: TenderResult;
+  /** the order's new version (not for a replay) */
+  version?: number;
+  /** the screen after it, when what the tender was planned from was all of it */
+  after?: OrderBundle;
+}
+
+/** The tender in one transaction that locks the order and reads it first: 2 round trips. */
+async function tenderLocked(deps: OrderDeps, input: TenderInput): Promise<Tendered> {
+  const { orderId, tendered, tip, idempotencyKey } = input;
+  return transaction(deps.db, async (trx): Promise<Tendered> => {
     const locked = await lockOrderForTender(trx, orderId, idempotencyKey);
     if (!locked) throw notFound('That order');
-    const { order, lines, prior } = locked;
+    const { order, prior } = locked;
     const settings = await getSettings(trx);
-    if (!Number.isSafeInteger(tendered) || tendered < 0 || tendered > MAX_AMOUNT) throw invalid('The amount tendered is out of range.', [{ field: 'tendered', message: 'out of range' }]);
-    if (!Number.isSafeInteger(tip) || tip < 0 || tip > MAX_AMOUNT) throw invalid('The tip is out of range.', [{ field: 'tip', message: 'out of range' }]);
+    checkTenderAmounts(input);
     if (prior) {
       if (prior.order_id !== orderId || prior.tendered !== tendered || prior.tip !== tip) {
         throw unprocessable('This idempotency key was already used for a different payment.', 'idempotency-mismatch');
       }
-      return { paymentId: prior.id, amount: prior.amount, tendered: prior.tendered, change: prior.change, closed: order.status === 'paid', replayed: true, receiptNo: order.receipt_no };
+      return { result: { paymentId: prior.id, amount: prior.amount, tendered: prior.tendered, change: prior.change, closed: order.status === 'paid', replayed: true, receiptNo: order.receipt_no } };
     }
-    assertOpen(order);
-    if (tendered <= 0) throw invalid('The amount tendered must be more than zero.', [{ field: 'tendered', message: 'must be more than zero' }]);
-    if (!lines.some((l) => l.quantity > 0)) throw unprocessable('The order has no items to pay for.', 'empty-order');
-    const totals = totalsFor(order, lines, settings);
-    const due = totals.total - order.paid_total;
-    const cashDue = cashRound(due, settings.cashRounding);
-    const available = tendered - tip; // a tip rides along with the cash and is not revenue
-    if (available <= 0) throw invalid('The amount tendered does not cover the tip.', [{ field: 'tendered', message: 'less than the tip' }]);
-    const paysInFull = available >= cashDue;
-    const amount = paysInFull ? due : available;
-    if (amount <= 0) throw unprocessable('Nothing is due on this order.', 'nothing-due');
-    const change = paysInFull ? available - cashDue : 0;
-    const now = deps.clock.now();
-    const payment = { order_id: orderId, method: 'cash', amount, tendered, change, tip, idempotency_key: idempotencyKey, staff_id: actor.staffId ?? null, terminal_id: actor.terminalId ?? null, created_at: now };
-    const paymentWrite = insertWrite('payments', payment, 'new_payment');
-    const paidTotal = order.paid_total + amount;
-    changedVersion = order.version + 1;
-    if (!paysInFull) {
-      const orderChange = { paid_total: paidTotal, version: changedVersion, updated_at: now };
-      const [row] = await writeAll<PaymentRow>(trx, [paymentWrite, updateByIdWrite('orders', orderId, orderChange)], 'new_payment', { commitAfter: true });
-      after = bundleAfter(locked, { ...order, ...orderChange }, lines, row);
-      return { paymentId: row.id, amount, tendered, change, closed: false, replayed: false, receiptNo: null };
-    }
-    const { record, lineTax, totals: tt } = orderRecord(order, settings, actor, lines, locked.modifiers);
-    const values = lines.map((l) => [l.id, tt.lines.find((x) => x.key === String(l.id))!.net, lineTax.get(l.id)!]);
-    const tenders = [...locked.payments, payment].map((p) => ({ method: p.method, amount: p.amount, tendered: p.tendered, change: p.change, ...(p.tip ? { tip: p.tip } : {}) }));
-    const journal = appendParts(deps.clock, { kind: 'sale', record: { ...record, rounding: cashDue - due, tenders }, sales: tt.total });
-    const closedOrder = {
-      status: 'paid' as const, paid_total: paidTotal, rounding: cashDue - due,
-      closed_at: now, version: changedVersion, updated_at: now,
-      subtotal: tt.subtotal, discount_total: tt.discountTotal, tax_total: tt.taxTotal, total: tt.total,
+    const plan = planTender(deps.clock, input, settings, { order, lines: locked.lines, modifiers: locked.modifiers, payments: locked.payments, tableName: locked.tableName });
+    const [row] = await writeAll<TenderRow>(trx, plan.writes, undefined, { commitAfter: true, final: plan.final });
+    return plan.done(row);
+  });
+}
+
+/**
+ * The tender in one statement, from the order this server keeps (orders/memory.ts): the order
+ * is locked where it is open at the kept version, the payment inserted only then and only if its
+ * idempotency key is new, and everything else hangs on the payment. Undefined when the order is
+ * not kept, moved on, the key was used before or a check fails (nothing was written): the
+ * locking path then answers, a replay and every error included.
+ */
+async function tenderFromMemory(deps: OrderDeps, memory: MemoryKeeper, input: TenderInput): Promise<Tendered | undefined> {
+  const known = memory.order(input.orderId);
+  if (!known || known.order.status !== 'open') return undefined;
+  const settings = await getSettings(deps.db);
+  let plan: TenderPlan;
+  try {
+    checkTenderAmounts(input);
+    plan = planTender(deps.clock, input, settings, known, 'guard');
+  } catch {
+    return undefined;
+  }
+  const guard: Write = { name: 'guard', sql: `select id from orders where id = ? and version = ? and status = 'open' for update`, bindings: [input.orderId, known.order.version] };
+  const [row] = await writeAll<TenderRow>(deps.db, [guard, ...plan.writes], undefined, { final: plan.final });
+  return row?.x_payment ? plan.done(row) : undefined;
+}
+
+function checkTenderAmounts({ tendered, tip }: TenderInput) {
+  if (!Number.isSafeInteger(tendered) || tendered < 0 || tendered > MAX_AMOUNT) throw invalid('The amount tendered is out of range.', [{ field: 'tendered', message: 'out of range' }]);
+  if (!Number.isSafeInteger(tip) || tip < 0 || tip > MAX_AMOUNT) throw invalid('The tip is out of range.', [{ field: 'tip', message: 'out of range' }]);
+}
+
+/** The statement's answer: the payment, and for a close the journal entry (ENTRY_ROW). */
+type TenderRow = { x_payment: PaymentRow | null; canonical: string; hash: string };
+
+interface TenderPlan {
+  writes: Write[];
+  /** the statement's own query after the writes (writeAll's `final`) */
+  final: string;
+  done(row: TenderRow): Tendered;
+}
+
+/**
+ * What a cash tender of `order` writes, from the order as locked or kept. Tendered ≥ what is due
+ * (after cash rounding) pays in full, shows change and closes the sale with its journal entry,
+ * all in one statement; less leaves a balance. `gate`: the name of a part of the same statement
+ * that returns the order's row if it may go ahead; the payment is then inserted only from it and
+ * only with a new idempotency key, and everything else hangs on the payment.
+ */
+function planTender(
+  clock: Clock,
+  input: TenderInput,
+  settings: BusinessSettings,
+  read: { order: OrderRow; lines: LineRow[]; modifiers: ModifierRow[]; payments: PaymentRow[]; tableName?: string | null },
+  gate?: string,
+): TenderPlan {
+  const { orderId, tendered, tip, idempotencyKey, actor } = input;
+  const { order, lines } = read;
+  assertOpen(order);
+  if (tendered <= 0) throw invalid('The amount tendered must be more than zero.', [{ field: 'tendered', message: 'must be more than zero' }]);
+  if (!lines.some((l) => l.quantity > 0)) throw unprocessable('The order has no items to pay for.', 'empty-order');
+  const totals = totalsFor(order, lines, settings);
+  const due = totals.total - order.paid_total;
+  const cashDue = cashRound(due, settings.cashRounding);
+  const available = tendered - tip; // a tip rides along with the cash and is not revenue
+  if (available <= 0) throw invalid('The amount tendered does not cover the tip.', [{ field: 'tendered', message: 'less than the tip' }]);
+  const paysInFull = available >= cashDue;
+  const amount = paysInFull ? due : available;
+  if (amount <= 0) throw unprocessable('Nothing is due on this order.', 'nothing-due');
+  const change = paysInFull ? available - cashDue : 0;
+  const now = clock.now();
+  const payment = { order_id: orderId, method: 'cash', amount, tendered, change, tip, idempotency_key: idempotencyKey, staff_id: actor.staffId ?? null, terminal_id: actor.terminalId ?? null, created_at: now };
+  const paymentWrite = gate
+    ? insertFromWrite('payments', payment, gate, { name: 'new_payment', then: 'on conflict (idempotency_key) do nothing' })
+    : insertWrite('payments', payment, 'new_payment');
+  // with a gate, every other write happens only if the payment was inserted
+  const ifPaid = gate ? ' and exists (select 1 from new_payment)' : '';
+  const paidTotal = order.paid_total + amount;
+  const version = order.version + 1;
+  // what the screen shows after this payment, when the read saw everything it needs
+  const bundleAfter = (o: OrderRow, ls: LineRow[], p: PaymentRow): OrderBundle | undefined =>
+    read.tableName === undefined ? undefined : { order: o, tableName: read.tableName, lines: ls, modifiers: read.modifiers, payments: [...read.payments, p], refunds: [], refundedByLine: new Map() };
+  const paymentOf = (row: TenderRow) => datedFromJson([row.x_payment!])[0]; // through JSON: its timestamps are strings
+  if (!paysInFull) {
+    const orderChange = { paid_total: paidTotal, version, updated_at: now };
+    const update = updateByIdWrite('orders', orderId, orderChange);
+    return {
+      writes: [paymentWrite, { ...update, sql: update.sql + ifPaid }],
+      final: `select (select row_to_json(p) from new_payment p) as x_payment`,
+      done: (row) => {
+        const p = paymentOf(row);
+        return { result: { paymentId: p.id, amount, tendered, change, closed: false, replayed: false, receiptNo: null }, version, after: bundleAfter({ ...order, ...orderChange }, lines, p) };
+      },
     };
-    // the payment, the lines' amounts, the journal entry (the chain head locked and moved), the
-    // webhook event and the order closed with the entry's receipt number: one statement, with the
-    // COMMIT; the head is held only while PostgreSQL runs it
-    const [closed] = await writeAll<{ x_payment: PaymentRow; seq: number; receipt_no: number; canonical: string; hash: string }>(trx, [
+  }
+  const { record, lineTax, totals: tt } = orderRecord(order, settings, actor, lines, read.modifiers);
+  const values = lines.map((l) => [l.id, tt.lines.find((x) => x.key === String(l.id))!.net, lineTax.get(l.id)!]);
+  const tenders = [...read.payments, payment].map((p) => ({ method: p.method, amount: p.amount, tendered: p.tendered, change: p.change, ...(p.tip ? { tip: p.tip } : {}) }));
+  const journal = appendParts(clock, { kind: 'sale', record: { ...record, rounding: cashDue - due, tenders }, sales: tt.total }, gate && 'exists (select 1 from new_payment)');
+  const closedOrder = {
+    status: 'paid' as const, paid_total: paidTotal, rounding: cashDue - due,
+    closed_at: now, version, updated_at: now,
+    subtotal: tt.subtotal, discount_total: tt.discountTotal, tax_total: tt.taxTotal, total: tt.total,
+  };
+  // the payment, the lines' amounts, the journal entry (the chain head locked and moved), the
+  // webhook event and the order closed with the entry's receipt number: one statement, with the
+  // COMMIT; the head is held only while PostgreSQL runs it
+  return {
+    writes: [
       paymentWrite,
       {
         // order_id narrows it to the order's lines through its index (see kitchen/service.ts sendOrder)
         sql: `update order_lines set net = v.net, tax = v.tax from (values ${values.map(() => '(?::bigint, ?::bigint, ?::bigint)').join(', ')}) as v(id, net, tax)
-              where order_lines.order_id = ? and order_lines.id = v.id`,
+              where order_lines.order_id = ? and order_lines.id = v.id${ifPaid}`,
         bindings: [...values.flat(), orderId],
       },
       ...journal.parts,
-      ...eventWrites(deps.clock, 'order.paid', {
+      ...eventWrites(clock, 'order.paid', {
         orderId, number: order.number, total: tt.total, currency: settings.currency, paidAt: now.toISOString(),
       }, { from: 'jentry', also: "jsonb_build_object('receiptNo', jentry.receipt_no, 'journalSeq', jentry.seq)" }),
       updateByIdFromWrite('orders', orderId, closedOrder, 'jentry', { receipt_no: 'receipt_no', journal_seq: 'seq' }),
-    ], undefined, { commitAfter: true, final: `select (select row_to_json(p) from new_payment p) as x_payment, ${ENTRY_ROW} from jentry` });
-    const entry = journal.entryOf(closed);
-    const receiptNo = entry.receipt_no!;
-    // the payment came through JSON: its timestamps are strings
-    const row = datedFromJson([closed.x_payment])[0];
-    const amounts = new Map(values.map(([id, net, tax]) => [id, { net, tax }]));
-    after = bundleAfter(locked, { ...order, ...closedOrder, receipt_no: receiptNo, journal_seq: entry.seq }, lines.map((l) => ({ ...l, ...amounts.get(l.id)! })), row);
-    return { paymentId: row.id, amount, tendered, change, closed: true, replayed: false, receiptNo };
-  });
-  if (changedVersion) deps.events.orderChanged(orderId, changedVersion);
-  // paid in part, the kept copy is out of date; closed, nothing will add to it
-  if (changedVersion) forgetOrder(deps.db, orderId);
-  if (result.closed && !result.replayed) deps.events.outboxWritten?.();
-  return { result, after: result.replayed ? undefined : after };
+    ],
+    final: `select (select row_to_json(p) from new_payment p) as x_payment, ${ENTRY_ROW} from jentry`,
+    done: (row) => {
+      const entry = journal.entryOf(row);
+      const receiptNo = entry.receipt_no!;
+      const p = paymentOf(row);
+      const amounts = new Map(values.map(([id, net, tax]) => [id, { net, tax }]));
+      return {
+        result: { paymentId: p.id, amount, tendered, change, closed: true, replayed: false, receiptNo },
+        version,
+        after: bundleAfter({ ...order, ...closedOrder, receipt_no: receiptNo, journal_seq: entry.seq }, lines.map((l) => ({ ...l, ...amounts.get(l.id)! })), p),
+      };
+    },
+  };
 }
 
 /** Voids an unpaid order with a reason: a journal entry with its full record and a receipt number. */

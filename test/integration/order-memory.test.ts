@@ -9,7 +9,8 @@ import { listenForAuthChanges, type AuthListener } from '../../server/auth/cache
 import { seedSettings } from '../../server/settings/service';
 import type { Clock } from '../../server/clock';
 import { isAppError } from '../../server/errors';
-import { addLineAndView, getOrderView, openOrder, setQuantity, tenderCash, type NewLine, type OrderDeps } from '../../server/orders/service';
+import { addLineAndView, getOrderView, openOrder, setQuantity, tenderCash, tenderCashAndView, type NewLine, type OrderDeps } from '../../server/orders/service';
+import { verifyJournal } from '../../server/journal/verify';
 import { forgetOrder, orderMemorySize } from '../../server/orders/memory';
 import { sendOrderAndView } from '../../server/kitchen/service';
 
@@ -268,6 +269,78 @@ describe('adding a line from the orders and products the server keeps', function
       } finally {
         await other.query('update products set station_id = $1 where id = $2', [before, croissant.id]);
       }
+    });
+  });
+
+  describe('a cash tender', () => {
+    const head = async () => (await t.db('journal_head').where({ id: 1 }).first()) as { seq: number; receipt_no: number; hash: string };
+    const kept = async () => {
+      const o = await openOrder(deps, { type: 'counter' });
+      const { view } = await addLineAndView(deps, o.id, line((await store.product('Croissant')).id, { quantity: 2 }));
+      return { id: o.id, due: view.cashDue };
+    };
+
+    it('closes in one statement from memory, with the entry, the event and the screen a locking close gives', async () => {
+      const o = await kept();
+      const before = await head();
+      const { result, sql } = await sent(() => tenderCashAndView(deps, o.id, o.due + 500, `mem-close-${o.id}`));
+      assert.deepEqual(sql.filter((s) => !/^(begin|commit)$/i.test(s)).length, 1, sql.join('\n'));
+      assert.equal(result.result.closed, true);
+      assert.equal(result.result.change, 500);
+      assert.deepEqual(result.view, await getOrderView(t.db, o.id));
+      const after = await head();
+      assert.equal(Number(after.seq), Number(before.seq) + 1);
+      assert.equal(result.result.receiptNo, Number(before.receipt_no) + 1);
+      const row = await order(o.id);
+      assert.deepEqual([row.status, Number(row.receipt_no), Number(row.journal_seq)], ['paid', result.result.receiptNo, Number(after.seq)]);
+      const entry = (await t.db('journal').where({ seq: after.seq }).first()).entry;
+      assert.deepEqual([entry.order_id, entry.total, entry.tenders[0].tendered], [o.id, o.due, o.due + 500]);
+      const event = await t.db('webhook_events').orderBy('seq', 'desc').first();
+      assert.deepEqual([event.type, event.data.orderId, event.data.receiptNo, event.data.journalSeq], ['order.paid', o.id, result.result.receiptNo, Number(after.seq)]);
+      assert.deepEqual(await verifyJournal(t.db), { ok: true, checked: Number(after.seq) });
+    });
+
+    it('a key already used for another payment writes nothing from memory: no payment, no entry, no change', async () => {
+      const first = await kept();
+      await tenderCash(deps, first.id, first.due, `mem-used-${first.id}`);
+      const o = await kept();
+      const before = { head: await head(), counts: await counts(t.db, 'payments', 'journal', 'webhook_events'), version: (await order(o.id)).version };
+      await expectError(tenderCash(deps, o.id, o.due, `mem-used-${first.id}`), 422, 'idempotency-mismatch');
+      assert.deepEqual({ head: await head(), counts: await counts(t.db, 'payments', 'journal', 'webhook_events'), version: (await order(o.id)).version }, before);
+      assert.deepEqual(await t.db('order_lines').where({ order_id: o.id }).pluck('net'), [null], 'no line amounts written');
+      // the same key for the same payment again: the first outcome, nothing new
+      const again = await tenderCash(deps, first.id, first.due, `mem-used-${first.id}`);
+      assert.equal(again.replayed, true);
+      assert.deepEqual(await counts(t.db, 'payments', 'journal', 'webhook_events'), before.counts);
+    });
+
+    it('part payments from memory leave a balance, the close takes the rest; an order changed elsewhere closes with what it holds', async () => {
+      const o = await kept();
+      const part = await tenderCash(deps, o.id, 100, `mem-part-${o.id}`);
+      assert.equal(part.closed, false);
+      assert.equal((await order(o.id)).paid_total, 100);
+      // kept again by a line, then changed elsewhere: a discount the memory does not know
+      const croissant = await store.product('Croissant');
+      await addLineAndView(deps, o.id, line(croissant.id));
+      await other.query("update orders set discount_kind = 'amount', discount_value = 50, version = version + 1 where id = $1", [o.id]);
+      const fresh = await getOrderView(t.db, o.id);
+      const closed = await tenderCashAndView(deps, o.id, fresh.cashDue, `mem-rest-${o.id}`);
+      assert.equal(closed.result.closed, true);
+      assert.equal(closed.result.amount, fresh.due);
+      const entry = (await t.db('journal').where({ seq: (await order(o.id)).journal_seq }).first()).entry;
+      assert.equal(entry.total, 3 * croissant.price - 50);
+      assert.deepEqual(entry.tenders.map((x: { amount: number }) => x.amount), [100, fresh.due]);
+    });
+
+    it('two tills closing one check at once: one sale in the journal, the other told it is paid', async () => {
+      const o = await kept();
+      const before = await head();
+      const results = await Promise.allSettled([0, 1, 2].map((i) => tenderCash(deps, o.id, o.due, `mem-race-${o.id}-${i}`)));
+      const ok = results.filter((r) => r.status === 'fulfilled');
+      assert.equal(ok.length, 1, JSON.stringify(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))));
+      for (const r of results) if (r.status === 'rejected') assert.ok(isAppError(r.reason) && r.reason.id === 'order-closed', String(r.reason));
+      assert.equal(Number((await head()).seq), Number(before.seq) + 1);
+      assert.equal(Number((await t.db('payments').where({ order_id: o.id }).count('* as n'))[0].n), 1);
     });
   });
 

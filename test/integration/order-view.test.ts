@@ -7,6 +7,7 @@ import * as orders from '../../server/orders/service';
 import { openTable } from '../../server/tables/service';
 import { AppError } from '../../server/errors';
 import { createDb } from '../../server/db/knex';
+import { forgetOrder } from '../../server/orders/memory';
 import { listenForAuthChanges } from '../../server/auth/cache';
 import { testLog } from '../helpers/log';
 import { until } from '../helpers/wait';
@@ -136,7 +137,7 @@ describe('the order screen a line add answers', function () {
     assert.ok(fired.view.lines.every((l) => l.sent_quantity === l.quantity));
   });
 
-  it('a line add is 2 round trips to PostgreSQL (1 once the order and product are kept), a kitchen send 2 (1 when kept), a cash close 2; the totals the adds wrote are the totals of their lines', async () => {
+  it('a line add is 2 round trips to PostgreSQL (1 once the order and product are kept), a kitchen send 2 (1 when kept), a cash close 2 (1 when kept); the totals the adds wrote are the totals of their lines', async () => {
     const one = createDb(t.url, { poolMax: 1 }); // one connection: its ReadyForQuery messages are the round trips
     const listener = listenForAuthChanges(one, testLog, { retryMs: 100 }); // on a connection of its own
     try {
@@ -170,6 +171,7 @@ describe('the order screen a line add answers', function () {
       assert.ok(added.view.order.total > 0 && row.total > added.view.order.total);
       const [, sendTrips] = await counted(() => sendOrder({ ...d, events: { ...kitchenEvents } }, o.id));
       assert.equal(sendTrips, 2, 'BEGIN + the locked read, then every write + COMMIT');
+      forgetOrder(one, o.id); // (the send kept the order: the locking path, as for an order another server changed)
       const [paid, payTrips] = await counted(() => orders.tenderCash(d, o.id, row.total + 1000, crypto.randomUUID()));
       assert.equal(paid.closed, true);
       assert.equal(payTrips, 2, 'BEGIN + the locked read; payment, line amounts, the chain head locked, entry, head, event, order + COMMIT');
@@ -181,6 +183,11 @@ describe('the order screen a line add answers', function () {
       assert.equal(keptSendTrips, 1, 'the order at the kept version, the send number, tickets, items and sent marks in one statement');
       assert.equal(sent.tickets.length, 1);
       assert.deepEqual(sent.view, await orders.getOrderView(one, kept.id));
+      // and its cash close: 1
+      const [closed, keptPayTrips] = await counted(() => orders.tenderCashAndView(d, kept.id, 100_000, crypto.randomUUID()));
+      assert.equal(keptPayTrips, 1, 'the order locked at the kept version, payment, line amounts, the chain head, entry, event, order, committed');
+      assert.equal(closed.result.closed, true);
+      assert.deepEqual(closed.view, await orders.getOrderView(one, kept.id));
     } finally {
       await listener.stop();
       await one.destroy();

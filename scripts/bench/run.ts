@@ -662,8 +662,10 @@ ${problems.length ? `\n## Problems seen in this run\n\n${problems.map((p) => `- 
   taken from what earlier statements of the same replayed sale returned, keys, hashes and times are
   fresh (BENCH_DUMP_SQL=file writes the statements and how each binding is replayed). Workers are
   spread over the sale before the clock starts, as in the rush. After each run the number of paid
-  orders is checked against the replayed sales. The chain-head rows time each sale's hold of the
-  head row, from the grant of its SELECT … FOR UPDATE to the return of its COMMIT.
+  orders is checked against the replayed sales. When a sale holds the chain-head row across
+  statements, the chain-head rows time that hold, from the grant of its SELECT … FOR UPDATE to the
+  return of its COMMIT; a close that takes, writes and commits the head in one statement has no
+  such rows (the ceiling row bounds it).
   The in-process row runs the order service functions (openOrder, addLine, getOrderView, tenderCash)
   over a knex pool: our JS and SQL without HTTP, auth or templates.
 - **Chain-head ceiling**: on the scratch database, each connection loops the journal append a

@@ -16,7 +16,8 @@ import { migrateLatest } from '../../server/db/migrations';
 import { seedDemo } from '../../server/demo/seed';
 import { listen } from '../../server/http/server';
 import { createLogger } from '../../server/logger';
-import { addLine, getOrderView, openOrder, tenderCash, toMinor, type Actor, type OrderDeps } from '../../server/orders/service';
+import { addLineAndView, getOrderView, openOrder, tenderCashAndView, toMinor, type Actor, type OrderDeps } from '../../server/orders/service';
+import { sendOrderAndView } from '../../server/kitchen/service';
 import type { Io } from '../../server/realtime/io';
 import { getSettings, seedSettings } from '../../server/settings/service';
 import { keepAliveAgent } from './http';
@@ -494,44 +495,49 @@ async function paidOrders(db: Db): Promise<number> {
 // ---- our JS without HTTP ----------------------------------------------------------------
 
 /**
- * The sale through the order services in-process (what the routes call, and the order view the
- * routes render from), over a knex pool like the server's: our JS and SQL, no HTTP, auth or
- * templates. Kitchen send is not part of it.
+ * The sale through the order services in-process, as the routes call them (the line add, the
+ * send and the tender answering the screen after them; the pay dialog and the receipt read),
+ * over a knex pool like the server's and with the server's change listener, so orders and
+ * products are kept as the server keeps them: our JS and SQL, no HTTP, auth or templates.
  */
 export async function measureServices(scratch: ScratchDb, workers: number, w: { warmupMs: number; measureMs: number }): Promise<LoopResult> {
   const db = createDb(scratch.url, { poolMax: SERVER_POOL });
+  const listener = listenForAuthChanges(db, createLogger('silent'));
   try {
+    for (let i = 0; !listener.live; i++) {
+      if (i > 500) throw new Error('the change listener did not start');
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const deps: OrderDeps = { db, clock: systemClock, events: { orderChanged() {}, outboxWritten() {} } };
+    const kitchen = { db, clock: systemClock, events: { ticketCreated() {}, ticketChanged() {}, orderReady() {}, orderChanged() {}, floorChanged() {} } };
     const owner = await db('staff').where({ role: 'owner' }).first('id', 'name');
     const terminal = await db('terminals').orderBy('id').first('id', 'name');
     const actor: Actor = { staffId: owner?.id ?? null, staffName: owner?.name ?? null, terminalId: terminal?.id ?? null, terminal: terminal?.name ?? null };
     const recipes = await lineRecipes(db);
     let n = 0;
-    // 14 service calls per sale: the unit of progress when a sale outlasts a third of the window
-    return await closedLoop(workers, { ...w, unitsPerIteration: 14 }, async (_w, _win, tick) => {
+    // 9 service calls per sale, one per request of the rush: the unit of progress when a sale
+    // outlasts a third of the window
+    return await closedLoop(workers, { ...w, unitsPerIteration: 9 }, async (_w, _win, tick) => {
       const k = n++;
       const lines = Array.from({ length: 4 }, (_, i) => recipes[(k * 4 + i) % recipes.length]);
       const order = await openOrder(deps, { type: 'counter' }, actor);
       tick();
       for (const l of lines) {
-        await addLine(deps, order.id, { productId: l.productId, quantity: 1, modifierIds: l.modifierIds, note: null });
-        tick();
-        await getOrderView(db, order.id); // the panel the route renders
+        await addLineAndView(deps, order.id, { productId: l.productId, quantity: 1, modifierIds: l.modifierIds, note: null });
         tick();
       }
-      await getOrderView(db, order.id); // the pay dialog
+      await sendOrderAndView(kitchen, order.id);
       tick();
-      const settings = await getSettings(db);
+      const settings = (await getOrderView(db, order.id)).settings; // the pay dialog
       tick();
-      const r = await tenderCash(deps, order.id, toMinor(TENDERED, settings.currency, 'tendered'), crypto.randomUUID(), actor);
-      if (!r.closed) throw new Error('the tender did not close the sale');
-      tick();
-      await getOrderView(db, order.id); // the paid dialog
+      const r = await tenderCashAndView(deps, order.id, toMinor(TENDERED, settings.currency, 'tendered'), crypto.randomUUID(), actor);
+      if (!r.result.closed) throw new Error('the tender did not close the sale');
       tick();
       await getOrderView(db, order.id); // the receipt
       tick();
     });
   } finally {
+    await listener.stop();
     await db.destroy();
   }
 }

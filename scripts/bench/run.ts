@@ -556,7 +556,7 @@ async function floorSection(cfg: BenchConfig, server: ServerProcess, rushRuns: M
       }
       const serr = lv.services.reduce((s, x) => s + x.errors, 0);
       rows.push(summaryRow(`${n} workers: sale through the order services in-process, sales/s`, lv.services.map((s) => s.perSec), {
-        note: `our JS and SQL, no HTTP/auth/templates${steps.some((s) => s.name === 'send') ? ', without send' : ''}${lv.services.some((x) => x.method === 'progress') ? '; service calls ÷ calls per sale (a sale outlasts a third of the window)' : ''}${serr ? `; ERRORS: ${serr} (first: ${lv.services.find((x) => x.firstError)?.firstError})` : ''}`,
+        note: `our JS and SQL, no HTTP/auth/templates${lv.services.some((x) => x.method === 'progress') ? '; service calls ÷ calls per sale (a sale outlasts a third of the window)' : ''}${serr ? `; ERRORS: ${serr} (first: ${lv.services.find((x) => x.firstError)?.firstError})` : ''}`,
       }));
     }
     for (const [c, list] of ceiling) {
@@ -666,8 +666,9 @@ ${problems.length ? `\n## Problems seen in this run\n\n${problems.map((p) => `- 
   statements, the chain-head rows time that hold, from the grant of its SELECT … FOR UPDATE to the
   return of its COMMIT; a close that takes, writes and commits the head in one statement has no
   such rows (the ceiling row bounds it).
-  The in-process row runs the order service functions (openOrder, addLine, getOrderView, tenderCash)
-  over a knex pool: our JS and SQL without HTTP, auth or templates.
+  The in-process row runs the order service functions the routes call (openOrder, addLineAndView,
+  sendOrderAndView, getOrderView, tenderCashAndView) over a knex pool with the server's change
+  listener: our JS and SQL without HTTP, auth or templates.
 - **Chain-head ceiling**: on the scratch database, each connection loops the journal append a
   close makes (journal/service.ts appendParts): one statement that takes journal_head FOR UPDATE,
   inserts the entry with the hash PostgreSQL computes and moves the head, committed on its own

@@ -759,6 +759,22 @@ describe('formatMoney', () => {
     const s = formatMoney(123456, 'EUR', 'de');
     assert.ok(s.includes('1.234,56'), s);
   });
+
+  it('gives each currency and locale its own text for the same amount, every time (kept texts never mix)', () => {
+    for (let round = 0; round < 2; round++) {
+      assert.match(formatMoney(1250, 'EUR'), /€12\.50/);
+      assert.match(formatMoney(1250, 'USD'), /\$12\.50/);
+      assert.match(formatMoney(1250, 'EUR', 'de'), /12,50\s?€/);
+      assert.match(formatMoney(1250, 'JPY'), /1,250/);
+    }
+    // more amounts than are kept: still right after the texts are dropped
+    for (let a = 0; a < 5000; a++) assert.equal(formatMoney(a * 7, 'EUR'), new Intl.NumberFormat('en', { style: 'currency', currency: 'EUR' }).format((a * 7) / 100));
+  });
+
+  it('shows zero as zero, never as minus zero', () => {
+    assert.equal(formatMoney(-0, 'EUR'), formatMoney(0, 'EUR'));
+    assert.ok(!/[-−]/.test(formatMoney(-0, 'EUR')), formatMoney(-0, 'EUR'));
+  });
 });
 
 describe('splitMatrix', () => {

@@ -267,6 +267,7 @@ export async function holdCourse(deps: KitchenDeps, orderId: number, course: num
     await trx('orders').where({ id: orderId }).update({ held_courses: held, version: order.version + 1, updated_at: deps.clock.now() });
     return order.version + 1;
   });
+  forgetOrder(deps.db, orderId); // a kept copy is out of date (orders/memory.ts)
   deps.events.orderChanged(orderId, version);
 }
 

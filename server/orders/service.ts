@@ -784,6 +784,7 @@ export async function voidOrder(deps: OrderDeps, orderId: number, reason: string
     });
     return order.version + 1;
   });
+  forgetOrder(deps.db, orderId); // voided: nothing will add to it
   deps.events.orderChanged(orderId, version);
   deps.events.outboxWritten?.();
   return version;

@@ -9,10 +9,11 @@ import { listenForAuthChanges, type AuthListener } from '../../server/auth/cache
 import { seedSettings } from '../../server/settings/service';
 import type { Clock } from '../../server/clock';
 import { isAppError } from '../../server/errors';
-import { addLineAndView, getOrderView, openOrder, setQuantity, tenderCash, tenderCashAndView, type NewLine, type OrderDeps } from '../../server/orders/service';
+import { addLineAndView, getOrderView, openOrder, setQuantity, tenderCash, tenderCashAndView, voidOrder, type NewLine, type OrderDeps } from '../../server/orders/service';
 import { verifyJournal } from '../../server/journal/verify';
 import { forgetOrder, orderMemorySize } from '../../server/orders/memory';
-import { sendOrderAndView } from '../../server/kitchen/service';
+import { holdCourse, sendOrderAndView } from '../../server/kitchen/service';
+import { transferToTable } from '../../server/tables/checks';
 
 /**
  * Adding a line from memory (server/orders/memory.ts): one statement when the server keeps the
@@ -342,6 +343,24 @@ describe('adding a line from the orders and products the server keeps', function
       assert.equal(Number((await head()).seq), Number(before.seq) + 1);
       assert.equal(Number((await t.db('payments').where({ order_id: o.id }).count('* as n'))[0].n), 1);
     });
+  });
+
+  it('a course held, a transfer or a void drops the kept copy: the next change makes no try from memory', async () => {
+    const croissant = await store.product('Croissant');
+    const events = { ...deps.events, ticketCreated() {}, ticketChanged() {}, orderReady() {}, floorChanged() {} };
+    const table = await t.db('tables').orderBy('id').first();
+    const changes: Array<[string, (id: number) => Promise<unknown>]> = [
+      ['hold', (id) => holdCourse({ ...deps, events }, id, 2)],
+      ['transfer', (id) => transferToTable({ ...deps, events }, id, table.id)],
+      ['void', (id) => voidOrder(deps, id, 'customer left')],
+    ];
+    for (const [what, change] of changes) {
+      const o = await openOrder(deps, { type: 'counter' });
+      await addLineAndView(deps, o.id, line(croissant.id));
+      await change(o.id);
+      const next = await sent(() => addLineAndView(deps, o.id, line(croissant.id)).catch((err) => err));
+      assert.ok(!next.sql.some((s) => /^with guard as/.test(s)), `${what}: ${next.sql.join('\n')}`);
+    }
   });
 
   it('forgets an order once it is paid', async () => {

@@ -107,8 +107,11 @@ let txCount = 0;
  * callable for a query builder on the transaction (`trx('orders')…`) and has `raw`; nested
  * transactions are refused. Given a transaction (`db.isTransaction`), `fn` runs inside it.
  */
+/** Whether `db` is a transaction (knex's or `transaction`'s), not the pool. */
+export const isTransaction = (db: DbOrTrx): boolean => (db as { isTransaction?: boolean }).isTransaction === true;
+
 export async function transaction<T>(db: Db | Trx, fn: (trx: Trx) => Promise<T>): Promise<T> {
-  if ((db as { isTransaction?: boolean }).isTransaction) return fn(db as Trx);
+  if (isTransaction(db)) return fn(db as Trx);
   const base = clientOf(db);
   const conn = await base.acquireConnection();
   const txid = `direct-trx${++txCount}`;

@@ -28,15 +28,6 @@ export interface AppendInput {
   voids?: number;
 }
 
-export interface ChainHead {
-  seq: number;
-  hash: string;
-  receipt_no: number;
-  z_no: number;
-  grand_sales: number;
-  grand_refunds: number;
-  grand_voids: number;
-}
 
 /**
  * Appends one entry as parts of one statement (`writeAll`), so that the chain-head row is held

@@ -52,7 +52,7 @@ export async function sendOrderAndView(deps: KitchenDeps, orderId: number, opts:
 type SendOpts = { fireCourse?: number; serverName?: string | null };
 
 async function sendOrderWithBundle(deps: KitchenDeps, orderId: number, opts: SendOpts) {
-  const memory = (deps.db as unknown as { isTransaction?: boolean }).isTransaction ? undefined : orderMemory(deps.db);
+  const memory = orderMemory(deps.db);
   const sent = (memory && (await sendFromMemory(deps, memory, orderId, opts))) || (await sendLocked(deps, orderId, opts));
   if (sent.after) memory?.keepOrder(sent.after);
   else forgetOrder(deps.db, orderId);

@@ -1,5 +1,6 @@
 import type { DbOrTrx } from '../db/knex';
 import { perDatabase } from '../db/per-database';
+import { isTransaction } from '../db/direct';
 import type { ProductWithGroups } from '../catalog/queries';
 import type { OrderBundle } from './queries';
 
@@ -42,9 +43,9 @@ class OrderMemory {
 const memoryOf = perDatabase(() => new OrderMemory());
 
 export interface MemoryKeeper {
-  /** the kept order, if any (it may be out of date: the write checks its version) */
+  /** the kept order, or undefined (it may be out of date: the write checks its version) */
   order(id: number): OrderBundle | undefined;
-  /** the kept product, if any */
+  /** the kept product, or undefined */
   product(id: number): ProductWithGroups | undefined;
   /** keeps what a read or write that began with this keeper saw; ignored after a notice */
   keepOrder(bundle: OrderBundle): void;
@@ -52,12 +53,13 @@ export interface MemoryKeeper {
 }
 
 /**
- * The memory, as of now: undefined while no listener hears the catalog's notices. Take it
- * before the read whose results are to be kept.
+ * The memory, as of now: undefined while no listener hears the catalog's notices, and inside a
+ * caller's transaction (what it writes may yet roll back; the one-statement paths are for the
+ * pool). Take it before the read whose results are to be kept.
  */
 export function orderMemory(db: DbOrTrx): MemoryKeeper | undefined {
   const m = memoryOf(db);
-  if (m.live === 0) return undefined;
+  if (m.live === 0 || isTransaction(db)) return undefined;
   const gen = m.gen;
   const current = () => m.live > 0 && m.gen === gen;
   return {

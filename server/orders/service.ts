@@ -6,7 +6,7 @@ import type { ProductWithGroups } from '../catalog/queries';
 import { conflict, invalid, notFound, unprocessable } from '../errors';
 import { appendEntry, appendParts, ENTRY_ROW } from '../journal/service';
 import { insertFromWrite, insertWrite, updateByIdFromWrite, updateByIdWrite, updateWhereWrite, writeAll, type Write } from '../db/write-all';
-import { query, transaction } from '../db/direct';
+import { isTransaction, query, transaction } from '../db/direct';
 import { audit } from '../audit/service';
 import { emitEvent, eventWrites } from '../webhooks/service';
 import {
@@ -46,8 +46,6 @@ export interface Actor {
 
 const staffRecord = (a: Actor) => (a.staffId ? { id: a.staffId, name: a.staffName ?? null } : null);
 const approverRecord = (a: Actor) => (a.approvedBy ? { id: a.approvedBy, name: a.approverName ?? null } : null);
-
-const isTransaction = (db: Db) => (db as unknown as { isTransaction?: boolean }).isTransaction === true;
 
 const MAX_AMOUNT = 100_000_000_000; // minor units; beyond this a typed amount is a typo
 
@@ -234,7 +232,7 @@ function totalsWrite(clock: Clock, order: OrderRow, settings: BusinessSettings, 
 }
 
 export async function openOrder(deps: OrderDeps, input: { type: OrderRow['type']; customerName?: string | null; tableId?: number | null }, actor: Actor = {}): Promise<OrderRow> {
-  const memory = isTransaction(deps.db) ? undefined : orderMemory(deps.db);
+  const memory = orderMemory(deps.db);
   const settings = await getSettings(deps.db);
   const now = deps.clock.now();
   const bd = businessDate(now, settings.timezone, settings.businessDayStart);
@@ -278,7 +276,7 @@ export async function addLine(deps: OrderDeps, orderId: number, input: NewLine):
  * is one statement; otherwise, or when the order changed since, the order is locked and read.
  */
 export async function addLineAndView(deps: OrderDeps, orderId: number, input: NewLine): Promise<{ lineId: number; view: OrderView }> {
-  const memory = isTransaction(deps.db) ? undefined : orderMemory(deps.db);
+  const memory = orderMemory(deps.db);
   const fromMemory = memory && (await addLineFromMemory(deps, memory, orderId, input));
   if (fromMemory) return fromMemory;
   const { result: lineId, view, after, product } = await mutateWithView(deps, orderId, addLineTo(deps, orderId, input), { productId: input.productId, view: true });
@@ -581,12 +579,14 @@ export async function tenderCashAndView(deps: OrderDeps, orderId: number, tender
 
 async function tenderCashWithBundle(deps: OrderDeps, orderId: number, tendered: Minor, idempotencyKey: string, actor: Actor, tip: Minor): Promise<{ result: TenderResult; after?: OrderBundle }> {
   const input: TenderInput = { orderId, tendered, idempotencyKey, actor, tip };
-  const memory = isTransaction(deps.db) ? undefined : orderMemory(deps.db);
+  const memory = orderMemory(deps.db);
   const paid = (memory && (await tenderFromMemory(deps, memory, input))) || (await tenderLocked(deps, input));
   const { result } = paid;
-  if (!result.replayed) deps.events.orderChanged(orderId, paid.version!);
-  // paid in part, the kept copy is out of date; closed, nothing will add to it
-  if (!result.replayed) forgetOrder(deps.db, orderId);
+  if (!result.replayed) {
+    // paid in part, the kept copy is out of date; closed, nothing will add to it
+    forgetOrder(deps.db, orderId);
+    deps.events.orderChanged(orderId, paid.version!);
+  }
   if (result.closed && !result.replayed) deps.events.outboxWritten?.();
   return { result, after: result.replayed ? undefined : paid.after };
 }

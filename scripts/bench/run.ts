@@ -314,6 +314,12 @@ async function printStatementCosts(db: Db): Promise<void> {
   );
   note('tables by rows read in sequential scans (since the server started):');
   for (const r of scans.rows) note(`  ${r.relname}: ${r.seq_scan} scans, ${r.seq_tup_read} rows read, ${r.idx_scan ?? 0} index scans, ${r.n_live_tup} rows`);
+  // an index that returns many entries per scan is filtering rows a better index would not read
+  const indexes = await db.raw(
+    `select relname, indexrelname, idx_scan, idx_tup_read from pg_stat_user_indexes where idx_scan > 0 order by idx_tup_read desc limit 10`,
+  );
+  note('indexes by entries read (since the server started):');
+  for (const r of indexes.rows) note(`  ${r.relname}.${r.indexrelname}: ${r.idx_scan} scans, ${r.idx_tup_read} entries read (${(Number(r.idx_tup_read) / Math.max(1, Number(r.idx_scan))).toFixed(1)} per scan)`);
   await db.raw('select pg_stat_statements_reset()');
 }
 

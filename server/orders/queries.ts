@@ -333,6 +333,13 @@ export async function refundedByLine(db: DbOrTrx, orderId: number): Promise<Map<
   );
 }
 
+/**
+ * The condition that finds open orders, written out rather than bound: the indexes of open orders
+ * are partial (`where status = 'open'`, migration 0012), and a plan made for a bound status
+ * cannot use them.
+ */
+export const OPEN = "status = 'open'";
+
 export function openOrders(db: DbOrTrx) {
-  return db('orders').where({ status: 'open' }).orderBy('id', 'desc').limit(200);
+  return db('orders').whereRaw(OPEN).orderBy('id', 'desc').limit(200);
 }

@@ -9,6 +9,9 @@ import { escapeLiteral } from 'pg';
 import { listenForAuthChanges } from '../../server/auth/cache';
 import { testLog } from '../helpers/log';
 import { until } from '../helpers/wait';
+import type { Db } from '../../server/db/knex';
+import { openOrders } from '../../server/orders/queries';
+import { floor, openTable } from '../../server/tables/service';
 // pg's own conversion of a binding to the text it sends (its typings do not cover lib/utils)
 const { prepareValue } = require('pg/lib/utils') as { prepareValue(v: unknown): string | Buffer | null | undefined };
 
@@ -24,76 +27,20 @@ describe('the plans of a sale\'s statements on a store with a history', function
   this.timeout(120_000);
   let t: TestDb;
   const clock = new FakeClock();
-  const kitchenEvents: KitchenEvents = { ticketCreated() {}, ticketChanged() {}, orderReady() {}, orderChanged() {}, floorChanged() {} };
-  const BIG = ['orders', 'order_lines', 'order_line_modifiers', 'payments', 'journal', 'kitchen_tickets', 'kitchen_ticket_items', 'refunds', 'refund_lines'];
 
   before(async () => {
     t = await createTestDb({ poolMax: 4 });
-    const store = await seedStore(t.db);
-    const product = await t.db('products').where({ id: (await store.product('Brownie')).id }).first();
-    const modifier = await t.db('modifiers').orderBy('id').first();
+    await seedStore(t.db);
     // statistics taken while the store was new, as autovacuum's first ANALYZE leaves them: the
     // tables that grow by the thousand per day look empty to the planner until its next one
     await t.db.raw('analyze');
-    // a past: 4 000 orders of 3 lines with 2 modifiers each, a payment each, a refund every tenth
-    await t.db.raw(
-      `with o as (
-         insert into orders (number, business_date, type, status, created_at, updated_at)
-         select g, date '2026-01-01' + (g / 200), 'counter', 'open', now(), now() from generate_series(1, 4000) g returning id),
-       l as (
-         insert into order_lines (order_id, product_id, name, base_price, unit_price, quantity, tax_rate_id, tax_name, tax_ppm, created_at)
-         select o.id, ?, 'Brownie', 300, 300, 1, ?, 'VAT', 200000, now() from o, generate_series(1, 3) returning id),
-       m as (
-         insert into order_line_modifiers (line_id, modifier_id, group_name, name, price_delta)
-         select l.id, ?, 'Size', 'Large', 50 from l, generate_series(1, 2))
-       insert into payments (order_id, method, amount, tendered, change, tip, idempotency_key, created_at)
-       select o.id, 'cash', 900, 1000, 100, 0, 'history-' || o.id, now() from o`,
-      [product.id, product.tax_rate_id, modifier.id],
-    );
-    await t.db.raw(
-      `with r as (
-         insert into refunds (order_id, receipt_no, journal_seq, reason, total, tax_total, idempotency_key, created_at)
-         select o.id, 100000 + o.id, 100000 + o.id, 'history', 300, 50, 'history-refund-' || o.id, now() from orders o where o.id % 10 = 0
-         returning id, order_id)
-       insert into refund_lines (refund_id, order_line_id, quantity, net, tax)
-       select r.id, (select min(l.id) from order_lines l where l.order_id = r.order_id), 1, 250, 50 from r`,
-    );
+    await addHistory(t.db);
     // (no ANALYZE since)
   });
   after(() => t.drop());
 
   it('finds an order\'s rows through indexes, even with a generic plan', async () => {
-    const deps: orders.OrderDeps = { db: t.db, clock, events: { orderChanged: () => {} } };
-    const captured: Array<{ sql: string; bindings: unknown[] }> = [];
-    const onQuery = (q: { sql: string; bindings?: unknown[] }) => captured.push({ sql: q.sql, bindings: [...(q.bindings ?? [])] });
-    const table = await t.db('tables').orderBy('id').first();
-    const product = await t.db('products').where({ name: 'Brownie' }).first();
-    const withGroups = await t.db('product_modifier_groups').first();
-    const listener = listenForAuthChanges(t.db, testLog, { retryMs: 100 });
-    t.db.on('query', onQuery);
-    try {
-      const o = await orders.openOrder(deps, { type: 'dine_in', tableId: table.id });
-      await orders.addLineAndView(deps, o.id, { productId: product.id, quantity: 1, modifierIds: [], note: null });
-      if (withGroups) {
-        const mods = await t.db('modifiers').where({ group_id: withGroups.group_id }).orderBy('id').limit(1).pluck('id');
-        await orders.addLineAndView(deps, o.id, { productId: withGroups.product_id, quantity: 1, modifierIds: mods, note: null }).catch(() => undefined);
-      }
-      await sendOrderAndView({ ...deps, events: kitchenEvents }, o.id);
-      await orders.getOrderView(t.db, o.id);
-      await orders.tenderCashAndView(deps, o.id, 100, crypto.randomUUID()); // a part payment
-      await orders.tenderCashAndView(deps, o.id, 100_000, crypto.randomUUID()); // the close
-      await orders.getOrderView(t.db, o.id);
-      // a counter sale's lines while the server keeps the order and product (orders/memory.ts)
-      await until('the change listener', () => listener.live, 10_000);
-      const counter = await orders.openOrder(deps, { type: 'counter' });
-      for (let i = 0; i < 2; i++) await orders.addLineAndView(deps, counter.id, { productId: product.id, quantity: 1, modifierIds: [], note: null });
-    } finally {
-      t.db.off('query', onQuery);
-      await listener.stop();
-    }
-    assert.ok(captured.some((s) => /^with guard as/.test(s.sql)), 'a line added from memory was captured');
-    const statements = captured.filter((s) => !/^\s*(begin|commit|rollback)\b/i.test(s.sql));
-    assert.ok(statements.length >= 8, `a sale's statements were captured (${statements.length})`);
+    const statements = await saleStatements(t.db, clock);
     const conn = await t.db.client.acquireConnection();
     const scans: string[] = [];
     try {
@@ -135,6 +82,100 @@ describe('the plans of a sale\'s statements on a store with a history', function
   });
 });
 
+const kitchenEvents: KitchenEvents = { ticketCreated() {}, ticketChanged() {}, orderReady() {}, orderChanged() {}, floorChanged() {} };
+const BIG = ['orders', 'order_lines', 'order_line_modifiers', 'payments', 'journal', 'kitchen_tickets', 'kitchen_ticket_items', 'refunds', 'refund_lines'];
+
+/**
+ * A past: 4 000 orders of 3 lines with 2 modifiers each, a payment each, a bumped kitchen ticket
+ * each, a refund every tenth. The first 2 000 are still open, so that a lookup through an index on
+ * the status reads them all, and a search for open orders through the primary key reads the
+ * 2 000 newer paid ones first.
+ */
+async function addHistory(db: Db): Promise<void> {
+  const product = await db('products').where({ name: 'Brownie' }).first();
+  const modifier = await db('modifiers').orderBy('id').first();
+  await db.raw(
+    `with o as (
+       insert into orders (number, business_date, type, status, created_at, updated_at)
+       select g, date '2026-01-01' + (g / 200), 'counter', case when g <= 2000 then 'open' else 'paid' end, now(), now()
+       from generate_series(1, 4000) g returning id, number),
+     l as (
+       insert into order_lines (order_id, product_id, name, base_price, unit_price, quantity, tax_rate_id, tax_name, tax_ppm, created_at)
+       select o.id, ?, 'Brownie', 300, 300, 1, ?, 'VAT', 200000, now() from o, generate_series(1, 3) returning id, order_id),
+     m as (
+       insert into order_line_modifiers (line_id, modifier_id, group_name, name, price_delta)
+       select l.id, ?, 'Size', 'Large', 50 from l, generate_series(1, 2)),
+     k as (
+       insert into kitchen_tickets (order_id, station_id, send_no, status, order_number, created_at, bumped_at)
+       select o.id, (select min(id) from stations), 1, 'bumped', o.number, now(), now() from o returning id, order_id),
+     ki as (
+       insert into kitchen_ticket_items (ticket_id, line_id, marker, quantity, name, course)
+       select k.id, l.id, 'NEW', 1, 'Brownie', 1 from k join l on l.order_id = k.order_id)
+     insert into payments (order_id, method, amount, tendered, change, tip, idempotency_key, created_at)
+     select o.id, 'cash', 900, 1000, 100, 0, 'history-' || o.id, now() from o`,
+    [product.id, product.tax_rate_id, modifier.id],
+  );
+  await db.raw(
+    `with r as (
+       insert into refunds (order_id, receipt_no, journal_seq, reason, total, tax_total, idempotency_key, created_at)
+       select o.id, 100000 + o.id, 100000 + o.id, 'history', 300, 50, 'history-refund-' || o.id, now() from orders o where o.id % 10 = 0
+       returning id, order_id)
+     insert into refund_lines (refund_id, order_line_id, quantity, net, tax)
+     select r.id, (select min(l.id) from order_lines l where l.order_id = r.order_id), 1, 250, 50 from r`,
+  );
+}
+
+interface Captured {
+  sql: string;
+  bindings: unknown[];
+}
+
+/**
+ * The statements a day's selling sends, as the server sends them: a table seated, its check's
+ * lines sent and paid in two parts, a counter sale from the server's memory (orders/memory.ts)
+ * sent and paid, the open orders list and the live floor.
+ */
+async function saleStatements(db: Db, clock: FakeClock): Promise<Captured[]> {
+  const deps: orders.OrderDeps = { db, clock, events: { orderChanged: () => {} } };
+  const captured: Captured[] = [];
+  const onQuery = (q: { sql: string; bindings?: unknown[] }) => captured.push({ sql: q.sql, bindings: [...(q.bindings ?? [])] });
+  const table = await db('tables').orderBy('id').first();
+  const product = await db('products').where({ name: 'Brownie' }).first();
+  const withGroups = await db('product_modifier_groups').first();
+  const listener = listenForAuthChanges(db, testLog, { retryMs: 100 });
+  db.on('query', onQuery);
+  try {
+    const id = await openTable(deps, table.id, 2, {});
+    await orders.addLineAndView(deps, id, { productId: product.id, quantity: 1, modifierIds: [], note: null });
+    if (withGroups) {
+      const mods = await db('modifiers').where({ group_id: withGroups.group_id }).orderBy('id').limit(1).pluck('id');
+      await orders.addLineAndView(deps, id, { productId: withGroups.product_id, quantity: 1, modifierIds: mods, note: null }).catch(() => undefined);
+    }
+    await sendOrderAndView({ ...deps, events: kitchenEvents }, id);
+    await orders.getOrderView(db, id);
+    await floor(db, clock);
+    await orders.tenderCashAndView(deps, id, 100, crypto.randomUUID()); // a part payment
+    await orders.tenderCashAndView(deps, id, 100_000, crypto.randomUUID()); // the close
+    await orders.getOrderView(db, id);
+    // a counter sale while the server keeps the order and product (orders/memory.ts)
+    await until('the change listener', () => listener.live, 10_000);
+    const counter = await orders.openOrder(deps, { type: 'counter' });
+    for (let i = 0; i < 2; i++) await orders.addLineAndView(deps, counter.id, { productId: product.id, quantity: 1, modifierIds: [], note: null });
+    await sendOrderAndView({ ...deps, events: kitchenEvents }, counter.id);
+    await orders.tenderCashAndView(deps, counter.id, 100_000, crypto.randomUUID());
+    await openOrders(db);
+  } finally {
+    db.off('query', onQuery);
+    await listener.stop();
+  }
+  for (const fromMemory of [/^with guard as \(update/, /^with guard as \(select/]) {
+    assert.ok(captured.some((s) => fromMemory.test(s.sql)), `a step from memory was captured (${fromMemory})`);
+  }
+  const statements = captured.filter((s) => !/^\s*(begin|commit|rollback)\b/i.test(s.sql));
+  assert.ok(statements.length >= 12, `a day's statements were captured (${statements.length})`);
+  return statements;
+}
+
 interface PlanNode {
   'Node Type': string;
   'Relation Name'?: string;
@@ -150,4 +191,91 @@ function seqScans(node: PlanNode): string[] {
 function literal(v: unknown): string {
   const text = prepareValue(v);
   return text === null || text === undefined ? 'null' : escapeLiteral(String(text));
+}
+/**
+ * What a new store's first minutes leave: the server's connections plan each statement once, on
+ * tables that are still small and not yet analyzed, and keep those plans until an ANALYZE of the
+ * table replaces them (autovacuum's first comes a minute or more later). A plan that reads an
+ * order by an index on its status rather than by its id reads every open order to find one:
+ * the bench's rush read 221 status-index entries per lookup, 4.8 million in 36 s.
+ */
+describe('the plans a new store makes, once it has a history', function () {
+  this.timeout(120_000);
+  let t: TestDb;
+  const clock = new FakeClock();
+
+  before(async () => {
+    t = await createTestDb({ poolMax: 4 });
+    await seedStore(t.db);
+    // no ANALYZE here, and none from autovacuum while the test runs: the plans made now must
+    // still be the ones used once the history is in
+    for (const table of BIG) await t.db.raw(`alter table ${table} set (autovacuum_enabled = off)`);
+  });
+  after(() => t.drop());
+
+  it('reads only the rows of the order at hand, with the plans made while the store was new', async () => {
+    const statements = await saleStatements(t.db, clock);
+    const conn = await t.db.client.acquireConnection();
+    const wide: string[] = [];
+    try {
+      await conn.query('set plan_cache_mode = force_generic_plan');
+      const run = (i: number, s: Captured, explain: string, rerun = false) => {
+        // run again, a payment's idempotency key would refuse it: a new one stands in
+        const args = s.bindings.map((b) => literal(rerun && typeof b === 'string' && UUID.test(b) ? crypto.randomUUID() : b));
+        return conn.query(`explain (${explain}) execute plan_new_${i}${args.length ? `(${args.join(', ')})` : ''}`);
+      };
+      // each statement planned on the new store, as a connection of the server plans it on first use
+      assert.equal(statements.filter((s) => EVERY_OPEN_ORDER.some((re) => re.test(s.sql))).length, EVERY_OPEN_ORDER.length, 'the floor and the open orders list were captured');
+      for (const [i, s] of statements.entries()) {
+        await conn.query(`prepare plan_new_${i} as ${s.sql}`);
+        await run(i, s, 'format json');
+      }
+      await addHistory(t.db);
+      const open = Number((await t.db('orders').where({ status: 'open' }).count({ n: '*' }))[0].n);
+      // the same plans, run on the store with a history, each in a transaction that is rolled back
+      for (const [i, s] of statements.entries()) {
+        // the live floor and the open orders list show every open order: they may read those, and no more
+        const most = EVERY_OPEN_ORDER.some((re) => re.test(s.sql)) ? open + 10 : 250;
+        await conn.query('begin');
+        try {
+          const res = await run(i, s, 'analyze, format json', true);
+          for (const r of rowsRead(res.rows[0]['QUERY PLAN'][0].Plan)) {
+            if (BIG.includes(r.relation) && r.rows > most) wide.push(`${r.relation} (${r.node}${r.index ? ` on ${r.index}` : ''}): ${r.rows} rows read in: ${s.sql.replace(/\s+/g, ' ').slice(0, 120)}`);
+          }
+        } finally {
+          await conn.query('rollback');
+        }
+      }
+    } finally {
+      await conn.query('deallocate all').catch(() => undefined);
+      await conn.query('reset plan_cache_mode').catch(() => undefined);
+      await t.db.client.releaseConnection(conn);
+    }
+    assert.deepEqual(wide, []);
+  });
+});
+
+const EVERY_OPEN_ORDER = [/^select .* from "tables" as "t" .*left join "orders" as "o"/s, /^select \* from "orders" where (status = 'open'|"status" = \$1) order by "id" desc limit \$\d$/];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+interface AnalyzedNode extends PlanNode {
+  'Index Name'?: string;
+  'Actual Rows'?: number;
+  'Actual Loops'?: number;
+  'Rows Removed by Filter'?: number;
+  'Rows Removed by Index Recheck'?: number;
+  Plans?: AnalyzedNode[];
+}
+
+/** For each node that reads a table: the rows it read, kept or filtered out, over all its loops. */
+function rowsRead(node: AnalyzedNode): Array<{ relation: string; node: string; index?: string; rows: number }> {
+  const here = node['Relation Name']
+    ? [{
+        relation: node['Relation Name'],
+        node: node['Node Type'],
+        index: node['Index Name'],
+        rows: ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0) + (node['Rows Removed by Index Recheck'] ?? 0)) * (node['Actual Loops'] ?? 1),
+      }]
+    : [];
+  return [...here, ...(node.Plans ?? []).flatMap(rowsRead)];
 }

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import http from 'node:http';
+import type { SocketPool, WireConnection } from './wire';
 import type { LineRecipe } from './store';
 import { closedLoop, type LoopResult } from './load';
 
@@ -25,37 +25,23 @@ interface JsonReply {
   body: unknown;
 }
 
-function postJson(agent: http.Agent, baseUrl: string, path: string, token: string, body: object): Promise<JsonReply> {
-  const u = new URL(path, baseUrl);
+async function postJson(conn: WireConnection, path: string, token: string, body: object): Promise<JsonReply> {
   const data = Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'Content-Length': data.length, Accept: 'application/json' } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown = text;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            /* not JSON: kept as text for the error */
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(data);
-  });
+  const res = await conn.request('POST', path, { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'Content-Length': String(data.length), Accept: 'application/json' }, data);
+  const text = res.body.toString('utf8');
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* not JSON: kept as text for the error */
+  }
+  return { status: res.status, body: parsed };
 }
 
 /** `clients` API clients in a closed loop for the window; each iteration is one sale (2 requests). */
 export async function apiRush(opts: {
   baseUrl: string;
-  agent: http.Agent;
+  agent: SocketPool;
   token: string;
   recipes: LineRecipe[];
   clients: number;
@@ -63,13 +49,16 @@ export async function apiRush(opts: {
   measureMs: number;
 }): Promise<ApiRun> {
   const steps = new Map<ApiStep, number[]>(API_STEPS.map((s) => [s, []]));
+  const u = new URL(opts.baseUrl);
+  // one keep-alive connection per client
+  const conns = Array.from({ length: opts.clients }, () => opts.agent.connection(u.hostname, Number(u.port || 80)));
   let saleNo = 0;
-  const loop = await closedLoop(opts.clients, { warmupMs: opts.warmupMs, measureMs: opts.measureMs, unitsPerIteration: API_STEPS.length }, async (_w, window, tick) => {
+  const loop = await closedLoop(opts.clients, { warmupMs: opts.warmupMs, measureMs: opts.measureMs, unitsPerIteration: API_STEPS.length }, async (w, window, tick) => {
     const n = saleNo++;
     const lines = Array.from({ length: 4 }, (_, i) => opts.recipes[(n * 4 + i) % opts.recipes.length]).map((r) => ({ productId: r.productId, qty: 1, modifierIds: r.modifierIds }));
     const timed = async (step: ApiStep, path: string, body: object): Promise<JsonReply> => {
       const t0 = performance.now();
-      const r = await postJson(opts.agent, opts.baseUrl, path, opts.token, body);
+      const r = await postJson(conns[w], path, opts.token, body);
       const t1 = performance.now();
       if (window.inWindow(t1)) steps.get(step)!.push(t1 - t0);
       tick();

@@ -1,9 +1,10 @@
 import http from 'node:http';
+import { SocketPool, type WireConnection } from './wire';
 
 /**
  * A browser as the server sees it: one cookie jar, the CSRF token learnt from a page, and the
- * headers htmx sends (HX-Request, HX-Request-Type, X-CSRF-Token). Keep-alive sockets from a shared
- * agent, so the load generator spends its time on requests, not on TCP handshakes.
+ * headers htmx sends (HX-Request, HX-Request-Type, X-CSRF-Token). One keep-alive socket per browser
+ * (wire.ts), so the load generator spends little of the machine's CPU and none on TCP handshakes.
  */
 export interface Reply {
   status: number;
@@ -25,27 +26,26 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
-export function keepAliveAgent(): http.Agent {
-  return new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 4096 });
+/** The sockets of the load generator's terminals (scripts/bench/wire.ts); destroy() closes them all. */
+export function keepAliveAgent(): SocketPool {
+  return new SocketPool();
 }
 
 export class Browser {
   readonly cookies = new Map<string, string>();
   csrf?: string;
-  private readonly host: string;
-  private readonly port: number;
+  private readonly conn: WireConnection;
 
-  constructor(readonly baseUrl: string, private readonly agent: http.Agent, readonly name = 'browser') {
+  constructor(readonly baseUrl: string, agent: SocketPool, readonly name = 'browser') {
     const u = new URL(baseUrl);
-    this.host = u.hostname;
-    this.port = Number(u.port || 80);
+    this.conn = agent.connection(u.hostname, Number(u.port || 80));
   }
 
   cookieHeader(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }
 
-  request(method: string, path: string, opts: RequestOptions = {}): Promise<Reply> {
+  async request(method: string, path: string, opts: RequestOptions = {}): Promise<Reply> {
     const headers: Record<string, string> = {
       Accept: 'text/html',
       ...(opts.htmx !== false ? { 'HX-Request': 'true', 'HX-Request-Type': 'partial' } : {}),
@@ -63,31 +63,16 @@ export class Browser {
     } else if (method !== 'GET') {
       headers['Content-Length'] = '0';
     }
-    return new Promise<Reply>((resolve, reject) => {
-      const started = process.hrtime.bigint();
-      const req = http.request({ agent: this.agent, host: this.host, port: this.port, method, path, headers }, (res) => {
-        const chunks: Buffer[] = [];
-        let bytes = 0;
-        res.on('data', (c: Buffer) => {
-          bytes += c.length;
-          if (opts.keepBody) chunks.push(c);
-        });
-        res.on('error', reject);
-        res.on('end', () => {
-          const ms = Number(process.hrtime.bigint() - started) / 1e6;
-          this.takeCookies(res.headers['set-cookie']);
-          const text = opts.keepBody ? Buffer.concat(chunks).toString('utf8') : '';
-          if (text) {
-            const m = /X-CSRF-Token": "([A-Za-z0-9_-]+)"/.exec(text) ?? /name="_csrf" value="([A-Za-z0-9_-]+)"/.exec(text);
-            if (m) this.csrf = m[1];
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, bytes, ms });
-        });
-      });
-      req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${path}: no answer in 30 s`)));
-      req.on('error', reject);
-      req.end(body);
-    });
+    const started = process.hrtime.bigint();
+    const res = await this.conn.request(method, path, headers, body);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    this.takeCookies(res.headers['set-cookie']);
+    const text = opts.keepBody ? res.body.toString('utf8') : '';
+    if (text) {
+      const m = /X-CSRF-Token": "([A-Za-z0-9_-]+)"/.exec(text) ?? /name="_csrf" value="([A-Za-z0-9_-]+)"/.exec(text);
+      if (m) this.csrf = m[1];
+    }
+    return { status: res.status, headers: res.headers, text, bytes: res.body.length, ms };
   }
 
   get(path: string, opts: Omit<RequestOptions, 'form'> = {}) {

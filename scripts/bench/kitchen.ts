@@ -1,4 +1,4 @@
-import type http from 'node:http';
+import type { SocketPool } from './wire';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import type { Db } from '../../server/db/knex';
 import type { Browser } from './http';
@@ -30,7 +30,7 @@ const EVENT_TIMEOUT_MS = 2000;
 export async function kitchenRig(opts: {
   db: Db;
   baseUrl: string;
-  agent: http.Agent;
+  agent: SocketPool;
   counter: Browser;
   recipes: LineRecipe[];
   clients: number;

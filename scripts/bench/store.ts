@@ -1,4 +1,4 @@
-import http from 'node:http';
+import type { SocketPool } from './wire';
 import { createPairingCode, type TerminalKind } from '../../server/auth/service';
 import { productModifierGroups } from '../../server/catalog/queries';
 import { systemClock } from '../../server/clock';
@@ -62,7 +62,7 @@ export async function raiseIdleLock(db: Db): Promise<void> {
 export async function pairTerminals(
   db: Db,
   baseUrl: string,
-  agent: http.Agent,
+  agent: SocketPool,
   n: number,
   opts: { kind: TerminalKind; pin?: string; prefix: string; parallel?: number },
 ): Promise<Browser[]> {

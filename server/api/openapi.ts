@@ -125,7 +125,7 @@ export const openApiDocument = {
     },
     '/products/{id}': { get: op('A product with its modifier groups', 'catalog:read', { 200: json('The product', ref('ProductDetail')), ...pick(401, 403, 404) }, { parameters: [idParam('id')] }) },
     '/orders': {
-      post: op('Open an order, optionally with lines, in one step', 'orders:write', { 201: json('The order with its totals', ref('Order')), ...pick(400, 401, 403, 413, 422) },
+      post: op('Open an order, optionally with lines, in one step: all or nothing (a refused one may skip an order number)', 'orders:write', { 201: json('The order with its totals', ref('Order')), ...pick(400, 401, 403, 413, 422) },
         body({
           type: 'object', additionalProperties: false, required: ['type', 'idempotencyKey'],
           properties: {

@@ -77,10 +77,13 @@ export function apiRoutes(deps: ApiDeps): Router {
     if (input.tableId && !(await deps.db('tables').where({ id: input.tableId, active: true }).first('id'))) {
       throw unprocessable(`There is no table ${input.tableId}.`, 'unknown-table');
     }
+    // the number first, on its own: the transaction below does not hold the day's order counter
+    // (terminals opening orders would wait for it); a failed create skips its number
+    const number = await orders.reserveOrderNumber(orderDeps());
     // one transaction: a bad line 3 leaves no half-made order behind
     const id = await transaction(deps.db, async (trx) => {
       const d = orderDeps(trx);
-      const o = await orders.openOrder(d, { type: input.type, customerName: input.customerName, tableId: input.tableId }, actor(ctx));
+      const o = await orders.openOrder(d, { type: input.type, customerName: input.customerName, tableId: input.tableId }, actor(ctx), number);
       for (const l of input.lines) await orders.addLine(d, o.id, await resolveLine(trx, l));
       return o.id;
     });

@@ -17,7 +17,7 @@ import { getSettings } from '../settings/service';
 import { forgetOrder, orderMemory, type MemoryKeeper } from './memory';
 import type { BusinessSettings } from '../settings/schema';
 import {
-  datedFromJson, findOrder, insertLineIfOrderAt, insertLineWithModifiers, lineModifiers, loadOrderBundle, type OrderBundle, lockOrder, lockOrderForTender, lockOrderWithLines, orderLines, refundedByLine,
+  datedFromJson, findOrder, insertLineIfOrderAt, insertLineWithModifiers, lineModifiers, loadOrderBundle, type OrderBundle, lockOrder, lockOrderForTender, lockOrderWithLines, nextOrderNumber, orderLines, refundedByLine,
   type LineRow, type ModifierRow, type NewLineRow, type OrderRow, type PaymentRow,
 } from './queries';
 
@@ -231,23 +231,56 @@ function totalsWrite(clock: Clock, order: OrderRow, settings: BusinessSettings, 
   return { write: updateByIdWrite('orders', order.id, set), set, version, totals, updatedAt };
 }
 
-export async function openOrder(deps: OrderDeps, input: { type: OrderRow['type']; customerName?: string | null; tableId?: number | null }, actor: Actor = {}): Promise<OrderRow> {
+/** An order number taken for an order that a transaction is about to make (reserveOrderNumber). */
+export interface ReservedNumber {
+  businessDate: string;
+  number: number;
+}
+
+/**
+ * The day's next order number, taken and committed at once. For an order made inside a longer
+ * transaction (the API's order with its lines): openOrder's own statement would hold the day's
+ * counter row locked until that transaction commits, and every terminal opening an order would
+ * wait for it. If the transaction then fails, the number is skipped: order numbers are for the
+ * kitchen and the customer, only receipt and Z numbers are gapless (ARCHITECTURE, "Numbering").
+ */
+export async function reserveOrderNumber(deps: OrderDeps): Promise<ReservedNumber> {
+  if (isTransaction(deps.db)) throw new Error('reserveOrderNumber runs on its own, not inside a transaction');
+  const settings = await getSettings(deps.db);
+  const bd = businessDate(deps.clock.now(), settings.timezone, settings.businessDayStart);
+  return { businessDate: bd, number: await nextOrderNumber(deps.db, bd) };
+}
+
+export async function openOrder(
+  deps: OrderDeps,
+  input: { type: OrderRow['type']; customerName?: string | null; tableId?: number | null },
+  actor: Actor = {},
+  reserved?: ReservedNumber,
+): Promise<OrderRow> {
   const memory = orderMemory(deps.db);
   const settings = await getSettings(deps.db);
   const now = deps.clock.now();
-  const bd = businessDate(now, settings.timezone, settings.businessDayStart);
+  const bd = reserved?.businessDate ?? businessDate(now, settings.timezone, settings.businessDayStart);
+  const values = [input.type, input.customerName || null, input.tableId ?? null, actor.staffId ?? null, actor.terminalId ?? null, now, now];
   // the day's next order number and the order in one statement: atomic without a transaction
-  const res = await query<OrderRow>(
-    deps.db,
-    `with counter as (
-       insert into order_counters (business_date, last_number) values (?, 1)
-       on conflict (business_date) do update set last_number = order_counters.last_number + 1
-       returning last_number)
-     insert into orders (number, business_date, type, customer_name, table_id, staff_id, terminal_id, created_at, updated_at)
-     select counter.last_number, ?, ?, ?, ?, ?, ?, ?, ? from counter
-     returning *`,
-    [bd, bd, input.type, input.customerName || null, input.tableId ?? null, actor.staffId ?? null, actor.terminalId ?? null, now, now],
-  );
+  const res = reserved
+    ? await query<OrderRow>(
+        deps.db,
+        `insert into orders (number, business_date, type, customer_name, table_id, staff_id, terminal_id, created_at, updated_at)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?) returning *`,
+        [reserved.number, bd, ...values],
+      )
+    : await query<OrderRow>(
+        deps.db,
+        `with counter as (
+           insert into order_counters (business_date, last_number) values (?, 1)
+           on conflict (business_date) do update set last_number = order_counters.last_number + 1
+           returning last_number)
+         insert into orders (number, business_date, type, customer_name, table_id, staff_id, terminal_id, created_at, updated_at)
+         select counter.last_number, ?, ?, ?, ?, ?, ?, ?, ? from counter
+         returning *`,
+        [bd, bd, ...values],
+      );
   const order = res.rows[0];
   // kept for its first lines (memory.ts); not inside a caller's transaction, which may yet roll back
   if (memory && order.table_id === null) {

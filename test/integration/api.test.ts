@@ -11,6 +11,7 @@ import { spawnCli } from '../helpers/spawn';
 import { createApiToken, API_SCOPES } from '../../server/api/tokens';
 import { verifyJournal } from '../../server/journal/verify';
 import { FakeClock } from '../helpers/clock';
+import { until } from '../helpers/wait';
 
 const key = () => crypto.randomUUID();
 
@@ -93,6 +94,36 @@ describe('the integration API (/api/v1)', function () {
       assert.equal(r.status, 422, JSON.stringify(r.body));
     }
     assert.deepEqual(await counts(t.db, 'orders', 'order_lines', 'order_line_modifiers', 'api_idempotency'), before);
+  });
+
+  it('lets terminals open orders while an API order is still being made', async () => {
+    const brownie = await store.product('Brownie');
+    const terminal = await pairedClient(app, { pin: PINS.cashier });
+    // the API's transaction is held between its order and its first line: the products table is
+    // locked by another connection until the terminal's order is open
+    const conn = await t.db.client.acquireConnection();
+    try {
+      await conn.query('begin');
+      await conn.query('lock table products in access exclusive mode');
+      const making = api.call<OrderJson>('POST', '/orders', { token, json: { type: 'takeaway', customerName: 'Held up', lines: [{ productId: brownie.id, qty: 1 }], idempotencyKey: key() } });
+      const waits = async (): Promise<string[]> =>
+        (await t.db.raw(`select wait_event from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)).rows.map((r: { wait_event: string }) => r.wait_event);
+      await until('the API order waits for the products table', async () => (await waits()).includes('relation'));
+      let opened: Awaited<ReturnType<typeof terminal.post>> | undefined;
+      const opening = terminal.post('/orders', { type: 'counter' }).then((r) => (opened = r));
+      await until('the terminal\'s order is open, or waits for a lock the API holds', async () => opened !== undefined || (await waits()).some((w) => w !== 'relation'));
+      assert.deepEqual(await waits(), ['relation'], 'the terminal waited for a lock the API order held');
+      await opening;
+      assert.equal(opened!.status, 204);
+      await conn.query('commit');
+      const made = await making;
+      assert.equal(made.status, 201, JSON.stringify(made.body));
+      const numbers = (await t.db('orders').whereIn('id', [made.body.id, Number(opened!.headers.get('hx-redirect')!.split('/').pop())]).pluck('number')) as number[];
+      assert.equal(new Set(numbers).size, 2, 'each has its own number');
+    } finally {
+      await conn.query('rollback').catch(() => undefined);
+      await t.db.client.releaseConnection(conn);
+    }
   });
 
   it('lists and finds products with filters', async () => {

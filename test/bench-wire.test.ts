@@ -28,6 +28,7 @@ describe('the bench\'s HTTP client', () => {
           setTimeout(() => res.end('second part'), 5);
           return;
         }
+        if (req.url === '/reset') return req.socket.destroy();
         if (req.url === '/close') res.setHeader('Connection', 'close');
         res.setHeader('Set-Cookie', ['a=1; Path=/', 'b=2; Path=/']);
         res.end(`${req.method} ${req.url} ${body}`);
@@ -95,6 +96,11 @@ describe('the bench\'s HTTP client', () => {
     setTimeout(() => pool.destroy(), 1);
     await assert.rejects(first, /GET \/chunked: the connection was closed/);
     assert.equal((await c.request('GET', '/again', {})).status, 200);
+    // the server drops the connection without an answer: the request queued behind goes out on a new one
+    const [reset, queued] = await Promise.allSettled([c.request('GET', '/reset', {}), c.request('GET', '/queued', {})]);
+    assert.equal(reset.status, 'rejected');
+    assert.match(String((reset as PromiseRejectedResult).reason), /GET \/reset: /);
+    assert.equal(queued.status === 'fulfilled' && queued.value.body.toString(), 'GET /queued ');
     pool.destroy();
   });
 

@@ -649,7 +649,8 @@ ${problems.length ? `\n## Problems seen in this run\n\n${problems.map((p) => `- 
   directory, with its own embedded PostgreSQL (first start with \`--demo\`: initdb and the demo seed).
   Login and pairing rate limits are raised and the idle lock set to 24 h so terminals stay signed in.
 - **Rush**: N browsers, each paired through /pair with a one-time code and logged in with a PIN (own
-  session), loop a counter sale with no think time over keep-alive HTTP, sending what htmx sends
+  session), loop a counter sale with no think time over keep-alive HTTP/1.1 (one socket per terminal,
+  scripts/bench/wire.ts), sending what htmx sends
   (HX-Request, X-CSRF-Token, cookies, form bodies): ${uniqueSteps(steps).map((s) => `${s.name} (${s.requests})`).join('; ')}.
   Each line is a product with modifier groups and a valid choice of modifiers. Before the clock starts
   each terminal is taken, untimed, to a random step of its first sale, so the terminals are spread

@@ -105,7 +105,10 @@ export class WireConnection {
       if (this.socket === s) this.onData(chunk);
     });
     s.on('error', (err) => {
-      if (this.socket === s) this.fail(err);
+      if (this.socket !== s) return;
+      // the next request (maybe queued behind this one) goes out on a new socket
+      this.drop();
+      this.fail(err);
     });
     s.on('close', () => {
       if (this.socket !== s) return;
@@ -129,7 +132,10 @@ export class WireConnection {
 
   private onData(chunk: Buffer): void {
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
-    if (!this.pending) return this.fail(new Error('the server sent bytes nobody asked for'));
+    if (!this.pending) {
+      this.drop();
+      return this.fail(new Error('the server sent bytes nobody asked for'));
+    }
     if (!this.head) {
       const end = this.buf.indexOf(CRLF2);
       if (end < 0) return;

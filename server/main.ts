@@ -3,6 +3,7 @@ import { systemClock, type Clock } from './clock';
 import type { Config } from './config';
 import { lockDataDir, type DataDirLock } from './db/data-dir-lock';
 import { openDatabase, type Database } from './db/database';
+import { applyCpuLayout } from './cpu-layout';
 import { migrateLatest } from './db/migrations';
 import type { Db } from './db/knex';
 import { createLogger, type Logger } from './logger';
@@ -45,6 +46,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     const secretKey = resolveSecretKey(config);
     const database: Database = await openDatabase(config, log);
     undo.push(() => database.close());
+    const postmaster = database.cluster?.runningPid();
+    if (postmaster) applyCpuLayout(config.SERVER_CPU, postmaster, log);
     const db = database.db;
     const applied = await migrateLatest(db);
     if (applied.length) log.info({ applied }, 'migrations applied');

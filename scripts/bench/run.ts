@@ -26,7 +26,7 @@ import {
   type Machine, type Row, type Section,
 } from './report';
 import { LINES_PER_SALE, OPTIONS_REQUEST, linesFor, probeSend, rush, saleSteps, type RushResult, type Step } from './sale';
-import { LoadWatch, ROOT, ServerProcess, freePort, npmStartEnv, rssBytes, serverEnv, serverNodeVersion, type CpuShares } from './server';
+import { LoadWatch, ROOT, ServerProcess, cpusOf, freePort, keepOffServerCore, npmStartEnv, rssBytes, serverEnv, serverNodeVersion, shareEveryCore, type CpuShares } from './server';
 import { fmt, fmtBytes, median, percentiles, type Percentiles } from './stats';
 import { PINS, lineRecipes, pairTerminals, raiseIdleLock, type LineRecipe } from './store';
 
@@ -129,6 +129,8 @@ async function main(): Promise<void> {
   onCleanup('close the bench database pool', () => db.destroy());
   if (pgStatements) await db.raw('create extension if not exists pg_stat_statements');
   const machine = await machineInfo(db);
+  // every core this process may use, before it keeps off the server's (SERVER_CPU)
+  const machineCores = cpusOf(process.pid);
   await raiseIdleLock(db);
   const recipes = await lineRecipes(db);
   const agent = keepAliveAgent();
@@ -145,6 +147,8 @@ async function main(): Promise<void> {
   const steps = saleSteps({ send: sendBuilt, fullBrowser: cfg.fullBrowser });
 
   // -- rush
+  let coreLayout = keepOffServerCore(server);
+  note(`cores: ${coreLayout}`);
   const rushRuns = new Map<number, RushRun[]>(cfg.terminals.map((n) => [n, []]));
   if (cfg.sections.has('rush') || cfg.sections.has('floor')) {
     if (cfg.jitWarmupSeconds > 0) {
@@ -197,6 +201,8 @@ async function main(): Promise<void> {
   // -- floor, in-process services, chain-head ceiling
   let floor: FloorSection | undefined;
   if (cfg.sections.has('floor')) {
+    // the floor is what the SQL does on the whole machine, whatever core the server keeps
+    shareEveryCore(pgDir, machineCores);
     const title = 'Floor: the same SQL straight through pg, no HTTP, no rendering';
     try {
       floor = await floorSection(cfg, server, rushRuns, steps, w, problems);
@@ -216,6 +222,7 @@ async function main(): Promise<void> {
     const bundle = await buildBundle();
     await server.stop();
     ({ server } = await ServerProcess.start(env, { bundle }));
+    coreLayout = keepOffServerCore(server);
     for (let r = 0; r < cfg.runs; r++) {
       agent.destroy();
       const run = await rushRun(server, pgDir, terminals.slice(0, cfg.aimTerminals), recipes, steps, w);
@@ -276,7 +283,7 @@ async function main(): Promise<void> {
   if (problems.length) process.stdout.write(`Problems seen:\n${problems.map((p) => `- ${p}`).join('\n')}\n\n`);
   if (cfg.outFile) {
     const file = path.resolve(ROOT, cfg.outFile);
-    writeReport(file, performanceDoc(cfg, machine, table, binds, problems, steps, floor?.captured));
+    writeReport(file, performanceDoc(cfg, machine, table, binds, problems, steps, floor?.captured, coreLayout));
     note(`written to ${path.relative(ROOT, file)}`);
   }
 }
@@ -626,7 +633,7 @@ function whatBinds(cfg: BenchConfig, rushRuns: Map<number, RushRun[]>, floorSec:
 
 // ---- the document -----------------------------------------------------------------------------
 
-function performanceDoc(cfg: BenchConfig, m: Machine, table: string, binds: string[], problems: string[], steps: Step[], capture: CapturedSale | undefined): string {
+function performanceDoc(cfg: BenchConfig, m: Machine, table: string, binds: string[], problems: string[], steps: Step[], capture: CapturedSale | undefined, coreLayout: string): string {
   const notBuiltRows = (table.match(new RegExp(NOT_BUILT, 'g')) ?? []).length;
   return `# Performance
 
@@ -636,6 +643,7 @@ ${machineLine(m)}
 
 Settings: ${cfg.runs} runs per figure (median shown, min–max of the runs as spread), ${cfg.seconds} s measured
 after ${cfg.warmupSeconds} s of warm-up (and ${cfg.jitWarmupSeconds} s of rush before the first rush run), terminals ${cfg.terminals.join(' / ')}, server LOG_LEVEL=${cfg.serverLogLevel}.
+Cores: ${coreLayout}; the floor's rows give PostgreSQL and the replay every core.
 ${notBuiltRows ? `Rows marked "${NOT_BUILT}" are for features the server does not have yet; no number is made up for them.\n` : ''}
 ${table}
 

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { loadConfig } from '../../server/config';
+import { allowedCpus } from '../../server/cpu-layout';
 import { runningClusterUrl } from '../../server/db/database';
 import { createLogger } from '../../server/logger';
 import { waitFor200 } from './http';
@@ -364,4 +365,44 @@ export class LoadWatch {
       .map((p) => `${p.name} ${p.cores.toFixed(2)}`);
     return { server, postgres, bench, other: Math.max(0, all - server - postgres - bench), others };
   }
+}
+
+// ---- cores: the server's own (SERVER_CPU) and the load generator's --------------------------
+
+/** The cores a process may run on, from /proc (empty when it is gone). */
+export function cpusOf(pid: number): number[] {
+  try {
+    return allowedCpus(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
+function setCpus(pid: number, cpus: readonly number[]): boolean {
+  return spawnSync('taskset', ['--all-tasks', '--pid', '--cpu-list', cpus.join(','), String(pid)], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * The load generator stands in for terminals, which in a store are other devices: when the
+ * server keeps a core to itself (SERVER_CPU), the bench keeps off it, as PostgreSQL does. Left
+ * anywhere, the server's answers wake the load generator on the server's core. Returns what was
+ * done, for the report.
+ */
+export function keepOffServerCore(server: ServerProcess): string {
+  const serverCpus = cpusOf(server.pid);
+  const all = cpusOf(process.pid).length ? [...new Set([...cpusOf(process.pid), ...serverCpus])].sort((a, b) => a - b) : [];
+  const rest = all.filter((c) => !serverCpus.includes(c));
+  if (!serverCpus.length || !rest.length) return 'the server shares every core';
+  return setCpus(process.pid, rest)
+    ? `the server keeps core ${serverCpus.join(',')} to itself (SERVER_CPU=auto); PostgreSQL and this load generator run on ${rest.join(',')}`
+    : 'the server keeps a core to itself, but taskset could not move the load generator off it';
+}
+
+/**
+ * Every core for PostgreSQL (its postmaster and backends) and this process: the floor measures
+ * what the SQL can do on the whole machine, whatever core the server had kept.
+ */
+export function shareEveryCore(pgDir: string, cores: readonly number[]): void {
+  for (const pid of postgresPids(pgDir)) setCpus(pid, cores);
+  setCpus(process.pid, cores);
 }

@@ -1,8 +1,28 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { spawnCli, waitForListening, postmastersFor, type Spawned } from '../helpers/spawn';
 import { tempDir } from '../helpers/config';
+import { allowedCpus } from '../../server/cpu-layout';
+
+/** The cores each thread of a process may run on. */
+function threadCpus(pid: number): number[][] {
+  return fs.readdirSync(`/proc/${pid}/task`).map((tid) => allowedCpus(fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8')));
+}
+
+/** A process's children (PostgreSQL's backends and helpers). */
+function childrenOf(pid: number): number[] {
+  return fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number).filter((p) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+    } catch {
+      return false;
+    }
+  });
+}
 
 async function healthz(url: string) {
   const res = await fetch(`${url}/healthz`);
@@ -50,6 +70,54 @@ describe('the server process on its own DATA_DIR', function () {
     third.child.kill('SIGTERM');
     assert.equal(await third.exited, 0);
     assert.deepEqual(postmastersFor(pgDir), [], 'no PostgreSQL may be left after a clean stop');
+  });
+
+  it('keeps a core for itself and puts its PostgreSQL on the others (SERVER_CPU), or shares them when told', async function () {
+    const cores = allowedCpus(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (cores.length < 2 || spawnSync('taskset', ['--version']).error) return this.skip();
+    const dataDir = tempDir('store-cpu-');
+    const s = spawnCli(['start'], { DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' });
+    running.push(s);
+    const url = await waitForListening(s);
+    assert.equal((await healthz(url)).status, 200);
+    const [postmaster] = postmastersFor(path.join(dataDir, 'pg'));
+    const m = /"serverCpu":(\d+),"postgresCpus":"([\d,]+)"/.exec(s.output());
+    assert.ok(m, `the layout is logged:\n${s.output()}`);
+    const server = Number(m[1]);
+    const postgres = m[2].split(',').map(Number);
+    assert.deepEqual([...postgres, server].sort((a, b) => a - b), cores, 'between them, every core');
+    for (const t of threadCpus(s.child.pid!)) assert.deepEqual(t, [server], 'every thread of the server');
+    const pgProcs = [postmaster, ...childrenOf(postmaster)];
+    assert.ok(pgProcs.length >= 4, 'the postmaster, its helpers and the pool\'s backends');
+    for (const pid of pgProcs) assert.deepEqual(threadCpus(pid)[0], postgres, `PostgreSQL process ${pid}`);
+    // a backend started afterwards inherits the postmaster's cores
+    const before = new Set(childrenOf(postmaster));
+    const conn = net.connect(Number(fs.readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[3]), '127.0.0.1');
+    await new Promise((r) => conn.once('connect', r));
+    let fresh: number[] = [];
+    for (let i = 0; i < 100 && !fresh.length; i++) {
+      fresh = childrenOf(postmaster).filter((p) => !before.has(p));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    conn.destroy();
+    assert.ok(fresh.length, 'a new backend was seen');
+    for (const pid of fresh) {
+      try {
+        assert.deepEqual(threadCpus(pid)[0], postgres);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // it ended meanwhile
+      }
+    }
+    s.child.kill('SIGTERM');
+    assert.equal(await s.exited, 0);
+
+    const off = spawnCli(['start'], { DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', SERVER_CPU: 'off' });
+    running.push(off);
+    await waitForListening(off);
+    assert.match(off.output(), /"reason":"SERVER_CPU=off","msg":"the server and PostgreSQL share every core"/);
+    const [pm] = postmastersFor(path.join(dataDir, 'pg'));
+    for (const t of threadCpus(off.child.pid!)) assert.deepEqual(t, cores);
+    assert.deepEqual(threadCpus(pm)[0], cores);
   });
 
   it('finishes an in-flight request during SIGTERM, then stops everything', async () => {

@@ -147,7 +147,7 @@ async function main(): Promise<void> {
   const steps = saleSteps({ send: sendBuilt, fullBrowser: cfg.fullBrowser });
 
   // -- rush
-  let coreLayout = keepOffServerCore(server);
+  let coreLayout = keepOffServerCore(server, machineCores);
   note(`cores: ${coreLayout}`);
   const rushRuns = new Map<number, RushRun[]>(cfg.terminals.map((n) => [n, []]));
   if (cfg.sections.has('rush') || cfg.sections.has('floor')) {
@@ -222,7 +222,7 @@ async function main(): Promise<void> {
     const bundle = await buildBundle();
     await server.stop();
     ({ server } = await ServerProcess.start(env, { bundle }));
-    coreLayout = keepOffServerCore(server);
+    coreLayout = keepOffServerCore(server, machineCores);
     for (let r = 0; r < cfg.runs; r++) {
       agent.destroy();
       const run = await rushRun(server, pgDir, terminals.slice(0, cfg.aimTerminals), recipes, steps, w);

@@ -388,11 +388,13 @@ function setCpus(pid: number, cpus: readonly number[]): boolean {
  * anywhere, the server's answers wake the load generator on the server's core. Returns what was
  * done, for the report.
  */
-export function keepOffServerCore(server: ServerProcess): string {
+export function keepOffServerCore(server: ServerProcess, machineCores: readonly number[]): string {
   const serverCpus = cpusOf(server.pid);
-  const all = cpusOf(process.pid).length ? [...new Set([...cpusOf(process.pid), ...serverCpus])].sort((a, b) => a - b) : [];
-  const rest = all.filter((c) => !serverCpus.includes(c));
-  if (!serverCpus.length || !rest.length) return 'the server shares every core';
+  const rest = machineCores.filter((c) => !serverCpus.includes(c));
+  if (!serverCpus.length || !rest.length) {
+    setCpus(process.pid, machineCores);
+    return 'the server shares every core';
+  }
   return setCpus(process.pid, rest)
     ? `the server keeps core ${serverCpus.join(',')} to itself (SERVER_CPU=auto); PostgreSQL and this load generator run on ${rest.join(',')}`
     : 'the server keeps a core to itself, but taskset could not move the load generator off it';

@@ -207,7 +207,7 @@ export function dechunk(buf: Buffer, from: number): Buffer | undefined {
     const size = parseInt(buf.toString('latin1', at, eol).split(';')[0], 16);
     if (Number.isNaN(size)) throw new Error('a bad chunk size');
     if (size === 0) {
-      // trailers, if any, end with an empty line
+      // trailers (when there are some) end with an empty line
       const end = buf.indexOf(CRLF2, eol, 'latin1');
       const bare = buf.length >= eol + 4 && buf[eol + 2] === 13 && buf[eol + 3] === 10;
       if (!bare && end < 0) return undefined;

@@ -338,8 +338,10 @@ export async function refundedByLine(db: DbOrTrx, orderId: number): Promise<Map<
  * are partial (`where status = 'open'`, migration 0012), and a plan made for a bound status
  * cannot use them.
  */
-export const OPEN = "status = 'open'";
+export function isOpen(alias?: string): string {
+  return `${alias ? `${alias}.` : ''}status = 'open'`;
+}
 
 export function openOrders(db: DbOrTrx) {
-  return db('orders').whereRaw(OPEN).orderBy('id', 'desc').limit(200);
+  return db('orders').whereRaw(isOpen()).orderBy('id', 'desc').limit(200);
 }

@@ -2,7 +2,7 @@ import type { Clock } from '../clock';
 import type { Db, Trx } from '../db/knex';
 import { conflict, invalid, notFound, unprocessable } from '../errors';
 import { allocate, splitEvenly, splitMatrix, type Minor } from '../money';
-import { lockOrder, nextOrderNumber, OPEN, orderLines, type LineRow, type OrderRow } from '../orders/queries';
+import { lockOrder, isOpen, nextOrderNumber, orderLines, type LineRow, type OrderRow } from '../orders/queries';
 import { assertOpen, recompute, totalsFor, type OrderEvents } from '../orders/service';
 import { getSettings } from '../settings/service';
 import { forgetOrder } from '../orders/memory';
@@ -116,7 +116,7 @@ export async function transferToTable(deps: CheckDeps, orderId: number, tableId:
     const o = await lockOpen(trx, orderId);
     const table = await trx('tables').where({ id: tableId, active: true }).first();
     if (!table) throw notFound('That table');
-    const busy = await trx('orders').where({ table_id: tableId }).whereRaw(OPEN).whereNot({ id: orderId }).first('id');
+    const busy = await trx('orders').where({ table_id: tableId }).whereRaw(isOpen()).whereNot({ id: orderId }).first('id');
     if (busy) throw conflict(`${table.name} has an open check: merge into it instead.`, 'table-busy');
     await trx('orders').where({ id: orderId }).update({ table_id: tableId, type: 'dine_in', version: o.version + 1, updated_at: deps.clock.now() });
     return o.version + 1;

@@ -2,7 +2,7 @@ import type { Clock } from '../clock';
 import type { Db, DbOrTrx } from '../db/knex';
 import { conflict, invalid, notFound } from '../errors';
 import { openOrder, type Actor, type OrderDeps } from '../orders/service';
-import { OPEN } from '../orders/queries';
+import { isOpen } from '../orders/queries';
 
 export type TableState = 'free' | 'ordering' | 'sent' | 'ready' | 'paying';
 
@@ -30,7 +30,7 @@ export async function floor(db: DbOrTrx, clock: Clock): Promise<FloorTable[]> {
   const rows = await db('tables as t')
     .join('areas as a', 'a.id', 't.area_id')
     .leftJoin('orders as o', function () {
-      this.on('o.table_id', 't.id').andOn(db.raw(`o.${OPEN}`));
+      this.on('o.table_id', 't.id').andOn(db.raw(isOpen('o')));
     })
     .where('t.active', true)
     .orderBy(['a.position', 'a.id', 't.id'])
@@ -60,7 +60,7 @@ export async function openTable(deps: OrderDeps, tableId: number, covers: number
   if (!table) throw notFound('That table');
   return deps.db.transaction(async (trx) => {
     await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`table:${tableId}`]);
-    const open = await trx('orders').where({ table_id: tableId }).whereRaw(OPEN).orderBy('id').first('id');
+    const open = await trx('orders').where({ table_id: tableId }).whereRaw(isOpen()).orderBy('id').first('id');
     if (open) return open.id as number;
     const o = await openOrder({ ...deps, db: trx }, { type: 'dine_in', tableId }, actor);
     await trx('orders').where({ id: o.id }).update({ covers, seated_at: deps.clock.now() });
@@ -97,7 +97,7 @@ export async function saveTable(db: Db, input: { id?: number; areaId: number; na
 
 /** Takes a table off the plan (kept for history); refused while it has an open check. */
 export async function removeTable(db: Db, id: number) {
-  if (await db('orders').where({ table_id: id }).whereRaw(OPEN).first('id')) throw conflict('That table has an open check.', 'table-busy');
+  if (await db('orders').where({ table_id: id }).whereRaw(isOpen()).first('id')) throw conflict('That table has an open check.', 'table-busy');
   const n = await db('tables').where({ id }).update({ active: false, name: db.raw("name || ' (removed ' || id || ')'") });
   if (!n) throw notFound('That table');
 }

@@ -13,7 +13,7 @@ import type { Knex } from 'knex';
  *
  * A plan made for a bound status cannot use an index whose predicate is `status = 'open'`, so
  * the guards can only find an order by its primary key. The queries that look for open orders
- * write `status = 'open'` out (orders/queries.ts, OPEN) and use these:
+ * write `status = 'open'` out (orders/queries.ts, isOpen) and use these:
  * - orders_open: the open orders list, newest first;
  * - orders_open_by_table: a table's open check, and the live floor.
  */

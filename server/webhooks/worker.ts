@@ -4,8 +4,9 @@ import type { Logger } from '../logger';
 import { signBody } from './service';
 import { rows } from '../db/direct';
 
-// after every close that wrote events, and on a timer: one fixed text, sent without knex
-const DUE_SQL = `select distinct d.subscription_id from webhook_deliveries d
+// after every close that wrote events, and on a timer: one fixed text, sent without knex; the
+// state written out, so the partial index of pending deliveries (migration 0013) serves it
+export const DUE_SQL = `select distinct d.subscription_id from webhook_deliveries d
   join webhook_subscriptions s on s.id = d.subscription_id
   where d.state = 'pending' and s.active and d.next_attempt_at <= ?`;
 

@@ -12,6 +12,8 @@ import { until } from '../helpers/wait';
 import type { Db } from '../../server/db/knex';
 import { openOrders } from '../../server/orders/queries';
 import { floor, openTable } from '../../server/tables/service';
+import { DUE_SQL } from '../../server/webhooks/worker';
+import { toNative } from '../../server/db/direct';
 // pg's own conversion of a binding to the text it sends (its typings do not cover lib/utils)
 const { prepareValue } = require('pg/lib/utils') as { prepareValue(v: unknown): string | Buffer | null | undefined };
 
@@ -252,6 +254,36 @@ describe('the plans a new store makes, once it has a history', function () {
       await t.db.client.releaseConnection(conn);
     }
     assert.deepEqual(wide, []);
+  });
+
+  it('finds the webhook deliveries that are due without reading the delivered ones', async () => {
+    const [sub] = await t.db('webhook_subscriptions').insert({ url: 'http://127.0.0.1:9/hook', events: ['order.paid'], secret: 'x', created_at: new Date() }).returning('id');
+    const conn = await t.db.client.acquireConnection();
+    try {
+      await conn.query('set plan_cache_mode = force_generic_plan');
+      // planned while the store has no deliveries, as the worker's connection first does
+      await conn.query(`prepare due_check as ${toNative(DUE_SQL)}`);
+      await conn.query('explain (format json) execute due_check(now())');
+      // a history of 20 000 delivered events and 4 still pending
+      await t.db.raw(
+        `with e as (
+           insert into webhook_events (id, type, data, created_at)
+           select gen_random_uuid(), 'order.paid', '{}'::jsonb, now() from generate_series(1, 20000) returning seq)
+         insert into webhook_deliveries (subscription_id, event_seq, state, next_attempt_at, delivered_at)
+         select ?, e.seq, case when e.seq % 5000 = 0 then 'pending' else 'delivered' end, now() - interval '1 minute', now() from e`,
+        [sub.id],
+      );
+      const res = await conn.query('explain (analyze, buffers, format json) execute due_check(now())');
+      const plan = res.rows[0]['QUERY PLAN'][0].Plan as { 'Shared Hit Blocks': number; 'Shared Read Blocks': number; 'Actual Rows': number };
+      assert.equal(plan['Actual Rows'], 1, 'the subscription with due deliveries');
+      // the index of every delivery is about 100 pages here; the pending ones fit in a few
+      const pages = plan['Shared Hit Blocks'] + plan['Shared Read Blocks'];
+      assert.ok(pages <= 20, `pages read: ${pages}`);
+    } finally {
+      await conn.query('deallocate all').catch(() => undefined);
+      await conn.query('reset plan_cache_mode').catch(() => undefined);
+      await t.db.client.releaseConnection(conn);
+    }
   });
 });
 

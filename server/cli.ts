@@ -8,7 +8,7 @@ import { createDb, type Db } from './db/knex';
 import { migrateLatest } from './db/migrations';
 import { seedSettings } from './settings/service';
 import { seedDemo } from './demo/seed';
-import { startServer } from './main';
+import { startServer, type RunningServer } from './main';
 import { tuneHeap } from './heap';
 import { systemClock } from './clock';
 import { verifyJournal } from './journal/verify';
@@ -47,25 +47,39 @@ const commands: Record<string, Command> = {
     const heapFlags = tuneHeap();
     if (heapFlags.length) log.info({ flags: heapFlags }, 'heap tuned');
     const demo = args.includes('--demo');
-    const server = await startServer(cfg, { demo, log });
-    if (server.demo) printDemo(server.url, server.demo);
+    // the handlers go in before the start: a signal while it runs (or just after "listening")
+    // stops the server once it has started, PostgreSQL included, instead of killing the process
+    let server: RunningServer | undefined;
     let signals = 0;
-    const onSignal = (sig: string) => {
-      if (++signals > 1) {
-        log.warn({ sig }, 'second signal: exiting now');
-        process.exit(1);
-      }
-      log.info({ sig }, 'signal received');
-      server.stop().then(
+    let stopWhenStarted = false;
+    const stop = (s: RunningServer) =>
+      s.stop().then(
         () => process.exit(0),
         (err) => {
           log.error({ err }, 'shutdown failed');
           process.exit(1);
         },
       );
+    const onSignal = (sig: string) => {
+      if (++signals > 1) {
+        log.warn({ sig }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      log.info({ sig }, 'signal received');
+      if (server) void stop(server);
+      else stopWhenStarted = true;
     };
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     process.on('SIGINT', () => onSignal('SIGINT'));
+    try {
+      server = await startServer(cfg, { demo, log });
+    } catch (err) {
+      process.removeAllListeners('SIGTERM');
+      process.removeAllListeners('SIGINT');
+      throw err;
+    }
+    if (stopWhenStarted) void stop(server);
+    else if (server.demo) printDemo(server.url, server.demo);
     return new Promise<number>(() => {}); // runs until a signal
   },
   async migrate(_args, config) {

@@ -120,6 +120,28 @@ describe('the server process on its own DATA_DIR', function () {
     assert.deepEqual(threadCpus(pm)[0], cores);
   });
 
+  it('stops cleanly, PostgreSQL included, when SIGTERM comes while it is still starting', async () => {
+    const dataDir = tempDir('store-early-');
+    const pgDir = path.join(dataDir, 'pg');
+    const s = spawnCli(['start'], { DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' });
+    running.push(s);
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!/"msg":"embedded PostgreSQL started"/.test(s.output())) {
+        if (Date.now() > deadline || s.child.exitCode !== null) throw new Error(`PostgreSQL did not start:\n${s.output()}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      s.child.kill('SIGTERM');
+      assert.equal(await s.exited, 0, s.output());
+      assert.match(s.output(), /"msg":"signal received"/);
+      assert.match(s.output(), /"msg":"stopped"/);
+      assert.deepEqual(postmastersFor(pgDir), [], 'no PostgreSQL left running');
+    } finally {
+      // a server killed by the signal would have left its PostgreSQL behind
+      for (const pid of postmastersFor(pgDir)) process.kill(pid, 'SIGQUIT');
+    }
+  });
+
   it('finishes an in-flight request during SIGTERM, then stops everything', async () => {
     const dataDir = tempDir('store-term-');
     const s = spawnCli(['start'], { DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' });

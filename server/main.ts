@@ -48,6 +48,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     undo.push(() => database.close());
     const postmaster = database.cluster?.runningPid();
     if (postmaster) applyCpuLayout(config.SERVER_CPU, postmaster, log);
+    else log.info({ reason: 'DATABASE_URL: not the server\'s own PostgreSQL' }, 'the server and PostgreSQL share every core');
     const db = database.db;
     const applied = await migrateLatest(db);
     if (applied.length) log.info({ applied }, 'migrations applied');

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { spawnCli, waitForListening, postmastersFor, type Spawned } from '../helpers/spawn';
 import { tempDir } from '../helpers/config';
 import { allowedCpus } from '../../server/cpu-layout';
+import { createTestDb } from '../helpers/pg';
 
 /** The cores each thread of a process may run on. */
 function threadCpus(pid: number): number[][] {
@@ -118,6 +119,22 @@ describe('the server process on its own DATA_DIR', function () {
     const [pm] = postmastersFor(path.join(dataDir, 'pg'));
     for (const t of threadCpus(off.child.pid!)) assert.deepEqual(t, cores);
     assert.deepEqual(threadCpus(pm)[0], cores);
+    off.child.kill('SIGTERM');
+    assert.equal(await off.exited, 0);
+
+    // a PostgreSQL the server did not start is not its to place, and the server alone is not pinned
+    const t = await createTestDb({ empty: true });
+    try {
+      const other = spawnCli(['start'], { DATA_DIR: tempDir('store-cpu-url-'), DATABASE_URL: t.url, PORT: '0', HOST: '127.0.0.1' });
+      running.push(other);
+      await waitForListening(other);
+      assert.match(other.output(), /"reason":"DATABASE_URL: not the server's own PostgreSQL","msg":"the server and PostgreSQL share every core"/);
+      for (const th of threadCpus(other.child.pid!)) assert.deepEqual(th, cores);
+      other.child.kill('SIGTERM');
+      assert.equal(await other.exited, 0);
+    } finally {
+      await t.drop();
+    }
   });
 
   it('stops cleanly, PostgreSQL included, when SIGTERM comes while it is still starting', async () => {

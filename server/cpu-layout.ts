@@ -89,7 +89,7 @@ export function planCpuLayout(setting: CpuSetting, allowed: readonly number[], i
 }
 
 /** A process and every process it started (PostgreSQL's postmaster and its backends), from /proc. */
-function withChildren(pid: number): number[] {
+export function processAndChildren(pid: number): number[] {
   const pids = [pid];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -104,7 +104,7 @@ function withChildren(pid: number): number[] {
 }
 
 /** Every thread of `pid` onto `cpus`; the error's text when taskset could not. */
-function pin(pid: number, cpus: readonly number[]): string | undefined {
+export function pinProcess(pid: number, cpus: readonly number[]): string | undefined {
   const res = spawnSync('taskset', ['--all-tasks', '--pid', '--cpu-list', formatCpuList(cpus), String(pid)], { encoding: 'utf8' });
   if (res.error) return (res.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'taskset (util-linux) is not installed' : res.error.message;
   if (res.status !== 0) return res.stderr.trim() || `taskset exited with ${res.status}`;
@@ -127,17 +127,17 @@ export function applyCpuLayout(setting: CpuSetting, postmasterPid: number, log: 
     return undefined;
   }
   // PostgreSQL first: were the server pinned and PostgreSQL not, its backends would crowd the server's core
-  for (const pid of withChildren(postmasterPid)) {
-    const failed = pin(pid, plan.postgres);
+  for (const pid of processAndChildren(postmasterPid)) {
+    const failed = pinProcess(pid, plan.postgres);
     // a backend that ended meanwhile is no failure; the postmaster is
     if (failed && pid === postmasterPid) {
       log.warn({ reason: failed }, 'the server and PostgreSQL share every core');
       return undefined;
     }
   }
-  const failed = pin(process.pid, [plan.server]);
+  const failed = pinProcess(process.pid, [plan.server]);
   if (failed) {
-    for (const pid of withChildren(postmasterPid)) pin(pid, [plan.server, ...plan.postgres]);
+    for (const pid of processAndChildren(postmasterPid)) pinProcess(pid, [plan.server, ...plan.postgres]);
     log.warn({ reason: failed }, 'the server and PostgreSQL share every core');
     return undefined;
   }

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { loadConfig } from '../../server/config';
-import { allowedCpus } from '../../server/cpu-layout';
+import { allowedCpus, pinProcess, processAndChildren } from '../../server/cpu-layout';
 import { runningClusterUrl } from '../../server/db/database';
 import { createLogger } from '../../server/logger';
 import { waitFor200 } from './http';
@@ -216,18 +216,7 @@ export function postgresPids(pgDir: string): number[] {
   } catch {
     return [];
   }
-  const pids = [postmaster];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === postmaster) pids.push(Number(entry));
-    } catch {
-      /* gone */
-    }
-  }
-  return pids;
+  return processAndChildren(postmaster);
 }
 
 /**
@@ -379,7 +368,7 @@ export function cpusOf(pid: number): number[] {
 }
 
 function setCpus(pid: number, cpus: readonly number[]): boolean {
-  return spawnSync('taskset', ['--all-tasks', '--pid', '--cpu-list', cpus.join(','), String(pid)], { stdio: 'ignore' }).status === 0;
+  return pinProcess(pid, cpus) === undefined;
 }
 
 /**

@@ -27,23 +27,18 @@ const { prepareValue } = require('pg/lib/utils') as { prepareValue(v: unknown): 
  */
 describe('the plans of a sale\'s statements on a store with a history', function () {
   this.timeout(120_000);
-  let t: TestDb;
   const clock = new FakeClock();
-
-  before(async () => {
-    t = await createTestDb({ poolMax: 4 });
-    await seedStore(t.db);
+  const store = seededStore(async (db) => {
     // statistics taken while the store was new, as autovacuum's first ANALYZE leaves them: the
     // tables that grow by the thousand per day look empty to the planner until its next one
-    await t.db.raw('analyze');
-    await addHistory(t.db);
+    await db.raw('analyze');
+    await addHistory(db);
     // (no ANALYZE since)
   });
-  after(() => t.drop());
 
   it('finds an order\'s rows through indexes, even with a generic plan', async () => {
-    const statements = await saleStatements(t.db, clock);
-    const conn = await t.db.client.acquireConnection();
+    const statements = await saleStatements(store.t.db, clock);
+    const conn = await store.t.db.client.acquireConnection();
     const scans: string[] = [];
     try {
       await conn.query('set plan_cache_mode = force_generic_plan');
@@ -59,19 +54,19 @@ describe('the plans of a sale\'s statements on a store with a history', function
       }
     } finally {
       await conn.query('reset plan_cache_mode').catch(() => undefined);
-      await t.db.client.releaseConnection(conn);
+      await store.t.db.client.releaseConnection(conn);
     }
     assert.deepEqual(scans, []);
   });
 
   it('the server\'s connections plan each prepared statement once, never afresh per run', async () => {
-    const conn = await t.db.client.acquireConnection();
+    const conn = await store.t.db.client.acquireConnection();
     try {
       assert.equal((await conn.query('show plan_cache_mode')).rows[0].plan_cache_mode, 'force_generic_plan');
     } finally {
-      await t.db.client.releaseConnection(conn);
+      await store.t.db.client.releaseConnection(conn);
     }
-    const one = (await import('../../server/db/knex')).createDb(t.url, { poolMax: 1 });
+    const one = (await import('../../server/db/knex')).createDb(store.t.url, { poolMax: 1 });
     try {
       const order = await one('orders').orderBy('id', 'desc').first('id');
       for (let i = 0; i < 8; i++) await orders.getOrderView(one, order.id);
@@ -83,6 +78,18 @@ describe('the plans of a sale\'s statements on a store with a history', function
     }
   });
 });
+
+/** A seeded store's database for the suite, made ready by `prepare` and dropped after it. */
+function seededStore(prepare: (db: Db) => Promise<void>): { t: TestDb } {
+  const store = {} as { t: TestDb };
+  before(async () => {
+    store.t = await createTestDb({ poolMax: 4 });
+    await seedStore(store.t.db);
+    await prepare(store.t.db);
+  });
+  after(() => store.t.drop());
+  return store;
+}
 
 const kitchenEvents: KitchenEvents = { ticketCreated() {}, ticketChanged() {}, orderReady() {}, orderChanged() {}, floorChanged() {} };
 const BIG = ['orders', 'order_lines', 'order_line_modifiers', 'payments', 'journal', 'kitchen_tickets', 'kitchen_ticket_items', 'refunds', 'refund_lines'];
@@ -203,21 +210,16 @@ function literal(v: unknown): string {
  */
 describe('the plans a new store makes, once it has a history', function () {
   this.timeout(120_000);
-  let t: TestDb;
   const clock = new FakeClock();
-
-  before(async () => {
-    t = await createTestDb({ poolMax: 4 });
-    await seedStore(t.db);
+  const store = seededStore(async (db) => {
     // no ANALYZE here, and none from autovacuum while the test runs: the plans made now must
     // still be the ones used once the history is in
-    for (const table of BIG) await t.db.raw(`alter table ${table} set (autovacuum_enabled = off)`);
+    for (const table of BIG) await db.raw(`alter table ${table} set (autovacuum_enabled = off)`);
   });
-  after(() => t.drop());
 
   it('reads only the rows of the order at hand, with the plans made while the store was new', async () => {
-    const statements = await saleStatements(t.db, clock);
-    const conn = await t.db.client.acquireConnection();
+    const statements = await saleStatements(store.t.db, clock);
+    const conn = await store.t.db.client.acquireConnection();
     const wide: string[] = [];
     try {
       await conn.query('set plan_cache_mode = force_generic_plan');
@@ -232,8 +234,8 @@ describe('the plans a new store makes, once it has a history', function () {
         await conn.query(`prepare plan_new_${i} as ${s.sql}`);
         await run(i, s, 'format json');
       }
-      await addHistory(t.db);
-      const open = Number((await t.db('orders').where({ status: 'open' }).count({ n: '*' }))[0].n);
+      await addHistory(store.t.db);
+      const open = Number((await store.t.db('orders').where({ status: 'open' }).count({ n: '*' }))[0].n);
       // the same plans, run on the store with a history, each in a transaction that is rolled back
       for (const [i, s] of statements.entries()) {
         // the live floor and the open orders list show every open order: they may read those, and no more
@@ -251,21 +253,21 @@ describe('the plans a new store makes, once it has a history', function () {
     } finally {
       await conn.query('deallocate all').catch(() => undefined);
       await conn.query('reset plan_cache_mode').catch(() => undefined);
-      await t.db.client.releaseConnection(conn);
+      await store.t.db.client.releaseConnection(conn);
     }
     assert.deepEqual(wide, []);
   });
 
   it('finds the webhook deliveries that are due without reading the delivered ones', async () => {
-    const [sub] = await t.db('webhook_subscriptions').insert({ url: 'http://127.0.0.1:9/hook', events: ['order.paid'], secret: 'x', created_at: new Date() }).returning('id');
-    const conn = await t.db.client.acquireConnection();
+    const [sub] = await store.t.db('webhook_subscriptions').insert({ url: 'http://127.0.0.1:9/hook', events: ['order.paid'], secret: 'x', created_at: new Date() }).returning('id');
+    const conn = await store.t.db.client.acquireConnection();
     try {
       await conn.query('set plan_cache_mode = force_generic_plan');
       // planned while the store has no deliveries, as the worker's connection first does
       await conn.query(`prepare due_check as ${toNative(DUE_SQL)}`);
       await conn.query('explain (format json) execute due_check(now())');
       // a history of 20 000 delivered events and 4 still pending
-      await t.db.raw(
+      await store.t.db.raw(
         `with e as (
            insert into webhook_events (id, type, data, created_at)
            select gen_random_uuid(), 'order.paid', '{}'::jsonb, now() from generate_series(1, 20000) returning seq)
@@ -282,7 +284,7 @@ describe('the plans a new store makes, once it has a history', function () {
     } finally {
       await conn.query('deallocate all').catch(() => undefined);
       await conn.query('reset plan_cache_mode').catch(() => undefined);
-      await t.db.client.releaseConnection(conn);
+      await store.t.db.client.releaseConnection(conn);
     }
   });
 });

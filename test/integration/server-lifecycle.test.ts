@@ -5,7 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { spawnCli, waitForListening, postmastersFor, type Spawned } from '../helpers/spawn';
 import { tempDir } from '../helpers/config';
-import { allowedCpus } from '../../server/cpu-layout';
+import { allowedCpus, processAndChildren } from '../../server/cpu-layout';
 import { createTestDb } from '../helpers/pg';
 
 /** The cores each thread of a process may run on. */
@@ -14,16 +14,7 @@ function threadCpus(pid: number): number[][] {
 }
 
 /** A process's children (PostgreSQL's backends and helpers). */
-function childrenOf(pid: number): number[] {
-  return fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number).filter((p) => {
-    try {
-      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
-    } catch {
-      return false;
-    }
-  });
-}
+const childrenOf = (pid: number) => processAndChildren(pid).slice(1);
 
 async function healthz(url: string) {
   const res = await fetch(`${url}/healthz`);

@@ -9,13 +9,20 @@ import type { Logger } from './logger';
  * the kernel, each statement the server sends wakes a PostgreSQL backend on the server's own core
  * (a wake-up from a socket write asks for the waker's core), and the server waits for a core
  * while the other one may be idle: in the bench's rush the thread spent a quarter of its time
- * waiting that way (docs/PERFORMANCE.md). With the server's process on one core and PostgreSQL on
+ * waiting that way (docs/PERFORMANCE.md). With the JavaScript thread on one core and PostgreSQL on
  * the others, that stops.
  *
- * The server's core is the one that handles the fewest device interrupts: on the machine the
- * bench runs on, every disk interrupt (each commit's fsync) goes to one core, and a server
- * placed there lost what it gained. On 2 cores PostgreSQL then has one core to itself; a
- * report or an export that could have used both takes longer.
+ * The server's other threads go with PostgreSQL, not with the JavaScript thread: V8's helpers
+ * (which mark the heap while the JavaScript runs, and share the young generation's collections)
+ * and libuv's pool (a PIN's scrypt, file reads). On the JavaScript thread's core they take their
+ * time from it: each full collection then stopped the server for some 50 ms, and those stops
+ * were the rush's slowest answers (docs/PERFORMANCE.md).
+ *
+ * The JavaScript thread's core is the one that handles the fewest device interrupts: on the
+ * machine the bench runs on, every disk interrupt (each commit's fsync) goes to one core, and a
+ * server placed there lost what it gained. On 2 cores PostgreSQL then has one core to itself; a
+ * report or an export that could have used both takes longer. A process the server starts later
+ * inherits the JavaScript thread's core.
  *
  * Only with the embedded PostgreSQL (the server starts it, so it knows its processes), at least
  * 2 usable cores and `taskset` (util-linux) to set it; otherwise nothing is pinned, and the log
@@ -24,7 +31,9 @@ import type { Logger } from './logger';
 export type CpuSetting = 'auto' | 'off' | number;
 
 export interface CpuLayout {
+  /** the JavaScript thread's core */
   server: number;
+  /** PostgreSQL's cores, and the server's other threads' */
   postgres: number[];
 }
 
@@ -105,20 +114,33 @@ export function processAndChildren(pid: number): number[] {
 
 /** Every thread of `pid` onto `cpus`; the error's text when taskset could not. */
 export function pinProcess(pid: number, cpus: readonly number[]): string | undefined {
-  const res = spawnSync('taskset', ['--all-tasks', '--pid', '--cpu-list', formatCpuList(cpus), String(pid)], { encoding: 'utf8' });
+  return taskset(['--all-tasks'], pid, cpus);
+}
+
+/** One thread (a task id; a process's main thread has the process's id) onto `cpus`. */
+export function pinThread(tid: number, cpus: readonly number[]): string | undefined {
+  return taskset([], tid, cpus);
+}
+
+function taskset(flags: string[], pid: number, cpus: readonly number[]): string | undefined {
+  const res = spawnSync('taskset', [...flags, '--pid', '--cpu-list', formatCpuList(cpus), String(pid)], { encoding: 'utf8' });
   if (res.error) return (res.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'taskset (util-linux) is not installed' : res.error.message;
   if (res.status !== 0) return res.stderr.trim() || `taskset exited with ${res.status}`;
   return undefined;
 }
 
 /**
- * Puts this process on its core and PostgreSQL's postmaster with its children on the others
- * (backends it starts later inherit that). Returns the layout, or undefined when nothing was pinned.
+ * Puts this process's JavaScript thread on its core, and its other threads with PostgreSQL's
+ * postmaster and children on the others (backends it starts later inherit that). Returns the
+ * layout, or undefined when nothing was pinned.
  */
-export function applyCpuLayout(setting: CpuSetting, postmasterPid: number, log: Logger): CpuLayout | undefined {
+export async function applyCpuLayout(setting: CpuSetting, postmasterPid: number, log: Logger): Promise<CpuLayout | undefined> {
   let plan: CpuLayout | { none: string };
   try {
-    plan = planCpuLayout(setting, allowedCpus(fs.readFileSync('/proc/self/status', 'utf8')), deviceInterrupts(fs.readFileSync('/proc/interrupts', 'utf8')));
+    // read through libuv's pool, so its threads exist before they are placed (a thread starts on
+    // the cores of the one that creates it: made later, they would join the JavaScript thread)
+    const status = await fs.promises.readFile('/proc/self/status', 'utf8');
+    plan = planCpuLayout(setting, allowedCpus(status), deviceInterrupts(fs.readFileSync('/proc/interrupts', 'utf8')));
   } catch (err) {
     plan = { none: `cannot read the cores from /proc (${(err as Error).message})` };
   }
@@ -135,12 +157,15 @@ export function applyCpuLayout(setting: CpuSetting, postmasterPid: number, log: 
       return undefined;
     }
   }
-  const failed = pinProcess(process.pid, [plan.server]);
+  // every thread of the server with PostgreSQL, then the JavaScript thread (the process's id) on its own
+  const failed = pinProcess(process.pid, plan.postgres) ?? pinThread(process.pid, [plan.server]);
   if (failed) {
-    for (const pid of processAndChildren(postmasterPid)) pinProcess(pid, [plan.server, ...plan.postgres]);
+    const every = [plan.server, ...plan.postgres];
+    pinProcess(process.pid, every);
+    for (const pid of processAndChildren(postmasterPid)) pinProcess(pid, every);
     log.warn({ reason: failed }, 'the server and PostgreSQL share every core');
     return undefined;
   }
-  log.info({ serverCpu: plan.server, postgresCpus: formatCpuList(plan.postgres) }, 'the server has a core of its own, PostgreSQL the others');
+  log.info({ serverCpu: plan.server, postgresCpus: formatCpuList(plan.postgres) }, 'the server\'s JavaScript thread has a core of its own; its other threads and PostgreSQL the others');
   return plan;
 }

@@ -47,7 +47,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     const database: Database = await openDatabase(config, log);
     undo.push(() => database.close());
     const postmaster = database.cluster?.runningPid();
-    if (postmaster) applyCpuLayout(config.SERVER_CPU, postmaster, log);
+    if (postmaster) await applyCpuLayout(config.SERVER_CPU, postmaster, log);
     else log.info({ reason: 'DATABASE_URL: not the server\'s own PostgreSQL' }, 'the server and PostgreSQL share every core');
     const db = database.db;
     const applied = await migrateLatest(db);

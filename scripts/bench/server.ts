@@ -385,7 +385,7 @@ export function keepOffServerCore(server: ServerProcess, machineCores: readonly 
     return 'the server shares every core';
   }
   return setCpus(process.pid, rest)
-    ? `the server keeps core ${serverCpus.join(',')} to itself (SERVER_CPU=auto); PostgreSQL and this load generator run on ${rest.join(',')}`
+    ? `the server's JavaScript thread keeps core ${serverCpus.join(',')} to itself (SERVER_CPU=auto); its other threads, PostgreSQL and this load generator run on ${rest.join(',')}`
     : 'the server keeps a core to itself, but taskset could not move the load generator off it';
 }
 

@@ -7,10 +7,16 @@ import { spawnCli, waitForListening, postmastersFor, type Spawned } from '../hel
 import { tempDir } from '../helpers/config';
 import { allowedCpus, processAndChildren } from '../../server/cpu-layout';
 import { createTestDb } from '../helpers/pg';
+import { Client, login, PINS } from '../helpers/client';
 
 /** The cores each thread of a process may run on. */
 function threadCpus(pid: number): number[][] {
-  return fs.readdirSync(`/proc/${pid}/task`).map((tid) => allowedCpus(fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8')));
+  return threadsOf(pid).map((t) => t.cpus);
+}
+
+/** Each thread of a process (its task id; the main thread's is the process's id) and its cores. */
+function threadsOf(pid: number): Array<{ tid: number; cpus: number[] }> {
+  return fs.readdirSync(`/proc/${pid}/task`).map((tid) => ({ tid: Number(tid), cpus: allowedCpus(fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8')) }));
 }
 
 /** A process's children (PostgreSQL's backends and helpers). */
@@ -64,11 +70,11 @@ describe('the server process on its own DATA_DIR', function () {
     assert.deepEqual(postmastersFor(pgDir), [], 'no PostgreSQL may be left after a clean stop');
   });
 
-  it('keeps a core for itself and puts its PostgreSQL on the others (SERVER_CPU), or shares them when told', async function () {
+  it('keeps a core for its JavaScript thread and puts its other threads and its PostgreSQL on the others (SERVER_CPU), or shares them when told', async function () {
     const cores = allowedCpus(fs.readFileSync('/proc/self/status', 'utf8'));
     if (cores.length < 2 || spawnSync('taskset', ['--version']).error) return this.skip();
     const dataDir = tempDir('store-cpu-');
-    const s = spawnCli(['start'], { DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' });
+    const s = spawnCli(['start', '--demo'], { DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' });
     running.push(s);
     const url = await waitForListening(s);
     assert.equal((await healthz(url)).status, 200);
@@ -78,7 +84,24 @@ describe('the server process on its own DATA_DIR', function () {
     const server = Number(m[1]);
     const postgres = m[2].split(',').map(Number);
     assert.deepEqual([...postgres, server].sort((a, b) => a - b), cores, 'between them, every core');
-    for (const t of threadCpus(s.child.pid!)) assert.deepEqual(t, [server], 'every thread of the server');
+    // the JavaScript thread alone on its core; V8's helpers (heap marking, the young generation's
+    // collections) and libuv's pool with PostgreSQL, where they take no time from it
+    const placed = () => {
+      const threads = threadsOf(s.child.pid!);
+      assert.deepEqual(threads.find((t) => t.tid === s.child.pid)?.cpus, [server], 'the JavaScript thread');
+      const helpers = threads.filter((t) => t.tid !== s.child.pid);
+      assert.ok(helpers.length >= 8, `V8's helpers and libuv's pool (${helpers.length} threads)`);
+      for (const t of helpers) assert.deepEqual(t.cpus, postgres, `thread ${t.tid}`);
+    };
+    placed();
+    // a PIN login hashes on libuv's pool: its threads are still off the JavaScript thread's core
+    const code = /pairing code for this browser \(valid 10 minutes\): (\S+)/.exec(s.output())?.[1];
+    assert.ok(code, `the demo prints a pairing code:\n${s.output()}`);
+    const c = new Client(url);
+    await c.get('/pair', { htmx: false });
+    assert.equal((await c.post('/pair', { code })).status, 204);
+    await login(c, PINS.owner);
+    placed();
     const pgProcs = [postmaster, ...childrenOf(postmaster)];
     assert.ok(pgProcs.length >= 4, 'the postmaster, its helpers and the pool\'s backends');
     for (const pid of pgProcs) assert.deepEqual(threadCpus(pid)[0], postgres, `PostgreSQL process ${pid}`);

@@ -33,6 +33,8 @@ export interface BenchConfig {
   fullBrowser: boolean;
   /** where the report goes; empty: print only */
   outFile: string;
+  /** a path prefix: each rush writes every request of its window to <prefix>-<N>-terminals.tsv (empty: none) */
+  trace: string;
 }
 
 function int(env: NodeJS.ProcessEnv, key: string, dflt: number, min: number, max: number): number {
@@ -66,5 +68,6 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     serverLogLevel: env.BENCH_LOG_LEVEL || 'warn',
     fullBrowser: env.BENCH_FULL_BROWSER === '1',
     outFile: env.BENCH_OUT ?? 'docs/PERFORMANCE.md',
+    trace: env.BENCH_TRACE ?? '',
   };
 }

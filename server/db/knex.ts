@@ -80,7 +80,26 @@ interface QueryObject {
 /** The session settings of the server's connections (the bench's SQL floor uses them too). */
 export const SERVER_SESSION_OPTIONS = '-c plan_cache_mode=force_generic_plan';
 
-export function createDb(connectionString: string, opts: { poolMax?: number } = {}): Db {
+/**
+ * How long a pooled connection serves before it is replaced, plus up to a third more at random so
+ * the pool's connections do not all go at once. A connection plans each statement once (above):
+ * a plan made while a table was small (a new store's first sales, the first hour after an
+ * import) would otherwise last as long as the connection, and in a busy store the pool's
+ * connections are never idle long enough to close: all day. A new connection plans with what
+ * autovacuum's ANALYZE has learnt since. Replacing one costs a connection start and its
+ * statements' planning again: milliseconds of PostgreSQL's time.
+ */
+export const CONNECTION_MAX_AGE_MS = 15 * 60_000;
+
+export interface DbOptions {
+  poolMax?: number;
+  /** CONNECTION_MAX_AGE_MS and its random addition by default; `now` (monotonic ms) for tests */
+  connectionAge?: { maxMs: number; jitterMs: number; now: () => number };
+}
+
+export function createDb(connectionString: string, opts: DbOptions = {}): Db {
+  const age = opts.connectionAge ?? { maxMs: CONNECTION_MAX_AGE_MS, jitterMs: CONNECTION_MAX_AGE_MS / 3, now: () => performance.now() };
+  const retireAt = new WeakMap<object, number>();
   return knex({
     client: PreparingClient as unknown as typeof Knex.Client,
     connection: {
@@ -94,7 +113,17 @@ export function createDb(connectionString: string, opts: { poolMax?: number } = 
       // sale's statements are checked by test/integration/db-plans.test.ts.
       options: SERVER_SESSION_OPTIONS,
     },
-    pool: { min: 0, max: opts.poolMax ?? 20, idleTimeoutMillis: 30_000 },
+    pool: {
+      min: 0,
+      max: opts.poolMax ?? 20,
+      idleTimeoutMillis: 30_000,
+      afterCreate(connection: object, done: (err: Error | null, connection: object) => void) {
+        retireAt.set(connection, age.now() + age.maxMs + Math.random() * age.jitterMs);
+        done(null, connection);
+      },
+      // asked each time the pool hands a connection out: an old one is closed and a new one made
+      validate: (connection: object) => age.now() < (retireAt.get(connection) ?? Number.POSITIVE_INFINITY),
+    },
     acquireConnectionTimeout: 5000,
     // knex would print pool errors to the console; callers see the rejected query and log it
     log: { warn: noop, error: noop, deprecate: noop, debug: noop },

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { MAX_PREPARED } from '../../server/db/knex';
+import { MAX_PREPARED, createDb } from '../../server/db/knex';
 import { createTestDb, type TestDb } from '../helpers/pg';
 import { loadConfig } from '../../server/config';
 import { openDatabase } from '../../server/db/database';
@@ -56,6 +56,45 @@ describe("the server's database pool", function () {
     } finally {
       await database.close();
       await t.drop();
+    }
+  });
+});
+
+describe('the pool\'s connections are replaced when they are old', function () {
+  this.timeout(60_000);
+  let t: TestDb;
+  before(async () => {
+    t = await createTestDb({ empty: true, poolMax: 1 });
+  });
+  after(() => t.drop());
+
+  it('hands out a connection until its age is up, then a new one, which plans its statements afresh', async () => {
+    let now = 0;
+    const db = createDb(t.url, { poolMax: 1, connectionAge: { maxMs: 60_000, jitterMs: 0, now: () => now } });
+    try {
+      const backend = async () => Number((await db.raw('select pg_backend_pid() as pid')).rows[0].pid);
+      const planOf = async () => (await db.raw("select count(*)::int as n from pg_prepared_statements where position('from ag' || 'es where k' in statement) > 0")).rows[0].n; // (not matching itself)
+      await db.raw('create table ages (id serial primary key, k int not null)');
+      await db.raw('select count(*) from ages where k = ?', [1]);
+      const first = await backend();
+      assert.equal(await planOf(), 1, 'prepared on the first connection');
+      now = 59_999;
+      assert.equal(await backend(), first, 'still young: the same connection');
+      now = 60_000;
+      const second = await backend();
+      assert.notEqual(second, first, 'old: a new connection');
+      assert.equal(await planOf(), 0, 'the new connection has not prepared it yet');
+      await db.raw('select count(*) from ages where k = ?', [1]);
+      assert.equal(await planOf(), 1, 'and prepares it on its next use');
+      // the old backend is gone, not left idle
+      for (let i = 0; i < 100; i++) {
+        const left = (await db.raw('select count(*)::int as n from pg_stat_activity where pid = ?', [first])).rows[0].n;
+        if (left === 0) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.fail('the old connection was not closed');
+    } finally {
+      await db.destroy();
     }
   });
 });

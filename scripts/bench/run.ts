@@ -167,7 +167,7 @@ async function main(): Promise<void> {
         const run = await rushRun(server, pgDir, terminals.slice(0, n), recipes, steps, { ...w, trace: cfg.trace });
         rushRuns.get(n)!.push(run);
         const errs = [...run.r.errors.values()].reduce((a, b) => a + b, 0);
-        note(`rush ${n} terminals, run ${r + 1}/${cfg.runs}: ${run.r.salesPerSec.toFixed(1)} sales/s (${run.r.completed} completed in the window, ${run.r.salesFromRequests.toFixed(1)} from requests), sale p99 ${fmt(run.sale.p99)} ms, ${errs} errors; cores: server ${run.cpu.server.toFixed(2)}, PostgreSQL ${run.cpu.postgres.toFixed(2)}, bench ${run.cpu.bench.toFixed(2)}, other processes ${run.cpu.other.toFixed(2)}${run.cpu.others.length ? ` (${run.cpu.others.join(', ')})` : ''}; server RSS max ${fmtBytes(run.rssMax)}`);
+        note(`rush ${n} terminals, run ${r + 1}/${cfg.runs}: ${run.r.salesPerSec.toFixed(1)} sales/s (${run.r.completed} completed in the window, ${run.r.salesFromRequests.toFixed(1)} from requests), sale p99 ${fmt(run.sale.p99)} ms, ${errs} errors; cores: server ${run.cpu.server.toFixed(2)} (JS thread ${run.cpu.serverJs.toFixed(2)}), PostgreSQL ${run.cpu.postgres.toFixed(2)}, bench ${run.cpu.bench.toFixed(2)}, other processes ${run.cpu.other.toFixed(2)}${run.cpu.others.length ? ` (${run.cpu.others.join(', ')})` : ''}; server RSS max ${fmtBytes(run.rssMax)}`);
         if (!server.alive()) throw new Error(`the server died during the rush:\n${server.output()}`);
       }
     }
@@ -333,7 +333,7 @@ async function printStatementCosts(db: Db): Promise<void> {
 async function rushRun(server: ServerProcess, pgDir: string, browsers: Browser[], recipes: LineRecipe[], steps: Step[], w: { warmupMs: number; measureMs: number; trace?: string }): Promise<RushRun> {
   const watch = new LoadWatch(() => server.pid, pgDir);
   const rss: number[] = [];
-  let cpu: CpuShares = { server: Number.NaN, postgres: Number.NaN, bench: Number.NaN, other: Number.NaN, others: [] };
+  let cpu: CpuShares = { server: Number.NaN, serverJs: Number.NaN, postgres: Number.NaN, bench: Number.NaN, other: Number.NaN, others: [] };
   let ticks = 0;
   const r = await rush(browsers, recipes, steps, {
     ...w,
@@ -409,7 +409,8 @@ function rushRows(cfg: BenchConfig, runs: Map<number, RushRun[]>, steps: Step[])
         note: name === 'options' ? `GET ${OPTIONS_REQUEST}, ×${LINES_PER_SALE}` : steps.find((s) => s.name === name)?.requests,
       }));
     }
-    rows.push(summaryRow(`${n} terminals: CPU, server process`, list.map((x) => x.cpu.server), { unit: 'cores', note: 'a Node process runs JS on one core' }));
+    rows.push(summaryRow(`${n} terminals: CPU, server process`, list.map((x) => x.cpu.server), { unit: 'cores', note: 'every thread: the JavaScript one, V8\'s helpers (garbage collection, compiling) and libuv\'s pool' }));
+    rows.push(summaryRow(`${n} terminals: CPU, server's JavaScript thread`, list.map((x) => x.cpu.serverJs), { unit: 'cores', note: 'it runs on one core: near 1.0 it is the limit' }));
     rows.push(summaryRow(`${n} terminals: CPU, PostgreSQL (all its processes)`, list.map((x) => x.cpu.postgres), { unit: 'cores' }));
     rows.push(summaryRow(`${n} terminals: CPU, load generator (this script)`, list.map((x) => x.cpu.bench), { unit: 'cores', note: 'shares the same cores' }));
     const other = median(list.map((x) => x.cpu.other));
@@ -609,10 +610,11 @@ function whatBinds(cfg: BenchConfig, rushRuns: Map<number, RushRun[]>, floorSec:
     if (!rr.length) continue;
     const ours = median(rr.map((x) => x.r.salesPerSec));
     const serverCores = median(rr.map((x) => x.cpu.server));
+    const jsCores = median(rr.map((x) => x.cpu.serverJs));
     const pgCores = median(rr.map((x) => x.cpu.postgres));
     const benchCores = median(rr.map((x) => x.cpu.bench));
     const otherCores = median(rr.map((x) => x.cpu.other));
-    let s = `**${n} terminals**: ${fmt(ours)} sales/s over HTTP; CPU: server process ${fmt(serverCores)} cores, PostgreSQL ${fmt(pgCores)}, load generator ${fmt(benchCores)}, other processes ${fmt(otherCores)} (of ${os.cpus().length}).`;
+    let s = `**${n} terminals**: ${fmt(ours)} sales/s over HTTP; CPU: server process ${fmt(serverCores)} cores (its JavaScript thread ${fmt(jsCores)}), PostgreSQL ${fmt(pgCores)}, load generator ${fmt(benchCores)}, other processes ${fmt(otherCores)} (of ${os.cpus().length}).`;
     const total = serverCores + pgCores + benchCores + otherCores;
     if (total >= 0.9 * os.cpus().length) s += ` All ${os.cpus().length} cores were busy.`;
     if (otherCores > 0.2) s += ' Other work competed for the cores, so these figures are below what an idle machine gives.';
@@ -625,7 +627,7 @@ function whatBinds(cfg: BenchConfig, rushRuns: Map<number, RushRun[]>, floorSec:
       s += ` The same SQL straight through pg: ${fmt(f)} sales/s, so ours/floor = ${fmt(ours / f)}; the order services in-process (our JS and SQL, no HTTP, auth or templates): ${fmt(services)} sales/s.`;
       if (ours < 0.9 * f) {
         s += ` Everything above the SQL (Koa, auth, our JS, templates) costs the server more than the SQL itself takes`;
-        s += serverCores >= 0.85 ? `, and the server process runs at ${fmt(serverCores)} cores, close to the one core its JS thread can use: that thread is the limit.` : '.';
+        s += jsCores >= 0.85 ? `, and the server's JavaScript thread runs at ${fmt(jsCores)} cores, close to the one core it can use: that thread is the limit.` : '.';
       } else {
         s += ' Ours is within 10 % of the floor: the SQL binds, not the HTTP side.';
       }

@@ -198,9 +198,9 @@ export function rssBytes(pid: number): number {
 const CLK_TCK = 100; // USER_HZ on Linux
 
 /** utime + stime of a process, in seconds; 0 when it is gone. */
-export function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number, tid?: number): number {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // fields 14 and 15 of stat(5)
   } catch {
@@ -276,7 +276,10 @@ export function machineBusySeconds(): number {
 }
 
 export interface CpuShares {
+  /** the server process, every thread */
   server: number;
+  /** the server's main thread, the one that runs its JavaScript */
+  serverJs: number;
   postgres: number;
   bench: number;
   /** every other process on the machine: when this is not near 0, something else competed */
@@ -305,6 +308,7 @@ function allProcesses(): Map<number, { name: string; cpu: number }> {
 /** Who used the CPU during a window: the server, PostgreSQL, this script, and everything else. */
 export class LoadWatch {
   private server: CpuMeter;
+  private js = { pid: 0, start: 0, t0: 0n };
   private pg: CpuMeter;
   private pgPids: number[] = [];
   private bench = process.cpuUsage();
@@ -312,7 +316,7 @@ export class LoadWatch {
   private t0 = performance.now();
   private procs = new Map<number, { name: string; cpu: number }>();
 
-  constructor(serverPid: () => number | undefined, private readonly pgDir: string) {
+  constructor(private readonly serverPid: () => number | undefined, private readonly pgDir: string) {
     this.server = new CpuMeter(() => {
       const pid = serverPid();
       return pid ? [pid] : [];
@@ -323,6 +327,9 @@ export class LoadWatch {
   begin(): void {
     this.pgPids = postgresPids(this.pgDir);
     this.server.begin();
+    const pid = this.serverPid() ?? 0;
+    // the main thread's task id is the process's id
+    this.js = { pid, start: pid ? cpuSeconds(pid, pid) : 0, t0: process.hrtime.bigint() };
     this.pg.begin();
     this.bench = process.cpuUsage();
     this.machine = machineBusySeconds();
@@ -339,6 +346,8 @@ export class LoadWatch {
   end(): CpuShares {
     const wall = (performance.now() - this.t0) / 1000;
     const server = this.server.cores();
+    const jsUsed = this.js.pid ? cpuSeconds(this.js.pid, this.js.pid) - this.js.start : Number.NaN;
+    const serverJs = jsUsed / (Number(process.hrtime.bigint() - this.js.t0) / 1e9);
     this.pgPids = postgresPids(this.pgDir);
     const postgres = this.pg.cores();
     const used = process.cpuUsage(this.bench);
@@ -352,7 +361,7 @@ export class LoadWatch {
       .sort((a, b) => b.cores - a.cores)
       .slice(0, 3)
       .map((p) => `${p.name} ${p.cores.toFixed(2)}`);
-    return { server, postgres, bench, other: Math.max(0, all - server - postgres - bench), others };
+    return { server, serverJs, postgres, bench, other: Math.max(0, all - server - postgres - bench), others };
   }
 }
 

@@ -16,7 +16,9 @@ import type { Logger } from './logger';
  * (which mark the heap while the JavaScript runs, and share the young generation's collections)
  * and libuv's pool (a PIN's scrypt, file reads). On the JavaScript thread's core they take their
  * time from it: each full collection then stopped the server for some 50 ms, and those stops
- * were the rush's slowest answers (docs/PERFORMANCE.md).
+ * were the rush's slowest answers (docs/PERFORMANCE.md). The price is memory: with helpers that
+ * keep up, V8 lets the heap grow further (on Node 24 past the 200 MB aim; the same file has the
+ * flags that bring it back).
  *
  * The JavaScript thread's core is the one that handles the fewest device interrupts: on the
  * machine the bench runs on, every disk interrupt (each commit's fsync) goes to one core, and a

@@ -101,15 +101,15 @@ async function send(client: ClientInternals, conn: pg.ClientBase & ConnMarks, te
 
 let txCount = 0;
 
+/** Whether `db` is a transaction (knex's or `transaction`'s), not the pool. */
+export const isTransaction = (db: DbOrTrx): boolean => (db as { isTransaction?: boolean }).isTransaction === true;
+
 /**
  * `fn` in one transaction on one pooled connection: committed when it resolves (unless a
  * statement carried the COMMIT already), rolled back when it throws. The object `fn` gets is
  * callable for a query builder on the transaction (`trx('orders')…`) and has `raw`; nested
  * transactions are refused. Given a transaction (`db.isTransaction`), `fn` runs inside it.
  */
-/** Whether `db` is a transaction (knex's or `transaction`'s), not the pool. */
-export const isTransaction = (db: DbOrTrx): boolean => (db as { isTransaction?: boolean }).isTransaction === true;
-
 export async function transaction<T>(db: Db | Trx, fn: (trx: Trx) => Promise<T>): Promise<T> {
   if (isTransaction(db)) return fn(db as Trx);
   const base = clientOf(db);

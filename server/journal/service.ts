@@ -28,7 +28,6 @@ export interface AppendInput {
   voids?: number;
 }
 
-
 /**
  * Appends one entry as parts of one statement (`writeAll`), so that the chain-head row is held
  * only while PostgreSQL runs that statement and its COMMIT, never across a round trip to this

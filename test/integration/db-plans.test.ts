@@ -5,7 +5,7 @@ import { createTestDb, type TestDb } from '../helpers/pg';
 import { seedStore } from '../helpers/store';
 import * as orders from '../../server/orders/service';
 import { sendOrderAndView, type KitchenEvents } from '../../server/kitchen/service';
-import { escapeLiteral } from 'pg';
+import { escapeLiteral, type ClientBase } from 'pg';
 import { listenForAuthChanges } from '../../server/auth/cache';
 import { testLog } from '../helpers/log';
 import { until } from '../helpers/wait';
@@ -38,10 +38,8 @@ describe('the plans of a sale\'s statements on a store with a history', function
 
   it('finds an order\'s rows through indexes, even with a generic plan', async () => {
     const statements = await saleStatements(store.t.db, clock);
-    const conn = await store.t.db.client.acquireConnection();
     const scans: string[] = [];
-    try {
-      await conn.query('set plan_cache_mode = force_generic_plan');
+    await withGenericPlans(store.t.db, async (conn) => {
       for (const [i, s] of statements.entries()) {
         const name = `plan_check_${i}`;
         await conn.query(`prepare ${name} as ${s.sql}`);
@@ -52,10 +50,7 @@ describe('the plans of a sale\'s statements on a store with a history', function
           if (BIG.includes(rel)) scans.push(`${rel} in: ${s.sql.replace(/\s+/g, ' ').slice(0, 160)}`);
         }
       }
-    } finally {
-      await conn.query('reset plan_cache_mode').catch(() => undefined);
-      await store.t.db.client.releaseConnection(conn);
-    }
+    });
     assert.deepEqual(scans, []);
   });
 
@@ -191,6 +186,22 @@ interface PlanNode {
   Plans?: PlanNode[];
 }
 
+/**
+ * `fn` on one pooled connection planning each prepared statement once, as the server's do; its
+ * prepared statements and the setting are gone when it is handed back.
+ */
+async function withGenericPlans(db: Db, fn: (conn: ClientBase) => Promise<void>): Promise<void> {
+  const conn = (await db.client.acquireConnection()) as ClientBase;
+  try {
+    await conn.query('set plan_cache_mode = force_generic_plan');
+    await fn(conn);
+  } finally {
+    await conn.query('deallocate all').catch(() => undefined);
+    await conn.query('reset plan_cache_mode').catch(() => undefined);
+    await db.client.releaseConnection(conn);
+  }
+}
+
 function seqScans(node: PlanNode): string[] {
   const here = node['Node Type'] === 'Seq Scan' && node['Relation Name'] ? [node['Relation Name']] : [];
   return [...here, ...(node.Plans ?? []).flatMap(seqScans)];
@@ -219,10 +230,8 @@ describe('the plans a new store makes, once it has a history', function () {
 
   it('reads only the rows of the order at hand, with the plans made while the store was new', async () => {
     const statements = await saleStatements(store.t.db, clock);
-    const conn = await store.t.db.client.acquireConnection();
     const wide: string[] = [];
-    try {
-      await conn.query('set plan_cache_mode = force_generic_plan');
+    await withGenericPlans(store.t.db, async (conn) => {
       const run = (i: number, s: Captured, explain: string, rerun = false) => {
         // run again, a payment's idempotency key would refuse it: a new one stands in
         const args = s.bindings.map((b) => literal(rerun && typeof b === 'string' && UUID.test(b) ? crypto.randomUUID() : b));
@@ -250,19 +259,13 @@ describe('the plans a new store makes, once it has a history', function () {
           await conn.query('rollback');
         }
       }
-    } finally {
-      await conn.query('deallocate all').catch(() => undefined);
-      await conn.query('reset plan_cache_mode').catch(() => undefined);
-      await store.t.db.client.releaseConnection(conn);
-    }
+    });
     assert.deepEqual(wide, []);
   });
 
   it('finds the webhook deliveries that are due without reading the delivered ones', async () => {
     const [sub] = await store.t.db('webhook_subscriptions').insert({ url: 'http://127.0.0.1:9/hook', events: ['order.paid'], secret: 'x', created_at: new Date() }).returning('id');
-    const conn = await store.t.db.client.acquireConnection();
-    try {
-      await conn.query('set plan_cache_mode = force_generic_plan');
+    await withGenericPlans(store.t.db, async (conn) => {
       // planned while the store has no deliveries, as the worker's connection first does
       await conn.query(`prepare due_check as ${toNative(DUE_SQL)}`);
       await conn.query('explain (format json) execute due_check(now())');
@@ -281,11 +284,7 @@ describe('the plans a new store makes, once it has a history', function () {
       // the index of every delivery is about 100 pages here; the pending ones fit in a few
       const pages = plan['Shared Hit Blocks'] + plan['Shared Read Blocks'];
       assert.ok(pages <= 20, `pages read: ${pages}`);
-    } finally {
-      await conn.query('deallocate all').catch(() => undefined);
-      await conn.query('reset plan_cache_mode').catch(() => undefined);
-      await store.t.db.client.releaseConnection(conn);
-    }
+    });
   });
 });
 

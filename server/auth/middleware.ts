@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { Context, Middleware, Next } from 'koa';
 import type { Clock } from '../clock';
 import type { Db } from '../db/knex';
+import type { Logger } from '../logger';
 import { AppError, forbidden, tooManyRequests } from '../errors';
 import { audit } from '../audit/service';
 import { isHtmx } from '../http/render';
@@ -39,7 +40,7 @@ export const cookieOpts = (ctx: Context, maxAgeMs?: number) => ({
 export const DEVICE_MAX_AGE = 10 * 365 * 24 * 3600_000;
 
 /** Resolves the terminal (device cookie) and the staff session; applies the idle lock. */
-export function authenticate(deps: { db: Db; clock: Clock }): Middleware {
+export function authenticate(deps: { db: Db; clock: Clock; log?: Logger }): Middleware {
   return async (ctx, next) => {
     const auth: Auth = {};
     ctx.state.auth = auth;
@@ -60,7 +61,7 @@ export function authenticate(deps: { db: Db; clock: Clock }): Middleware {
         } else {
           auth.sessionId = session.id;
           auth.staff = session.staff;
-          if (now.getTime() - session.last_active_at.getTime() > 2000) await touchSession(deps.db, session.id, now);
+          if (now.getTime() - session.last_active_at.getTime() > 2000) touchSession(deps.db, session.id, now, deps.log);
         }
       }
     }

@@ -8,6 +8,8 @@ import { hashPin, isValidPin, pinLookup, verifyPin } from './pin';
 import { query } from '../db/direct';
 import { authChanged, authKeeper, cachedAuth, cachedAuthEntries } from './cache';
 import { roleRank, type Role } from './permissions';
+import { lastActivity, noteActivity } from './activity';
+import type { Logger } from '../logger';
 
 export type TerminalKind = 'counter' | 'waiter' | 'kitchen' | 'back_office' | 'kiosk';
 export const TERMINAL_KINDS: TerminalKind[] = ['counter', 'waiter', 'kitchen', 'back_office', 'kiosk'];
@@ -280,12 +282,15 @@ export async function deviceAndSession(db: DbOrTrx, cred: DeviceCredential | und
   if (!row || row.revoked_at) return {};
   const terminal: Terminal = { id: row.id, name: row.name, kind: row.kind, default_printer: row.default_printer, default_station_id: row.default_station_id, revoked_at: row.revoked_at };
   const session = row.s_id && row.s_staff_id !== null && row.s_last_active_at && row.st_active
-    ? { id: row.s_id, last_active_at: row.s_last_active_at, staff: { id: row.s_staff_id, name: row.st_name!, role: row.st_role!, active: row.st_active } }
+    ? { id: row.s_id, last_active_at: newer(row.s_last_active_at, lastActivity(db, row.s_id)), staff: { id: row.s_staff_id, name: row.st_name!, role: row.st_role!, active: row.st_active } }
     : undefined;
   const value: DeviceAndSession = { terminal, session };
   keep({ tokenHash: row.token_hash, value });
   return secretMatches(row.token_hash, cred.secret) ? copyOf(value) : {};
 }
+
+/** The later of a time read from the database and one noted but perhaps not written yet. */
+const newer = (read: Date, noted: Date | undefined): Date => (noted && noted > read ? noted : read);
 
 export interface AuthSession {
   id: string;
@@ -321,8 +326,11 @@ const DEVICE_AND_SESSION_SQL = `select t.*, s.id as s_id, s.staff_id as s_staff_
   left join staff st on st.id = s.staff_id
   where t.id = ?`;
 
-export async function touchSession(db: DbOrTrx, id: string, at: Date) {
-  await db('sessions').where({ id }).update({ last_active_at: at });
-  // the kept answer moves with it (a touch sends no change notice)
+/**
+ * Activity on session `id` at `at`: the kept answers move with it at once (a touch sends no
+ * change notice), the database after the request (./activity.ts).
+ */
+export function touchSession(db: DbOrTrx, id: string, at: Date, log?: Logger): void {
   for (const e of cachedAuthEntries<DeviceAndSession>(db)) if (e.value.session?.id === id) e.value.session.last_active_at = at;
+  noteActivity(db, id, at, log);
 }

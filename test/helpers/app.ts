@@ -9,6 +9,7 @@ import { FakeClock } from './clock';
 import { socketAuthorizer } from '../../server/auth/socket-auth';
 import { WebhookWorker } from '../../server/webhooks/worker';
 import { listenForAuthChanges, type AuthListener } from '../../server/auth/cache';
+import { flushActivity } from '../../server/auth/activity';
 import type { App } from '../../server/app';
 import { testConfig } from './config';
 import { testLog } from './log';
@@ -45,6 +46,7 @@ export async function bootApp(db: Db, opts: { clock?: FakeClock; config?: Config
       await authListener.stop();
       await webhooks.stop();
       await http.close();
+      await flushActivity(db);
     },
   };
 }

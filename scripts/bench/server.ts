@@ -99,6 +99,8 @@ export class ServerProcess {
     this.url = `http://127.0.0.1:${env.port}`;
     const keep = (d: Buffer) => {
       this.out = (this.out + d.toString('utf8')).slice(-64 * 1024);
+      // e.g. BENCH_SERVER_OUTPUT=/tmp/server.log with BENCH_SERVER_NODE_ARGS=--trace-gc
+      if (process.env.BENCH_SERVER_OUTPUT) fs.appendFileSync(process.env.BENCH_SERVER_OUTPUT, d);
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);

@@ -8,6 +8,7 @@ import { tempDir } from '../helpers/config';
 import { allowedCpus, processAndChildren } from '../../server/cpu-layout';
 import { createTestDb } from '../helpers/pg';
 import { Client, login, PINS } from '../helpers/client';
+import pg from 'pg';
 
 /** The cores each thread of a process may run on. */
 function threadCpus(pid: number): number[][] {
@@ -17,6 +18,24 @@ function threadCpus(pid: number): number[][] {
 /** Each thread of a process (its task id; the main thread's is the process's id) and its cores. */
 function threadsOf(pid: number): Array<{ tid: number; cpus: number[] }> {
   return fs.readdirSync(`/proc/${pid}/task`).map((tid) => ({ tid: Number(tid), cpus: allowedCpus(fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8')) }));
+}
+
+/** A browser paired with the demo's printed code and logged in as the owner. */
+async function demoOwner(s: Spawned, url: string): Promise<Client> {
+  const code = /pairing code for this browser \(valid 10 minutes\): (\S+)/.exec(s.output())?.[1];
+  assert.ok(code, `the demo prints a pairing code:\n${s.output()}`);
+  const c = new Client(url);
+  await c.get('/pair', { htmx: false });
+  assert.equal((await c.post('/pair', { code })).status, 204);
+  await login(c, PINS.owner);
+  return c;
+}
+
+/** The server's own PostgreSQL, database store, over TCP (DATA_DIR/pg.password, the port in postmaster.pid). */
+function storeUrl(dataDir: string): string {
+  const password = encodeURIComponent(fs.readFileSync(path.join(dataDir, 'pg.password'), 'utf8').trim());
+  const port = fs.readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[3];
+  return `postgres://postgres:${password}@127.0.0.1:${port}/store`;
 }
 
 /** A process's children (PostgreSQL's backends and helpers). */
@@ -95,12 +114,7 @@ describe('the server process on its own DATA_DIR', function () {
     };
     placed();
     // a PIN login hashes on libuv's pool: its threads are still off the JavaScript thread's core
-    const code = /pairing code for this browser \(valid 10 minutes\): (\S+)/.exec(s.output())?.[1];
-    assert.ok(code, `the demo prints a pairing code:\n${s.output()}`);
-    const c = new Client(url);
-    await c.get('/pair', { htmx: false });
-    assert.equal((await c.post('/pair', { code })).status, 204);
-    await login(c, PINS.owner);
+    const c = await demoOwner(s, url);
     placed();
     const pgProcs = [postmaster, ...childrenOf(postmaster)];
     assert.ok(pgProcs.length >= 4, 'the postmaster, its helpers and the pool\'s backends');
@@ -170,6 +184,47 @@ describe('the server process on its own DATA_DIR', function () {
     } finally {
       // a server killed by the signal would have left its PostgreSQL behind
       for (const pid of postmastersFor(pgDir)) process.kill(pid, 'SIGQUIT');
+    }
+  });
+
+  it("writes the staff sessions' last activity it has noted before it closes the database", async () => {
+    const dataDir = tempDir('store-activity-');
+    const s = spawnCli(['start', '--demo'], { DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' });
+    running.push(s);
+    const url = await waitForListening(s);
+    const c = await demoOwner(s, url);
+    const session = decodeURIComponent(c.cookies.get('pos_session')!);
+    const lastActive = async (db: pg.Client) => ((await db.query('select last_active_at from sessions where id = $1', [session])).rows[0].last_active_at as Date).getTime();
+    const holder = new pg.Client({ connectionString: storeUrl(dataDir) });
+    await holder.connect();
+    holder.on('error', () => {}); // PostgreSQL's own shutdown ends this connection
+    const loggedIn = await lastActive(holder);
+    // the session's row held, as by a long statement: the first touch's write waits for it, and
+    // the second touch (the server touches a session at most every 2 s, by its own clock) waits
+    // for that write
+    await holder.query('begin');
+    await holder.query('select 1 from sessions where id = $1 for update', [session]);
+    for (let i = 0; i < 2; i++) {
+      await new Promise((r) => setTimeout(r, 2_100));
+      assert.equal((await c.get('/terminal', { htmx: false })).status, 200, 'answered while its session row is held');
+    }
+    const touched = Date.now();
+    s.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    await holder.query('commit');
+    assert.equal(await s.exited, 0);
+    await holder.end().catch(() => {});
+
+    const again = spawnCli(['start'], { DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' });
+    running.push(again);
+    await waitForListening(again);
+    const reader = new pg.Client({ connectionString: storeUrl(dataDir) });
+    await reader.connect();
+    try {
+      const written = await lastActive(reader);
+      assert.ok(written >= loggedIn + 4_000 && written <= touched, `the second touch was written before the server stopped (${written - loggedIn} ms after login)`);
+    } finally {
+      await reader.end();
     }
   });
 

@@ -2,6 +2,7 @@ import nunjucks from 'nunjucks';
 import type { Context } from 'koa';
 import { viewsDir } from '../paths';
 import { currencyExponent, formatMoney } from '../money';
+import { merged } from '../merge';
 
 export type Views = nunjucks.Environment;
 
@@ -29,7 +30,7 @@ export function render(ctx: Context, page: string, partial: string | null, data:
   const views = ctx.state.views as Views;
   const template = partial && isHtmx(ctx) ? partial : page;
   ctx.type = 'html';
-  ctx.body = views.render(template, { ...(ctx.state.view ?? {}), ...data });
+  ctx.body = views.render(template, merged(ctx.state.view ?? {}, data));
 }
 
 /** Minor units as a plain decimal for form fields ("12.50"), no currency symbol. */

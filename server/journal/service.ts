@@ -3,6 +3,7 @@ import type { DbOrTrx, Trx } from '../db/knex';
 import { writeAll, type Write } from '../db/write-all';
 import crypto from 'node:crypto';
 import { canonicalJson } from './hash';
+import { merged } from '../merge';
 
 export type JournalKind = 'sale' | 'refund' | 'void' | 'z_closure';
 
@@ -85,7 +86,7 @@ export function appendParts(
       const quoted = JSON.stringify(slot.stand);
       const at = text.indexOf(quoted);
       if (at < 0 || text.indexOf(quoted, at + 1) >= 0) throw new Error('journal entry: a stand-in is missing or repeated');
-      return { ...slot, at, len: quoted.length };
+      return merged(slot, { at, len: quoted.length });
     })
     .sort((a, b) => a.at - b.at);
   const chunks: string[] = [];

@@ -10,6 +10,7 @@ import { emitEvent } from '../webhooks/service';
 import { updateByIdWrite, updateWhereWrite, writeAll, type Write } from '../db/write-all';
 import { forgetOrder, orderMemory, type MemoryKeeper } from '../orders/memory';
 import { query, transaction } from '../db/direct';
+import { merged } from '../merge';
 
 export type Marker = 'NEW' | 'ADDITION' | 'VOID' | 'NOTE';
 
@@ -102,7 +103,7 @@ async function sendFromMemory(deps: KitchenDeps, memory: MemoryKeeper, orderId: 
   for (const l of known.lines) {
     const product = l.product_id === null ? undefined : memory.product(l.product_id);
     if (l.product_id !== null && !product) return undefined;
-    lines.push({ ...l, station_id: product?.product.station_id ?? null });
+    lines.push(merged(l, { station_id: product?.product.station_id ?? null }));
   }
   let plan: SendPlan;
   try {
@@ -185,7 +186,7 @@ function planSend(clock: Clock, order: OrderRow, lines: SendLine[], mods: Modifi
   };
   const stations = [...byStation.keys()];
   if (!stations.length) return { version, orderChange, stations, writes: [], after };
-  const items = stations.flatMap((stationId) => byStation.get(stationId)!.map((i) => ({ ...i, station_id: stationId }))).map((i, n) => ({ ...i, n }));
+  const items = stations.flatMap((stationId) => byStation.get(stationId)!.map((i) => merged(i, { station_id: stationId }))).map((i, n) => merged(i, { n }));
   const writes: Write[] = [
     {
       name: 'send_no',
@@ -240,7 +241,7 @@ async function lockOrderForSend(trx: Trx, orderId: number): Promise<{
   const row = res.rows[0];
   if (!row) return undefined;
   const { x_table_name, x_lines, x_stations, x_mods, x_payments, x_snapshot_version, ...order } = row;
-  const withStations = (lines: LineRow[], stations: Record<string, number | null>): SendLine[] => lines.map((l) => ({ ...l, station_id: stations[l.id] ?? null }));
+  const withStations = (lines: LineRow[], stations: Record<string, number | null>): SendLine[] => lines.map((l) => merged(l, { station_id: stations[l.id] ?? null }));
   if (x_snapshot_version === order.version) {
     return {
       order, tableName: x_table_name, lines: withStations(linesFromJson(x_lines), x_stations ?? {}),

@@ -17,6 +17,7 @@ import type { Permission } from '../auth/permissions';
 import { audit } from '../audit/service';
 import * as kitchen from '../kitchen/service';
 import type { KitchenDeps } from '../kitchen/service';
+import { merged } from '../merge';
 
 const newKey = () => crypto.randomUUID();
 
@@ -44,7 +45,7 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
   /** the order panel; `known`: the view a service already answered, so it is not read again */
   const panel = async (ctx: Context, orderId: number, extra: object = {}, known?: orders.OrderView) => {
     const view = known ?? (await orders.getOrderView(deps.db, orderId));
-    render(ctx, 'orders/terminal.html', 'orders/_panel.html', { ...view, ...extra, closeModal: true });
+    render(ctx, 'orders/terminal.html', 'orders/_panel.html', merged(view, extra, { closeModal: true }));
   };
 
   router.get('/', need('device'), (ctx) => ctx.redirect('/terminal'));
@@ -238,7 +239,7 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
   router.get('/orders/:id/pay', need('order:sell'), async (ctx) => {
     const view = await orders.getOrderView(deps.db, idParam(ctx, 'id'));
     if (view.order.status !== 'open') throw unprocessable('This order is already closed.', 'order-closed');
-    render(ctx, 'orders/_pay.html', 'orders/_pay.html', { ...view, idempotencyKey: newKey(), quickCash: quickCash(view.cashDue, view.settings.currency) });
+    render(ctx, 'orders/_pay.html', 'orders/_pay.html', merged(view, { idempotencyKey: newKey(), quickCash: quickCash(view.cashDue, view.settings.currency) }));
   });
 
   router.post('/orders/:id/payments', need('order:sell'), validate(schema.CashTender), async (ctx) => {
@@ -247,7 +248,7 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
     const settings = await getSettings(deps.db);
     const { result, view } = await orders.tenderCashAndView(deps, id, orders.toMinor(tendered, settings.currency, 'tendered'), idempotency_key, actor(ctx));
     if (result.closed) {
-      render(ctx, 'orders/_paid.html', 'orders/_paid.html', { ...view, result, printedAt: formatLocal(view.order.closed_at!, view.settings.timezone), duplicate: result.replayed });
+      render(ctx, 'orders/_paid.html', 'orders/_paid.html', merged(view, { result, printedAt: formatLocal(view.order.closed_at!, view.settings.timezone), duplicate: result.replayed }));
     } else {
       await panel(ctx, id, { result });
     }
@@ -257,7 +258,7 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
     const view = await orders.getOrderView(deps.db, idParam(ctx, 'id'));
     if (view.order.status === 'open') throw unprocessable('An open order has no receipt yet.', 'no-receipt');
     // the original receipt was issued when the sale closed; every later print is a reprint
-    render(ctx, 'orders/receipt.html', null, { ...view, duplicate: true, printedAt: formatLocal(view.order.closed_at!, view.settings.timezone) });
+    render(ctx, 'orders/receipt.html', null, merged(view, { duplicate: true, printedAt: formatLocal(view.order.closed_at!, view.settings.timezone) }));
   });
 
   router.get('/orders/:id/refund', need('order:sell'), async (ctx) => {

@@ -16,6 +16,7 @@ import {
 import { getSettings } from '../settings/service';
 import { forgetOrder, orderMemory, type MemoryKeeper } from './memory';
 import type { BusinessSettings } from '../settings/schema';
+import { merged } from '../merge';
 import {
   datedFromJson, findOrder, insertLineIfOrderAt, insertLineWithModifiers, lineModifiers, loadOrderBundle, type OrderBundle, lockOrder, lockOrderForTender, lockOrderWithLines, nextOrderNumber, orderLines, refundedByLine,
   type LineRow, type ModifierRow, type NewLineRow, type OrderRow, type PaymentRow,
@@ -337,7 +338,7 @@ async function addLineFromMemory(deps: OrderDeps, memory: MemoryKeeper, orderId:
   } catch {
     return undefined;
   }
-  const { set, version, totals, updatedAt } = totalsWrite(deps.clock, known.order, settings, [...known.lines, { ...NEW_LINE_DEFAULTS, ...line, id: 0 }], false);
+  const { set, version, totals, updatedAt } = totalsWrite(deps.clock, known.order, settings, [...known.lines, merged(NEW_LINE_DEFAULTS, line, { id: 0 })], false);
   const added = await insertLineIfOrderAt(deps.db, line, mods, updateWhereWrite('orders', set, { id: orderId, version: known.order.version, status: 'open' }));
   if (!added) return undefined;
   deps.events.orderChanged(orderId, version);
@@ -376,7 +377,7 @@ function addLineTo(deps: OrderDeps, orderId: number, input: NewLine) {
     const { line, mods } = lineFor(deps, orderId, settings, m.product, input);
     // the order's totals with the new line (its id is not known yet and counts for nothing in
     // them) ride in the line's own statement, which is the transaction's last
-    const totals = m.totalsWrite([...m.lines, { ...NEW_LINE_DEFAULTS, ...line, id: 0 }]);
+    const totals = m.totalsWrite([...m.lines, merged(NEW_LINE_DEFAULTS, line, { id: 0 })]);
     const added = await insertLineWithModifiers(trx, line, mods, { also: [totals], commitAfter: m.commitAfter });
     m.linesAfter = [...m.lines, added.line];
     m.modifiersAdded = added.modifiers;
@@ -748,7 +749,7 @@ function planTender(
       final: `select (select row_to_json(p) from new_payment p) as x_payment`,
       done: (row) => {
         const p = paymentOf(row);
-        return { result: { paymentId: p.id, amount, tendered, change, closed: false, replayed: false, receiptNo: null }, version, after: bundleAfter({ ...order, ...orderChange }, lines, p) };
+        return { result: { paymentId: p.id, amount, tendered, change, closed: false, replayed: false, receiptNo: null }, version, after: bundleAfter(merged(order, orderChange), lines, p) };
       },
     };
   }
@@ -788,7 +789,7 @@ function planTender(
       return {
         result: { paymentId: p.id, amount, tendered, change, closed: true, replayed: false, receiptNo },
         version,
-        after: bundleAfter({ ...order, ...closedOrder, receipt_no: receiptNo, journal_seq: entry.seq }, lines.map((l) => ({ ...l, ...amounts.get(l.id)! })), p),
+        after: bundleAfter(merged(order, closedOrder, { receipt_no: receiptNo, journal_seq: entry.seq }), lines.map((l) => merged(l, amounts.get(l.id)!)), p),
       };
     },
   };
@@ -957,7 +958,7 @@ function viewOf(b: OrderBundle, settings: BusinessSettings): OrderView {
     order,
     lines: lines.map((l) => {
       const t = byKey.get(String(l.id))!;
-      return { ...l, modifiers: modsByLine.get(l.id) ?? [], gross: t.gross, discount: t.lineDiscount, lineNet: t.gross - t.lineDiscount, refunded: b.refundedByLine.get(l.id)?.quantity ?? 0 };
+      return merged(l, { modifiers: modsByLine.get(l.id) ?? [], gross: t.gross, discount: t.lineDiscount, lineNet: t.gross - t.lineDiscount, refunded: b.refundedByLine.get(l.id)?.quantity ?? 0 });
     }),
     totals,
     taxes: totals.taxes.map((x) => ({

@@ -10,7 +10,7 @@ import type { Logger } from '../logger';
  * A request that touched its session used to wait for that UPDATE first: a second turn in the
  * pool's queue, so at a rush it took twice as long as the others. About one request in 55
  * (every session every 2 s) was such a request, and they were the slowest percent
- * (docs/PERFORMANCE.md, "a session's activity after the answer").
+ * (docs/PERFORMANCE.md, "a staff session's activity after the answer").
  *
  * Now a touch is noted here at once and one statement writes every noted session; while it
  * runs, new touches wait for the next. Until a touch is written, `lastActivity` gives it to

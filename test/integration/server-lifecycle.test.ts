@@ -9,6 +9,9 @@ import { allowedCpus, processAndChildren } from '../../server/cpu-layout';
 import { createTestDb } from '../helpers/pg';
 import { Client, login, PINS } from '../helpers/client';
 import pg from 'pg';
+import { loadConfig } from '../../server/config';
+import { runningClusterUrl } from '../../server/db/database';
+import { createLogger } from '../../server/logger';
 
 /** The cores each thread of a process may run on. */
 function threadCpus(pid: number): number[][] {
@@ -31,11 +34,11 @@ async function demoOwner(s: Spawned, url: string): Promise<Client> {
   return c;
 }
 
-/** The server's own PostgreSQL, database store, over TCP (DATA_DIR/pg.password, the port in postmaster.pid). */
+/** The server's own PostgreSQL, database store, while it runs (what `psql`-like tools use). */
 function storeUrl(dataDir: string): string {
-  const password = encodeURIComponent(fs.readFileSync(path.join(dataDir, 'pg.password'), 'utf8').trim());
-  const port = fs.readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[3];
-  return `postgres://postgres:${password}@127.0.0.1:${port}/store`;
+  const url = runningClusterUrl(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), createLogger('silent'));
+  assert.ok(url, 'the embedded PostgreSQL is running');
+  return url;
 }
 
 /** A process's children (PostgreSQL's backends and helpers). */

@@ -10,8 +10,9 @@ import v8 from 'node:v8';
 export const HEAP_GROWING_PERCENT = 100;
 
 /**
- * The server's V8 settings. V8 reads each at every collection, so setting them once at start
- * works; NODE_OPTIONS takes neither. One named on node's own command line wins over ours.
+ * The server's V8 settings. V8 consults both while it runs, so setting them once at start works
+ * (measured: the same effect as on node's command line); NODE_OPTIONS refuses both. One named on
+ * node's own command line wins over ours.
  *
  * - `--heap-growing-percent`: above.
  * - `--no-allocation-site-pretenuring`: V8 watches what share of the objects made at each place in

@@ -13,7 +13,7 @@ import type { Db } from '../../server/db/knex';
 import { openOrders } from '../../server/orders/queries';
 import { floor, openTable } from '../../server/tables/service';
 import { DUE_SQL } from '../../server/webhooks/worker';
-import { toNative } from '../../server/db/direct';
+import { toNative, transaction } from '../../server/db/direct';
 // pg's own conversion of a binding to the text it sends (its typings do not cover lib/utils)
 const { prepareValue } = require('pg/lib/utils') as { prepareValue(v: unknown): string | Buffer | null | undefined };
 
@@ -137,7 +137,7 @@ interface Captured {
 /**
  * The statements a day's selling sends, as the server sends them: a table seated, its check's
  * lines sent and paid in two parts, a counter sale from the server's memory (orders/memory.ts)
- * sent and paid, the open orders list and the live floor.
+ * sent and paid, an integration API sale, the open orders list and the live floor.
  */
 async function saleStatements(db: Db, clock: FakeClock): Promise<Captured[]> {
   const deps: orders.OrderDeps = { db, clock, events: { orderChanged: () => {} } };
@@ -167,11 +167,28 @@ async function saleStatements(db: Db, clock: FakeClock): Promise<Captured[]> {
     for (let i = 0; i < 2; i++) await orders.addLineAndView(deps, counter.id, { productId: product.id, quantity: 1, modifierIds: [], note: null });
     await sendOrderAndView({ ...deps, events: kitchenEvents }, counter.id);
     await orders.tenderCashAndView(deps, counter.id, 100_000, crypto.randomUUID());
+    // an integration API sale, as server/api/routes.ts makes it: the number taken on its own, the
+    // order and its lines in one transaction (the locking path), then the payment
+    const api: orders.Actor = { terminal: 'api:plans' };
+    const number = await orders.reserveOrderNumber(deps);
+    const apiOrder = await transaction(db, async (trx) => {
+      const d = { ...deps, db: trx };
+      const o = await orders.openOrder(d, { type: 'takeaway' }, api, number);
+      await orders.addLine(d, o.id, { productId: product.id, quantity: 1, modifierIds: [], note: null });
+      if (withGroups) {
+        const mods = await trx('modifiers').where({ group_id: withGroups.group_id }).orderBy('id').limit(1).pluck('id');
+        await orders.addLine(d, o.id, { productId: withGroups.product_id, quantity: 1, modifierIds: mods, note: null });
+      }
+      return o.id;
+    });
+    await orders.getOrderView(db, apiOrder);
+    await orders.tenderCashAndView(deps, apiOrder, 100_000, crypto.randomUUID(), api);
     await openOrders(db);
   } finally {
     db.off('query', onQuery);
     await listener.stop();
   }
+  assert.ok(captured.some((s) => RESERVED_NUMBER.test(s.sql)), 'the API order with its number taken first was captured');
   for (const fromMemory of [/^with guard as \(update/, /^with guard as \(select/]) {
     assert.ok(captured.some((s) => fromMemory.test(s.sql)), `a step from memory was captured (${fromMemory})`);
   }
@@ -233,8 +250,10 @@ describe('the plans a new store makes, once it has a history', function () {
     const wide: string[] = [];
     await withGenericPlans(store.t.db, async (conn) => {
       const run = (i: number, s: Captured, explain: string, rerun = false) => {
-        // run again, a payment's idempotency key would refuse it: a new one stands in
-        const args = s.bindings.map((b) => literal(rerun && typeof b === 'string' && UUID.test(b) ? crypto.randomUUID() : b));
+        // run again, a payment's idempotency key would refuse it: a new one stands in; so would an
+        // API order's number, taken before its insert: one no order has stands in
+        const fresh = (b: unknown, k: number) => (typeof b === 'string' && UUID.test(b) ? crypto.randomUUID() : k === 0 && RESERVED_NUMBER.test(s.sql) ? 999_999 : b);
+        const args = s.bindings.map((b, k) => literal(rerun ? fresh(b, k) : b));
         return conn.query(`explain (${explain}) execute plan_new_${i}${args.length ? `(${args.join(', ')})` : ''}`);
       };
       // each statement planned on the new store, as a connection of the server plans it on first use
@@ -289,6 +308,8 @@ describe('the plans a new store makes, once it has a history', function () {
 });
 
 const EVERY_OPEN_ORDER = [/^select .* from "tables" as "t" .*left join "orders" as "o"/s, /^select \* from "orders" where (status = 'open'|"status" = \$1) order by "id" desc limit \$\d$/];
+/** openOrder's insert with a number reserveOrderNumber took (its first binding) */
+const RESERVED_NUMBER = /^insert into orders \(number, business_date/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 interface AnalyzedNode extends PlanNode {

@@ -2,7 +2,7 @@
  * What the bench is told by its environment. Defaults are sized so the whole bench takes about
  * 5–10 minutes on a 2-core box.
  */
-export const SECTIONS = ['coldstart', 'rush', 'kitchen', 'api', 'scan', 'floor', 'ledger', 'reports'] as const;
+export const SECTIONS = ['coldstart', 'rush', 'tables', 'kitchen', 'api', 'scan', 'floor', 'ledger', 'reports'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchConfig {
@@ -19,6 +19,8 @@ export interface BenchConfig {
   jitWarmupSeconds: number;
   /** concurrency levels of the rush and the floor */
   terminals: number[];
+  /** waiters of the table service, each seating a table of their own */
+  waiters: number[];
   /** the concurrency at which the footprint (RSS) is sampled and the latency aim applies */
   aimTerminals: number;
   /** socket.io kitchen clients for the kitchen push */
@@ -50,6 +52,10 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
   if (!terminals.length || terminals.some((n) => !Number.isInteger(n) || n < 1 || n > 1000)) {
     throw new Error(`BENCH_TERMINALS must be a comma-separated list of whole numbers from 1 to 1000 (got ${JSON.stringify(env.BENCH_TERMINALS)})`);
   }
+  const waiters = (env.BENCH_WAITERS || '10,30').split(',').map((s) => Number(s.trim()));
+  if (!waiters.length || waiters.some((n) => !Number.isInteger(n) || n < 1 || n > 1000)) {
+    throw new Error(`BENCH_WAITERS must be a comma-separated list of whole numbers from 1 to 1000 (got ${JSON.stringify(env.BENCH_WAITERS)})`);
+  }
   const only = (env.BENCH_ONLY || '').split(',').map((s) => s.trim()).filter(Boolean);
   for (const s of only) {
     if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`BENCH_ONLY: unknown section ${s} (known: ${SECTIONS.join(', ')})`);
@@ -61,6 +67,7 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     warmupSeconds: int(env, 'BENCH_WARMUP', 2, 0, 600),
     jitWarmupSeconds: int(env, 'BENCH_JIT_WARMUP', 20, 0, 600),
     terminals,
+    waiters,
     aimTerminals: terminals.includes(aim) ? aim : terminals[Math.min(1, terminals.length - 1)],
     kitchenClients: int(env, 'BENCH_KITCHEN_CLIENTS', 30, 1, 500),
     kitchenSends: int(env, 'BENCH_KITCHEN_SENDS', 30, 1, 10_000),

@@ -25,10 +25,10 @@ import {
   NOT_BUILT, latencyRow, machineLine, markdownTable, notBuilt, summaryRow, writeReport,
   type Machine, type Row, type Section,
 } from './report';
-import { LINES_PER_SALE, OPTIONS_REQUEST, linesFor, probeSend, rush, saleSteps, type RushResult, type Step, type TracedRequest } from './sale';
+import { LINES_PER_SALE, OPTIONS_REQUEST, linesFor, probeSend, rush, saleSteps, tableSteps, type RushResult, type Step, type TracedRequest } from './sale';
 import { LoadWatch, ROOT, ServerProcess, cpusOf, freePort, keepOffServerCore, npmStartEnv, rssBytes, serverEnv, serverNodeVersion, shareEveryCore, type CpuShares } from './server';
 import { fmt, fmtBytes, median, percentiles, type Percentiles } from './stats';
-import { PINS, lineRecipes, pairTerminals, raiseIdleLock, type LineRecipe } from './store';
+import { PINS, benchTables, lineRecipes, pairTerminals, raiseIdleLock, type LineRecipe } from './store';
 
 const AIMS = {
   salesPerSec: 300,
@@ -136,7 +136,10 @@ async function main(): Promise<void> {
   const agent = keepAliveAgent();
   onCleanup('close keep-alive sockets', async () => agent.destroy());
 
-  const maxN = cfg.sections.has('rush') || cfg.sections.has('floor') ? Math.max(...cfg.terminals) : 1;
+  const maxN = Math.max(
+    cfg.sections.has('rush') || cfg.sections.has('floor') ? Math.max(...cfg.terminals) : 1,
+    cfg.sections.has('tables') ? Math.max(...cfg.waiters) : 1,
+  );
   note(`pairing ${maxN} counter terminals and logging each in (PIN ${PINS.owner})`);
   const terminals = await pairTerminals(db, server.url, agent, maxN, { kind: 'counter', pin: PINS.owner, prefix: 'Bench counter' });
 
@@ -173,6 +176,30 @@ async function main(): Promise<void> {
     }
     if (pgStatements) await printStatementCosts(db);
     sections.push({ title: `Rush: N terminals looping a counter sale over HTTP (${stepSummary(steps)})`, rows: rushRows(cfg, rushRuns, steps) });
+  }
+
+  // -- table service: waiters on the terminals paired above, a table each
+  if (cfg.sections.has('tables')) {
+    const tableIds = await benchTables(db, Math.max(...cfg.waiters));
+    const tableOf = new Map(terminals.map((b, i) => [b, tableIds[i]] as const));
+    const tSteps = tableSteps((b) => tableOf.get(b)!, { send: sendBuilt });
+    const title = `Table service: N waiters, each looping a table's check over HTTP (${stepSummary(tSteps)})`;
+    try {
+      const runs = new Map<number, RushRun[]>(cfg.waiters.map((n) => [n, []]));
+      for (let r = 0; r < cfg.runs; r++) {
+        for (const n of cfg.waiters) {
+          agent.destroy();
+          const run = await rushRun(server, pgDir, terminals.slice(0, n), recipes, tSteps, w);
+          runs.get(n)!.push(run);
+          const errs = [...run.r.errors.values()].reduce((a, b) => a + b, 0);
+          note(`tables ${n} waiters, run ${r + 1}/${cfg.runs}: ${run.r.salesPerSec.toFixed(1)} checks/s, ${errs} errors${run.r.firstError ? ` (first: ${run.r.firstError})` : ''}; cores: server ${run.cpu.server.toFixed(2)} (JS thread ${run.cpu.serverJs.toFixed(2)}), PostgreSQL ${run.cpu.postgres.toFixed(2)}, bench ${run.cpu.bench.toFixed(2)}`);
+          if (!server.alive()) throw new Error(`the server died during the table service:\n${server.output()}`);
+        }
+      }
+      sections.push({ title, rows: rushRows(cfg, runs, tSteps, { who: 'waiters', sale: 'check', aims: false }) });
+    } catch (err) {
+      sections.push({ title, rows: [failedRow('Table service', err, problems)] });
+    }
   }
 
   // -- kitchen push
@@ -366,8 +393,13 @@ function writeTrace(file: string, trace: TracedRequest[]): void {
   note(`wrote ${trace.length} requests to ${file}`);
 }
 
-function rushRows(cfg: BenchConfig, runs: Map<number, RushRun[]>, steps: Step[]): Row[] {
+/**
+ * The rows of a rush: sales/s, the whole sale, each step, the CPU. `who` names the concurrency
+ * (terminals, waiters) and `sale` what one loop completes; the aims apply to the counter rush.
+ */
+function rushRows(cfg: BenchConfig, runs: Map<number, RushRun[]>, steps: Step[], as: { who: string; sale: string; aims: boolean } = { who: 'terminals', sale: 'sale', aims: true }): Row[] {
   const rows: Row[] = [];
+  const { who, sale } = as;
   const stepNames = [...new Set(steps.flatMap((s) => (s.name === 'line' && cfg.fullBrowser ? ['options', 'line'] : [s.name])))];
   for (const [n, list] of runs) {
     if (!list.length) continue;
@@ -382,39 +414,39 @@ function rushRows(cfg: BenchConfig, runs: Map<number, RushRun[]>, steps: Step[])
     const errorNote = errors.size
       ? `ERRORS in the measured window: ${[...errors].map(([k, v]) => `${v}× ${k}`).join(', ')}; first: ${firstError}`
       : warmupErrors ? `${warmupErrors} errors during warm-up (first: ${firstError})` : undefined;
-    const isAim = n === cfg.aimTerminals;
+    const isAim = as.aims && n === cfg.aimTerminals;
     const fromRequests = list.some((x) => x.r.method === 'requests');
-    rows.push(summaryRow(`${n} terminals: complete sales/s`, list.map((x) => x.r.salesPerSec), {
-      aim: { text: `≥ ${AIMS.salesPerSec}`, ok: (m) => m >= AIMS.salesPerSec },
+    rows.push(summaryRow(`${n} ${who}: complete ${sale}s/s`, list.map((x) => x.r.salesPerSec), {
+      aim: as.aims ? { text: `≥ ${AIMS.salesPerSec}`, ok: (m) => m >= AIMS.salesPerSec } : undefined,
       note: [
         errorNote ?? 'no errors',
         fromRequests
-          ? `a sale lasts longer than a third of the ${cfg.seconds} s window here, so this is answered requests ÷ requests per sale (${median(list.map((x) => x.r.completed))} sales completed inside the window)`
-          : `${median(list.map((x) => x.r.completed))} sales completed inside the ${cfg.seconds} s window`,
+          ? `a ${sale} lasts longer than a third of the ${cfg.seconds} s window here, so this is answered requests ÷ requests per ${sale} (${median(list.map((x) => x.r.completed))} ${sale}s completed inside the window)`
+          : `${median(list.map((x) => x.r.completed))} ${sale}s completed inside the ${cfg.seconds} s window`,
       ].join('; '),
     }));
     const perSale = steps.reduce((k, st) => k + st.perSale, 0);
-    const saleRow = latencyRow(`${n} terminals: whole sale, ${LINES_PER_SALE} lines`, list.map((x) => x.sale), {
+    const saleRow = latencyRow(`${n} ${who}: whole ${sale}, ${LINES_PER_SALE} lines`, list.map((x) => x.sale), {
       note: `${perSale} requests back to back, no think time`,
     });
     if (saleRow.value === '–') {
       const little = median(list.map((x) => n / x.r.salesFromRequests));
-      saleRow.note = `no sale completed inside the window; terminals ÷ throughput (Little's law) gives ${fmt(little)} s per sale`;
+      saleRow.note = `no ${sale} completed inside the window; ${who} ÷ throughput (Little's law) gives ${fmt(little)} s per ${sale}`;
     }
     rows.push(saleRow);
     for (const name of stepNames) {
       const per = list.map((x) => x.steps.get(name) ?? { p50: Number.NaN, p95: Number.NaN, p99: Number.NaN, n: 0 });
-      rows.push(latencyRow(`${n} terminals: ${name}`, per, {
+      rows.push(latencyRow(`${n} ${who}: ${name}`, per, {
         aim: isAim ? { text: `p99 < ${AIMS.stepP99Ms} ms`, ok: (p) => p.p99 < AIMS.stepP99Ms } : undefined,
         note: name === 'options' ? `GET ${OPTIONS_REQUEST}, ×${LINES_PER_SALE}` : steps.find((s) => s.name === name)?.requests,
       }));
     }
-    rows.push(summaryRow(`${n} terminals: CPU, server process`, list.map((x) => x.cpu.server), { unit: 'cores', note: 'every thread: the JavaScript one, V8\'s helpers (garbage collection, compiling) and libuv\'s pool' }));
-    rows.push(summaryRow(`${n} terminals: CPU, server's JavaScript thread`, list.map((x) => x.cpu.serverJs), { unit: 'cores', note: 'it runs on one core: near 1.0 it is the limit' }));
-    rows.push(summaryRow(`${n} terminals: CPU, PostgreSQL (all its processes)`, list.map((x) => x.cpu.postgres), { unit: 'cores' }));
-    rows.push(summaryRow(`${n} terminals: CPU, load generator (this script)`, list.map((x) => x.cpu.bench), { unit: 'cores', note: 'shares the same cores' }));
+    rows.push(summaryRow(`${n} ${who}: CPU, server process`, list.map((x) => x.cpu.server), { unit: 'cores', note: 'every thread: the JavaScript one, V8\'s helpers (garbage collection, compiling) and libuv\'s pool' }));
+    rows.push(summaryRow(`${n} ${who}: CPU, server's JavaScript thread`, list.map((x) => x.cpu.serverJs), { unit: 'cores', note: 'it runs on one core: near 1.0 it is the limit' }));
+    rows.push(summaryRow(`${n} ${who}: CPU, PostgreSQL (all its processes)`, list.map((x) => x.cpu.postgres), { unit: 'cores' }));
+    rows.push(summaryRow(`${n} ${who}: CPU, load generator (this script)`, list.map((x) => x.cpu.bench), { unit: 'cores', note: 'shares the same cores' }));
     const other = median(list.map((x) => x.cpu.other));
-    rows.push(summaryRow(`${n} terminals: CPU, every other process`, list.map((x) => x.cpu.other), {
+    rows.push(summaryRow(`${n} ${who}: CPU, every other process`, list.map((x) => x.cpu.other), {
       unit: 'cores',
       note: other > 0.2
         ? `OTHER WORK competed for the cores during this rush${namesOf(list.map((x) => x.cpu))}: its figures are lower than on an idle machine`
@@ -656,7 +688,7 @@ Written by \`npm run bench\` (scripts/bench/); do not edit by hand.
 ${machineLine(m)}
 
 Settings: ${cfg.runs} runs per figure (median shown, min–max of the runs as spread), ${cfg.seconds} s measured
-after ${cfg.warmupSeconds} s of warm-up (and ${cfg.jitWarmupSeconds} s of rush before the first rush run), terminals ${cfg.terminals.join(' / ')}, server LOG_LEVEL=${cfg.serverLogLevel}.
+after ${cfg.warmupSeconds} s of warm-up (and ${cfg.jitWarmupSeconds} s of rush before the first rush run), terminals ${cfg.terminals.join(' / ')}, waiters ${cfg.waiters.join(' / ')}, server LOG_LEVEL=${cfg.serverLogLevel}.
 Cores: ${coreLayout}; the floor's rows give PostgreSQL and the replay every core.
 ${notBuiltRows ? `Rows marked "${NOT_BUILT}" are for features the server does not have yet; no number is made up for them.\n` : ''}
 ${table}
@@ -684,6 +716,12 @@ ${problems.length ? `\n## Problems seen in this run\n\n${problems.map((p) => `- 
   flight, so once the server is saturated a request's latency is mostly waiting: about
   terminals ÷ requests answered per second. Every status is checked: an error is counted and shown
   in the Notes column.
+- **Table service**: the same paired browsers as waiters' phones, each with a table of its own
+  (an area "Bench floor" the bench adds, tables "Bench 1" … "Bench N"), loop a table's check with no
+  think time: ${uniqueSteps(tableSteps(() => 0, { send: true })).map((s) => `${s.name} (${s.requests})`).join('; ')}. The tender closes the
+  check and frees the table for the next loop. Counted and spread over the check as in the rush;
+  no aim applies (the issue's aims are the counter sale's). It runs after the counter rush, so the
+  open orders that rush left (one per terminal at most) are on the floor and in the check's lists.
 - **Floor**: one sale is made through the app in-process (createApp, as main.ts) over HTTP on a scratch
   database; every statement knex sends is recorded (${capture ? `${capture.statements.length} statements, ${capture.transactions} transactions` : 'see the table'}).
   The replay sends those SQL texts through \`pg\`, prepared under the same names and planned once as the server does (plan_cache_mode=force_generic_plan), on a pool as large as the server's (${SERVER_POOL}), one sale's
@@ -734,6 +772,7 @@ BENCH_ONLY=rush,floor BENCH_OUT= npm run bench # some sections, print only
 | BENCH_WARMUP | 2 | warm-up before the window, not counted |
 | BENCH_JIT_WARMUP | 20 | seconds of rush at BENCH_AIM_TERMINALS before the first rush run, not counted (V8 optimises the server's code) |
 | BENCH_TERMINALS | 10,50,200 | concurrency of the rush and the floor |
+| BENCH_WAITERS | 10,30 | concurrency of the table service (a table each) |
 | BENCH_AIM_TERMINALS | 50 | where the latency and memory aims apply |
 | BENCH_KITCHEN_CLIENTS / BENCH_KITCHEN_SENDS | 30 / 30 | kitchen screens, sends per run |
 | BENCH_ONLY | all | comma list of ${SECTIONS.join(', ')} |

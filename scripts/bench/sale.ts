@@ -60,15 +60,19 @@ const orderId = (s: SaleState) => {
   return s.orderId;
 };
 
+/** The order an answer's HX-Redirect goes to (htmx follows it to the order page). */
+function redirectedOrder(step: string, r: Reply): number {
+  const m = /^\/orders\/(\d+)$/.exec(String(r.headers['hx-redirect'] ?? ''));
+  if (!m) throw new StepError(step, r.status, `no HX-Redirect to the order (got ${String(r.headers['hx-redirect'])})`);
+  return Number(m[1]);
+}
+
 export const openStep: Step = {
   name: 'open',
   requests: 'POST /orders (type=counter) → 204 HX-Redirect',
   perSale: 1,
   async run(s) {
-    const r = await call(s, 'open', is(204), () => s.b.post('/orders', { type: 'counter' }));
-    const m = /^\/orders\/(\d+)$/.exec(String(r.headers['hx-redirect'] ?? ''));
-    if (!m) throw new StepError('open', r.status, `no HX-Redirect to the order (got ${String(r.headers['hx-redirect'])})`);
-    s.orderId = Number(m[1]);
+    s.orderId = redirectedOrder('open', await call(s, 'open', is(204), () => s.b.post('/orders', { type: 'counter' })));
   },
 };
 
@@ -111,15 +115,20 @@ export const sendStep: Step = {
   },
 };
 
-export const payDialogStep: Step = {
-  name: 'pay',
-  requests: 'GET /orders/:id/pay (the pay dialog)',
-  perSale: 1,
-  async run(s) {
-    const id = orderId(s);
-    await call(s, 'pay', is(200), () => s.b.get(`/orders/${id}/pay`));
-  },
-};
+/** A GET of one of the order's pages or dialogs (`/orders/:id/<page>`), answered 200. */
+function orderPageStep(name: string, page: string, requests: string, opts: { htmx?: boolean } = {}): Step {
+  return {
+    name,
+    requests,
+    perSale: 1,
+    async run(s) {
+      const id = orderId(s);
+      await call(s, name, is(200), () => s.b.get(`/orders/${id}/${page}`, opts));
+    },
+  };
+}
+
+export const payDialogStep = orderPageStep('pay', 'pay', 'GET /orders/:id/pay (the pay dialog)');
 
 export const tenderStep: Step = {
   name: 'tender',
@@ -132,15 +141,7 @@ export const tenderStep: Step = {
 };
 
 /** The receipt page (what Print opens); 200 only once the sale is closed, so it also proves the tender closed it. */
-export const receiptStep: Step = {
-  name: 'receipt',
-  requests: 'GET /orders/:id/receipt (page)',
-  perSale: 1,
-  async run(s) {
-    const id = orderId(s);
-    await call(s, 'receipt', is(200), () => s.b.get(`/orders/${id}/receipt`, { htmx: false }));
-  },
-};
+export const receiptStep = orderPageStep('receipt', 'receipt', 'GET /orders/:id/receipt (page)', { htmx: false });
 
 export function saleSteps(opts: { send: boolean; fullBrowser: boolean }): Step[] {
   return [
@@ -157,6 +158,41 @@ export function saleSteps(opts: { send: boolean; fullBrowser: boolean }): Step[]
 /** The lines of sale number `n`: consecutive recipes, so sales vary but each has LINES_PER_SALE distinct products. */
 export function linesFor(recipes: LineRecipe[], n: number): LineRecipe[] {
   return Array.from({ length: LINES_PER_SALE }, (_, i) => recipes[(n * LINES_PER_SALE + i) % recipes.length]);
+}
+
+/**
+ * A table's check, as a waiter's phone sends it (`tableOf`: the table each browser seats, one
+ * each): the floor plan, the table seated, the lines, the send, the check, the pay dialog, a cash
+ * tender (which frees the table for the next loop) and the receipt.
+ */
+export function tableSteps(tableOf: (b: Browser) => number, opts: { send: boolean }): Step[] {
+  const floorStep: Step = {
+    name: 'floor',
+    requests: 'GET /floor/plan (the floor plan, every table\'s state)',
+    perSale: 1,
+    async run(s) {
+      await call(s, 'floor', is(200), () => s.b.get('/floor/plan'));
+    },
+  };
+  const seatStep: Step = {
+    name: 'seat',
+    requests: 'POST /tables/:id/open (covers=2) → 204 HX-Redirect',
+    perSale: 1,
+    async run(s) {
+      s.orderId = redirectedOrder('seat', await call(s, 'seat', is(204), () => s.b.post(`/tables/${tableOf(s.b)}/open`, { covers: '2' })));
+    },
+  };
+  const checkStep = orderPageStep('check', 'check', 'GET /orders/:id/check (the check: split, transfer, merge)');
+  return [
+    floorStep,
+    seatStep,
+    ...Array.from({ length: LINES_PER_SALE }, (_, i) => lineStep(i, { withOptionsDialog: false })),
+    ...(opts.send ? [sendStep] : []),
+    checkStep,
+    payDialogStep,
+    tenderStep,
+    receiptStep,
+  ];
 }
 
 /** Runs one sale through `steps`; throws StepError or Stopped. */

@@ -87,3 +87,25 @@ export async function pairTerminals(
   await Promise.all(Array.from({ length: Math.min(n, opts.parallel ?? 8) }, worker));
   return out;
 }
+
+/**
+ * `n` tables for waiters to seat, one each: an area of the bench's own ("Bench floor") holding
+ * tables "Bench 1" … "Bench n", made once and reused. Returns their ids in order.
+ */
+export async function benchTables(db: Db, n: number): Promise<number[]> {
+  const area = (await db('areas').where({ name: 'Bench floor' }).first('id')) ?? (await db('areas').insert({ name: 'Bench floor', position: 99 }).returning('id'))[0];
+  const names = Array.from({ length: n }, (_, i) => `Bench ${i + 1}`);
+  const have: Array<{ id: number; name: string }> = await db('tables').whereIn('name', names).select('id', 'name');
+  const missing = names.filter((name) => !have.some((t) => t.name === name));
+  if (missing.length) {
+    const made: Array<{ id: number; name: string }> = await db('tables')
+      .insert(missing.map((name) => {
+        const i = names.indexOf(name);
+        return { area_id: area.id, name, seats: 4, x: 40 + (i % 20) * 90, y: 40 + Math.floor(i / 20) * 90 };
+      }))
+      .returning(['id', 'name']);
+    have.push(...made);
+  }
+  await db('tables').whereIn('name', names).update({ active: true });
+  return names.map((name) => Number(have.find((t) => t.name === name)!.id));
+}

@@ -254,7 +254,7 @@ export async function reserveOrderNumber(deps: OrderDeps): Promise<ReservedNumbe
 
 export async function openOrder(
   deps: OrderDeps,
-  input: { type: OrderRow['type']; customerName?: string | null; tableId?: number | null },
+  input: { type: OrderRow['type']; customerName?: string | null; tableId?: number | null; covers?: number | null; seatedAt?: Date | null },
   actor: Actor = {},
   reserved?: ReservedNumber,
 ): Promise<OrderRow> {
@@ -262,13 +262,13 @@ export async function openOrder(
   const settings = await getSettings(deps.db);
   const now = deps.clock.now();
   const bd = reserved?.businessDate ?? businessDate(now, settings.timezone, settings.businessDayStart);
-  const values = [input.type, input.customerName || null, input.tableId ?? null, actor.staffId ?? null, actor.terminalId ?? null, now, now];
+  const values = [input.type, input.customerName || null, input.tableId ?? null, input.covers ?? null, input.seatedAt ?? null, actor.staffId ?? null, actor.terminalId ?? null, now, now];
   // the day's next order number and the order in one statement: atomic without a transaction
   const res = reserved
     ? await query<OrderRow>(
         deps.db,
-        `insert into orders (number, business_date, type, customer_name, table_id, staff_id, terminal_id, created_at, updated_at)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?) returning *`,
+        `insert into orders (number, business_date, type, customer_name, table_id, covers, seated_at, staff_id, terminal_id, created_at, updated_at)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning *`,
         [reserved.number, bd, ...values],
       )
     : await query<OrderRow>(
@@ -277,8 +277,8 @@ export async function openOrder(
            insert into order_counters (business_date, last_number) values (?, 1)
            on conflict (business_date) do update set last_number = order_counters.last_number + 1
            returning last_number)
-         insert into orders (number, business_date, type, customer_name, table_id, staff_id, terminal_id, created_at, updated_at)
-         select counter.last_number, ?, ?, ?, ?, ?, ?, ?, ? from counter
+         insert into orders (number, business_date, type, customer_name, table_id, covers, seated_at, staff_id, terminal_id, created_at, updated_at)
+         select counter.last_number, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? from counter
          returning *`,
         [bd, bd, ...values],
       );

@@ -2,6 +2,7 @@ import type { Clock } from '../clock';
 import type { Db, DbOrTrx } from '../db/knex';
 import { conflict, invalid, notFound } from '../errors';
 import { openOrder, type Actor, type OrderDeps } from '../orders/service';
+import { query, transaction } from '../db/direct';
 import { isOpen } from '../orders/queries';
 
 export type TableState = 'free' | 'ordering' | 'sent' | 'ready' | 'paying';
@@ -27,43 +28,63 @@ export interface FloorTable {
  * yet; sent: the kitchen has open tickets; ready: everything sent is bumped; paying: part paid.
  */
 export async function floor(db: DbOrTrx, clock: Clock): Promise<FloorTable[]> {
-  const rows = await db('tables as t')
-    .join('areas as a', 'a.id', 't.area_id')
-    .leftJoin('orders as o', function () {
-      this.on('o.table_id', 't.id').andOn(db.raw(isOpen('o')));
-    })
-    .where('t.active', true)
-    .orderBy(['a.position', 'a.id', 't.id'])
-    .select('t.id', 't.name', 't.seats', 't.x', 't.y', 't.area_id', 'a.name as area_name', 'o.id as order_id', 'o.number', 'o.covers', 'o.seated_at', 'o.created_at', 'o.total', 'o.paid_total', 'o.first_sent_at')
-    .select(db.raw(`(select count(*) from kitchen_tickets k where k.order_id = o.id and k.status = 'open')::int as open_tickets`));
+  // straight to the connection, prepared (db/direct.ts): every waiter's floor view and check ask
+  const { rows } = await query<FloorRow>(
+    db,
+    `select t.id, t.name, t.seats, t.x, t.y, t.area_id, a.name as area_name, o.id as order_id, o.number, o.covers, o.seated_at,
+            o.created_at, o.total, o.paid_total, o.first_sent_at,
+            (select count(*) from kitchen_tickets k where k.order_id = o.id and k.status = 'open')::int as open_tickets
+     from tables t
+     join areas a on a.id = t.area_id
+     left join orders o on o.table_id = t.id and ${isOpen('o')}
+     where t.active
+     order by a.position, a.id, t.id`,
+  );
   const now = clock.now().getTime();
-  return rows.map((r: Record<string, never>) => {
-    const orderId = r.order_id as number | null;
+  return rows.map((r) => {
+    const orderId = r.order_id;
     let state: TableState = 'free';
     if (orderId) {
-      if ((r.paid_total as number) > 0) state = 'paying';
+      if ((r.paid_total ?? 0) > 0) state = 'paying';
       else if (!r.first_sent_at) state = 'ordering';
-      else state = (r.open_tickets as number) > 0 ? 'sent' : 'ready';
+      else state = r.open_tickets > 0 ? 'sent' : 'ready';
     }
-    const seated = (r.seated_at ?? r.created_at) as Date | null;
+    const seated = r.seated_at ?? r.created_at;
     return {
       id: r.id, name: r.name, seats: r.seats, x: r.x, y: r.y, area_id: r.area_id, area_name: r.area_name, state,
-      orderId, orderNumber: r.number ?? null, covers: r.covers ?? null, total: r.total ?? null,
+      orderId, orderNumber: r.number, covers: r.covers, total: r.total,
       seatedMinutes: orderId && seated ? Math.max(0, Math.floor((now - seated.getTime()) / 60_000)) : null,
     };
   });
 }
 
-/** Seats a table: its open check if it has one (another terminal may have opened it), else a new one. */
+/** A row of floor()'s statement: a table, its area and its open check's columns (null when free). */
+interface FloorRow extends Pick<FloorTable, 'id' | 'name' | 'seats' | 'x' | 'y' | 'area_id' | 'area_name' | 'covers' | 'total'> {
+  order_id: number | null;
+  number: number | null;
+  seated_at: Date | null;
+  created_at: Date | null;
+  paid_total: number | null;
+  first_sent_at: Date | null;
+  open_tickets: number;
+}
+
+/**
+ * Seats a table: its open check if it has one (another terminal may have opened it), else a new
+ * one with its covers. One seating of a table at a time (a lock for the transaction), so two
+ * terminals seating it together get the same check. Three statements: the lock with the table's
+ * check; the open check looked for after it (a statement of its own, so it sees what a seating that
+ * held the lock before committed); the order opened with its covers and seating time.
+ */
 export async function openTable(deps: OrderDeps, tableId: number, covers: number | null, actor: Actor): Promise<number> {
-  const table = await deps.db('tables').where({ id: tableId, active: true }).first();
-  if (!table) throw notFound('That table');
-  return deps.db.transaction(async (trx) => {
-    await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`table:${tableId}`]);
-    const open = await trx('orders').where({ table_id: tableId }).whereRaw(isOpen()).orderBy('id').first('id');
-    if (open) return open.id as number;
-    const o = await openOrder({ ...deps, db: trx }, { type: 'dine_in', tableId }, actor);
-    await trx('orders').where({ id: o.id }).update({ covers, seated_at: deps.clock.now() });
+  return transaction(deps.db, async (trx) => {
+    const [table] = (
+      await query<{ active: boolean }>(trx, 'select pg_advisory_xact_lock(hashtext(?)) is null as locked, exists(select 1 from tables where id = ? and active) as active', [`table:${tableId}`, tableId])
+    ).rows;
+    if (!table.active) throw notFound('That table');
+    const [open] = (await query<{ id: number }>(trx, `select id from orders where table_id = ? and ${isOpen()} order by id limit 1`, [tableId])).rows;
+    if (open) return open.id;
+    const o = await openOrder({ ...deps, db: trx }, { type: 'dine_in', tableId, covers, seatedAt: deps.clock.now() }, actor);
     return o.id;
   });
 }

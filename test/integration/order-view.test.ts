@@ -137,6 +137,36 @@ describe('the order screen a line add answers', function () {
     assert.ok(fired.view.lines.every((l) => l.sent_quantity === l.quantity));
   });
 
+  it('seating a free table is 4 round trips and an occupied one 3; terminals seating one table at once all get its one check', async () => {
+    const [a, b] = await t.db('tables').where({ active: true }).orderBy('id', 'desc').limit(2);
+    const one = createDb(t.url, { poolMax: 1 }); // one connection: its ReadyForQuery messages are the round trips
+    try {
+      const conn = await one.client.acquireConnection();
+      await one.client.releaseConnection(conn);
+      let trips = 0;
+      conn.connection.on('readyForQuery', () => trips++);
+      const d: orders.OrderDeps = { ...deps, db: one };
+      await getSettings(one); // (cached from here on, as in a running server)
+      trips = 0;
+      const id = await openTable(d, a.id, 3, {});
+      assert.equal(trips, 4, 'BEGIN + the table locked and checked, its open check looked for, the order opened with its covers, COMMIT');
+      trips = 0;
+      assert.equal(await openTable(d, a.id, 5, {}), id, 'an occupied table: its check');
+      assert.equal(trips, 3);
+      const row = await t.db('orders').where({ id }).first();
+      assert.deepEqual({ table: row.table_id, covers: row.covers, seated: row.seated_at.getTime(), type: row.type }, { table: a.id, covers: 3, seated: clock.now().getTime(), type: 'dine_in' });
+    } finally {
+      await one.destroy();
+    }
+    // six connections open first, so the six seatings run side by side rather than one after another
+    const warm = await Promise.all(Array.from({ length: 6 }, () => t.db.client.acquireConnection()));
+    for (const c of warm) await t.db.client.releaseConnection(c);
+    const ids = await Promise.all(Array.from({ length: 6 }, (_, i) => openTable(deps, b.id, i + 1, {})));
+    assert.equal(new Set(ids).size, 1, `one check for the table: ${ids.join(', ')}`);
+    assert.equal(Number((await t.db('orders').where({ table_id: b.id, status: 'open' }).count({ n: '*' }))[0].n), 1);
+    await assert.rejects(openTable(deps, 2 ** 40, 2, {}), (e: AppError) => e.status === 404);
+  });
+
   it('a line add is 2 round trips to PostgreSQL (1 once the order and product are kept), a kitchen send 2 (1 when kept), a cash close 2 (1 when kept); the totals the adds wrote are the totals of their lines', async () => {
     const one = createDb(t.url, { poolMax: 1 }); // one connection: its ReadyForQuery messages are the round trips
     const listener = listenForAuthChanges(one, testLog, { retryMs: 100 }); // on a connection of its own

@@ -4,6 +4,7 @@ import { conflict, invalid, notFound } from '../errors';
 import { openOrder, type Actor, type OrderDeps } from '../orders/service';
 import { query, transaction } from '../db/direct';
 import { isOpen } from '../orders/queries';
+import { orderMemory } from '../orders/memory';
 
 export type TableState = 'free' | 'ordering' | 'sent' | 'ready' | 'paying';
 
@@ -73,20 +74,24 @@ interface FloorRow extends Pick<FloorTable, 'id' | 'name' | 'seats' | 'x' | 'y' 
  * Seats a table: its open check if it has one (another terminal may have opened it), else a new
  * one with its covers. One seating of a table at a time (a lock for the transaction), so two
  * terminals seating it together get the same check. Three statements: the lock with the table's
- * check; the open check looked for after it (a statement of its own, so it sees what a seating that
- * held the lock before committed); the order opened with its covers and seating time.
+ * name; the open check looked for after it (a statement of its own, so it sees what a seating that
+ * held the lock before committed); the order opened with its covers and seating time. A new check
+ * is kept in memory once committed (orders/memory.ts), so its first line is one statement too.
  */
 export async function openTable(deps: OrderDeps, tableId: number, covers: number | null, actor: Actor): Promise<number> {
-  return transaction(deps.db, async (trx) => {
+  const memory = orderMemory(deps.db);
+  const seated = await transaction(deps.db, async (trx) => {
     const [table] = (
-      await query<{ active: boolean }>(trx, 'select pg_advisory_xact_lock(hashtext(?)) is null as locked, exists(select 1 from tables where id = ? and active) as active', [`table:${tableId}`, tableId])
+      await query<{ name: string | null }>(trx, 'select pg_advisory_xact_lock(hashtext(?)) is null as locked, (select name from tables where id = ? and active) as name', [`table:${tableId}`, tableId])
     ).rows;
-    if (!table.active) throw notFound('That table');
+    if (table.name === null) throw notFound('That table');
     const [open] = (await query<{ id: number }>(trx, `select id from orders where table_id = ? and ${isOpen()} order by id limit 1`, [tableId])).rows;
-    if (open) return open.id;
-    const o = await openOrder({ ...deps, db: trx }, { type: 'dine_in', tableId, covers, seatedAt: deps.clock.now() }, actor);
-    return o.id;
+    if (open) return { id: open.id };
+    const order = await openOrder({ ...deps, db: trx }, { type: 'dine_in', tableId, covers, seatedAt: deps.clock.now() }, actor);
+    return { id: order.id, opened: { order, tableName: table.name } };
   });
+  if (seated.opened) memory?.keepOrder({ ...seated.opened, lines: [], modifiers: [], payments: [], refunds: [], refundedByLine: new Map() });
+  return seated.id;
 }
 
 // ---- the floor-plan editor (back office) ----

@@ -218,6 +218,14 @@ describe('the order screen a line add answers', function () {
       assert.equal(keptPayTrips, 1, 'the order locked at the kept version, payment, line amounts, the chain head, entry, event, order, committed');
       assert.equal(closed.result.closed, true);
       assert.deepEqual(closed.view, await orders.getOrderView(one, kept.id));
+
+      // a check this server seated: kept from the start, so its first line is 1 too
+      const table = (await t.db('tables').where({ active: true }).orderBy('id', 'desc').offset(2).first())!;
+      const check = await openTable(d, table.id, 2, {});
+      const [first, firstTrips] = await counted(() => orders.addLineAndView(d, check, { productId, quantity: 1, modifierIds, note: null }));
+      assert.equal(firstTrips, 1, 'the line and the totals where the check is at the version it was seated with');
+      assert.equal(first.view.tableName, table.name);
+      assert.deepEqual(first.view, await orders.getOrderView(one, check));
     } finally {
       await listener.stop();
       await one.destroy();

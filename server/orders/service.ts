@@ -6,7 +6,7 @@ import type { ProductWithGroups } from '../catalog/queries';
 import { conflict, invalid, notFound, unprocessable } from '../errors';
 import { appendEntry, appendParts, ENTRY_ROW } from '../journal/service';
 import { insertFromWrite, insertWrite, updateByIdFromWrite, updateByIdWrite, updateWhereWrite, writeAll, type Write } from '../db/write-all';
-import { isTransaction, query, transaction } from '../db/direct';
+import { isTransaction, query, transaction, type QueryOptions } from '../db/direct';
 import { audit } from '../audit/service';
 import { emitEvent, eventWrites } from '../webhooks/service';
 import {
@@ -257,6 +257,8 @@ export async function openOrder(
   input: { type: OrderRow['type']; customerName?: string | null; tableId?: number | null; covers?: number | null; seatedAt?: Date | null },
   actor: Actor = {},
   reserved?: ReservedNumber,
+  /** `commitAfter`: the caller's transaction ends with this insert (its COMMIT rides with it) */
+  opts: QueryOptions = {},
 ): Promise<OrderRow> {
   const memory = orderMemory(deps.db);
   const settings = await getSettings(deps.db);
@@ -270,6 +272,7 @@ export async function openOrder(
         `insert into orders (number, business_date, type, customer_name, table_id, covers, seated_at, staff_id, terminal_id, created_at, updated_at)
          values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning *`,
         [reserved.number, bd, ...values],
+        opts,
       )
     : await query<OrderRow>(
         deps.db,
@@ -281,6 +284,7 @@ export async function openOrder(
          select counter.last_number, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? from counter
          returning *`,
         [bd, bd, ...values],
+        opts,
       );
   const order = res.rows[0];
   // kept for its first lines (memory.ts); not inside a caller's transaction, which may yet roll back

@@ -75,8 +75,9 @@ interface FloorRow extends Pick<FloorTable, 'id' | 'name' | 'seats' | 'x' | 'y' 
  * one with its covers. One seating of a table at a time (a lock for the transaction), so two
  * terminals seating it together get the same check. Three statements: the lock with the table's
  * name; the open check looked for after it (a statement of its own, so it sees what a seating that
- * held the lock before committed); the order opened with its covers and seating time. A new check
- * is kept in memory once committed (orders/memory.ts), so its first line is one statement too.
+ * held the lock before committed); the order opened with its covers and seating time, the COMMIT
+ * riding with it. A new check is kept in memory once committed (orders/memory.ts), so its first
+ * line is one statement too.
  */
 export async function openTable(deps: OrderDeps, tableId: number, covers: number | null, actor: Actor): Promise<number> {
   const memory = orderMemory(deps.db);
@@ -87,7 +88,7 @@ export async function openTable(deps: OrderDeps, tableId: number, covers: number
     if (table.name === null) throw notFound('That table');
     const [open] = (await query<{ id: number }>(trx, `select id from orders where table_id = ? and ${isOpen()} order by id limit 1`, [tableId])).rows;
     if (open) return { id: open.id };
-    const order = await openOrder({ ...deps, db: trx }, { type: 'dine_in', tableId, covers, seatedAt: deps.clock.now() }, actor);
+    const order = await openOrder({ ...deps, db: trx }, { type: 'dine_in', tableId, covers, seatedAt: deps.clock.now() }, actor, undefined, { commitAfter: true });
     return { id: order.id, opened: { order, tableName: table.name } };
   });
   if (seated.opened) memory?.keepOrder({ ...seated.opened, lines: [], modifiers: [], payments: [], refunds: [], refundedByLine: new Map() });

@@ -2,7 +2,7 @@ import type { Clock } from '../clock';
 import type { Db, DbOrTrx } from '../db/knex';
 import { conflict, invalid, notFound } from '../errors';
 import { openOrder, type Actor, type OrderDeps } from '../orders/service';
-import { query, transaction } from '../db/direct';
+import { isTransaction, query, transaction } from '../db/direct';
 import { isOpen } from '../orders/queries';
 import { orderMemory } from '../orders/memory';
 
@@ -88,7 +88,8 @@ export async function openTable(deps: OrderDeps, tableId: number, covers: number
     if (table.name === null) throw notFound('That table');
     const [open] = (await query<{ id: number }>(trx, `select id from orders where table_id = ? and ${isOpen()} order by id limit 1`, [tableId])).rows;
     if (open) return { id: open.id };
-    const order = await openOrder({ ...deps, db: trx }, { type: 'dine_in', tableId, covers, seatedAt: deps.clock.now() }, actor, undefined, { commitAfter: true });
+    // the COMMIT rides with the insert, unless the transaction is a caller's (it goes on after this)
+    const order = await openOrder({ ...deps, db: trx }, { type: 'dine_in', tableId, covers, seatedAt: deps.clock.now() }, actor, undefined, { commitAfter: !isTransaction(deps.db) });
     return { id: order.id, opened: { order, tableName: table.name } };
   });
   if (seated.opened) memory?.keepOrder({ ...seated.opened, lines: [], modifiers: [], payments: [], refunds: [], refundedByLine: new Map() });

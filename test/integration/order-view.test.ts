@@ -7,6 +7,7 @@ import * as orders from '../../server/orders/service';
 import { openTable } from '../../server/tables/service';
 import { AppError } from '../../server/errors';
 import { createDb } from '../../server/db/knex';
+import { transaction } from '../../server/db/direct';
 import { forgetOrder } from '../../server/orders/memory';
 import { listenForAuthChanges } from '../../server/auth/cache';
 import { testLog } from '../helpers/log';
@@ -165,6 +166,25 @@ describe('the order screen a line add answers', function () {
     assert.equal(new Set(ids).size, 1, `one check for the table: ${ids.join(', ')}`);
     assert.equal(Number((await t.db('orders').where({ table_id: b.id, status: 'open' }).count({ n: '*' }))[0].n), 1);
     await assert.rejects(openTable(deps, 2 ** 40, 2, {}), (e: AppError) => e.status === 404);
+  });
+
+  it('seats a table inside a caller\'s transaction too, which goes on after it and can still roll back', async () => {
+    const table = (await t.db('tables').where({ active: true }).orderBy('id', 'desc').offset(3).first())!;
+    const id = await transaction(t.db, async (trx) => {
+      const seated = await openTable({ ...deps, db: trx }, table.id, 4, {});
+      await trx('orders').where({ id: seated }).update({ customer_name: 'Party of four' }); // the caller's own statement after it
+      return seated;
+    });
+    assert.deepEqual(await t.db('orders').where({ id }).first('covers', 'customer_name'), { covers: 4, customer_name: 'Party of four' });
+    const other = (await t.db('tables').where({ active: true }).orderBy('id', 'desc').offset(4).first())!;
+    await assert.rejects(
+      transaction(t.db, async (trx) => {
+        await openTable({ ...deps, db: trx }, other.id, 2, {});
+        throw new Error('the caller changed its mind');
+      }),
+      /changed its mind/,
+    );
+    assert.equal(Number((await t.db('orders').where({ table_id: other.id }).count({ n: '*' }))[0].n), 0);
   });
 
   it('a line add is 2 round trips to PostgreSQL (1 once the order and product are kept), a kitchen send 2 (1 when kept), a cash close 2 (1 when kept); the totals the adds wrote are the totals of their lines', async () => {

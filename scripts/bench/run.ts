@@ -180,11 +180,12 @@ async function main(): Promise<void> {
 
   // -- table service: waiters on the terminals paired above, a table each
   if (cfg.sections.has('tables')) {
-    const tableIds = await benchTables(db, Math.max(...cfg.waiters));
-    const tableOf = new Map(terminals.map((b, i) => [b, tableIds[i]] as const));
+    const tableOf = new Map<Browser, number>();
     const tSteps = tableSteps((b) => tableOf.get(b)!, { send: sendBuilt });
     const title = `Table service: N waiters, each looping a table's check over HTTP (${stepSummary(tSteps)})`;
     try {
+      const tableIds = await benchTables(db, Math.max(...cfg.waiters));
+      terminals.forEach((b, i) => tableOf.set(b, tableIds[i]));
       const runs = new Map<number, RushRun[]>(cfg.waiters.map((n) => [n, []]));
       for (let r = 0; r < cfg.runs; r++) {
         for (const n of cfg.waiters) {

@@ -16,7 +16,6 @@ import { openApiDocument } from './openapi';
 import * as schema from './schema';
 import { orderJson, paymentJson, productJson } from './serialize';
 import type { PaymentRow } from '../orders/queries';
-import { transaction } from '../db/direct';
 
 export interface ApiDeps {
   db: Db;
@@ -77,16 +76,14 @@ export function apiRoutes(deps: ApiDeps): Router {
     if (input.tableId && !(await deps.db('tables').where({ id: input.tableId, active: true }).first('id'))) {
       throw unprocessable(`There is no table ${input.tableId}.`, 'unknown-table');
     }
+    // the lines' SKUs before a number is taken: an unknown one costs no order number
+    const lines: orders.NewLine[] = [];
+    for (const l of input.lines) lines.push(await resolveLine(deps.db, l));
     // the number first, on its own: the transaction below does not hold the day's order counter
     // (terminals opening orders would wait for it); a failed create skips its number
     const number = await orders.reserveOrderNumber(orderDeps());
     // one transaction: a bad line 3 leaves no half-made order behind
-    const id = await transaction(deps.db, async (trx) => {
-      const d = orderDeps(trx);
-      const o = await orders.openOrder(d, { type: input.type, customerName: input.customerName, tableId: input.tableId }, actor(ctx), number);
-      for (const l of input.lines) await orders.addLine(d, o.id, await resolveLine(trx, l));
-      return o.id;
-    });
+    const id = await orders.openOrderWithLines(orderDeps(), { type: input.type, customerName: input.customerName, tableId: input.tableId }, lines, actor(ctx), number);
     ctx.status = 201;
     ctx.body = await view(id);
   });

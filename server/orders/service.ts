@@ -18,7 +18,7 @@ import { forgetOrder, orderMemory, type MemoryKeeper } from './memory';
 import type { BusinessSettings } from '../settings/schema';
 import { merged } from '../merge';
 import {
-  datedFromJson, findOrder, insertLineIfOrderAt, insertLineWithModifiers, lineModifiers, loadOrderBundle, type OrderBundle, lockOrder, lockOrderForTender, lockOrderWithLines, nextOrderNumber, orderLines, refundedByLine,
+  datedFromJson, findOrder, insertLineIfOrderAt, insertLineWithModifiers, lineModifiers, loadOrderBundle, type OrderBundle, lockOrder, lockOrderForTender, lockOrderWithLines, nextOrderNumber, orderLines, productWithGroupsById, refundedByLine,
   type LineRow, type ModifierRow, type NewLineRow, type OrderRow, type PaymentRow,
 } from './queries';
 
@@ -292,6 +292,54 @@ export async function openOrder(
     memory.keepOrder({ order, tableName: null, lines: [], modifiers: [], payments: [], refunds: [], refundedByLine: new Map() });
   }
   return order;
+}
+
+/**
+ * An order made with its lines in one transaction (the integration API's create). The order is
+ * new, so nothing else sees or changes it before COMMIT: its lines need no lock and no read of it
+ * in between. Each line goes in with its modifiers in one statement; the last also writes the
+ * order's totals and carries the COMMIT (round-trips.ts). Products come from memory when kept
+ * (memory.ts), else are read once each. A bad line fails the whole order and leaves nothing
+ * behind. A counter or takeaway order is kept in memory once committed, so its payment can be
+ * one statement too. Returns the order's id.
+ */
+export async function openOrderWithLines(
+  deps: OrderDeps,
+  input: Parameters<typeof openOrder>[1],
+  lines: readonly NewLine[],
+  actor: Actor = {},
+  reserved?: ReservedNumber,
+): Promise<number> {
+  const memory = orderMemory(deps.db);
+  const ownTransaction = !isTransaction(deps.db);
+  const made = await transaction(deps.db, async (trx) => {
+    const order = await openOrder({ ...deps, db: trx }, input, actor, reserved);
+    const settings = await getSettings(trx);
+    const products = new Map<number, ProductWithGroups | undefined>();
+    const added: LineRow[] = [];
+    const modifiers: ModifierRow[] = [];
+    let after = order;
+    for (const [i, wanted] of lines.entries()) {
+      if (!products.has(wanted.productId)) products.set(wanted.productId, memory?.product(wanted.productId) ?? (await productWithGroupsById(trx, wanted.productId)));
+      const { line, mods } = lineFor(deps, order.id, settings, products.get(wanted.productId), wanted);
+      const last = i === lines.length - 1;
+      const totals = last ? totalsWrite(deps.clock, order, settings, [...added, merged(NEW_LINE_DEFAULTS, line, { id: 0 })], false) : undefined;
+      const inserted = await insertLineWithModifiers(trx, line, mods, { also: totals ? [totals.write] : [], commitAfter: last && ownTransaction });
+      added.push(inserted.line);
+      modifiers.push(...inserted.modifiers);
+      if (totals) {
+        const t = totals.totals;
+        after = { ...order, subtotal: t.subtotal, discount_total: t.discountTotal, tax_total: t.taxTotal, total: t.total, version: totals.version, updated_at: totals.updatedAt };
+      }
+    }
+    return { order: after, lines: added, modifiers, products };
+  });
+  for (const [id, product] of made.products) if (product) memory?.keepProduct(id, product);
+  if (memory && made.order.table_id === null) {
+    memory.keepOrder({ order: made.order, tableName: null, lines: made.lines, modifiers: made.modifiers, payments: [], refunds: [], refundedByLine: new Map() });
+  }
+  deps.events.orderChanged(made.order.id, made.order.version);
+  return made.order.id;
 }
 
 export interface NewLine {

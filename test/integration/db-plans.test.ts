@@ -13,7 +13,8 @@ import type { Db } from '../../server/db/knex';
 import { openOrders } from '../../server/orders/queries';
 import { floor, openTable } from '../../server/tables/service';
 import { DUE_SQL } from '../../server/webhooks/worker';
-import { toNative, transaction } from '../../server/db/direct';
+import { toNative } from '../../server/db/direct';
+import { forgetOrderMemory } from '../../server/orders/memory';
 // pg's own conversion of a binding to the text it sends (its typings do not cover lib/utils)
 const { prepareValue } = require('pg/lib/utils') as { prepareValue(v: unknown): string | Buffer | null | undefined };
 
@@ -168,19 +169,15 @@ async function saleStatements(db: Db, clock: FakeClock): Promise<Captured[]> {
     await sendOrderAndView({ ...deps, events: kitchenEvents }, counter.id);
     await orders.tenderCashAndView(deps, counter.id, 100_000, crypto.randomUUID());
     // an integration API sale, as server/api/routes.ts makes it: the number taken on its own, the
-    // order and its lines in one transaction (the locking path), then the payment
+    // order and its lines in one transaction (openOrderWithLines), then the payment
     const api: orders.Actor = { terminal: 'api:plans' };
-    const number = await orders.reserveOrderNumber(deps);
-    const apiOrder = await transaction(db, async (trx) => {
-      const d = { ...deps, db: trx };
-      const o = await orders.openOrder(d, { type: 'takeaway' }, api, number);
-      await orders.addLine(d, o.id, { productId: product.id, quantity: 1, modifierIds: [], note: null });
-      if (withGroups) {
-        const mods = await trx('modifiers').where({ group_id: withGroups.group_id }).orderBy('id').limit(1).pluck('id');
-        await orders.addLine(d, o.id, { productId: withGroups.product_id, quantity: 1, modifierIds: mods, note: null });
-      }
-      return o.id;
-    });
+    const apiLines: orders.NewLine[] = [{ productId: product.id, quantity: 1, modifierIds: [], note: null }];
+    if (withGroups) {
+      const mods = await db('modifiers').where({ group_id: withGroups.group_id }).orderBy('id').limit(1).pluck('id');
+      apiLines.push({ productId: withGroups.product_id, quantity: 1, modifierIds: mods, note: null });
+    }
+    forgetOrderMemory(db); // (its products read in the transaction, as by a server that has not kept them)
+    const apiOrder = await orders.openOrderWithLines(deps, { type: 'takeaway' }, apiLines, api, await orders.reserveOrderNumber(deps));
     await orders.getOrderView(db, apiOrder);
     await orders.tenderCashAndView(deps, apiOrder, 100_000, crypto.randomUUID(), api);
     await openOrders(db);

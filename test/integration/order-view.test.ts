@@ -239,6 +239,22 @@ describe('the order screen a line add answers', function () {
       assert.equal(closed.result.closed, true);
       assert.deepEqual(closed.view, await orders.getOrderView(one, kept.id));
 
+      // an order made with its lines (the integration API's create): the order + BEGIN, then one
+      // statement per line with its modifiers, the last with the totals + COMMIT; kept, so its
+      // payment is 1 as well
+      const number = await orders.reserveOrderNumber(d);
+      const wanted = [{ productId, quantity: 1, modifierIds, note: null }, { productId: brownie.id, quantity: 2, modifierIds: [], note: 'warm' }, { productId, quantity: 3, modifierIds, note: null }];
+      const [made, madeTrips] = await counted(() => orders.openOrderWithLines(d, { type: 'takeaway' }, wanted, {}, number));
+      assert.equal(madeTrips, 2 + wanted.length, 'the order + BEGIN; the Brownie read once (the other product is kept, memory.ts); a statement per line, the last with the totals + COMMIT');
+      const madeView = await orders.getOrderView(one, made);
+      assert.deepEqual(madeView.lines.map((l) => [l.quantity, l.modifiers.length, l.note]), [[1, modifierIds.length, null], [2, 0, 'warm'], [3, modifierIds.length, null]]);
+      const madeRow = await t.db('orders').where({ id: made }).first();
+      const madeLines = await t.db('order_lines').where({ order_id: made }).orderBy('id');
+      assert.equal(madeRow.total, orders.totalsFor(madeRow, madeLines, await getSettings(t.db)).total);
+      assert.equal(madeRow.number, number.number);
+      const [, madePayTrips] = await counted(() => orders.tenderCashAndView(d, made, madeRow.total, crypto.randomUUID()));
+      assert.equal(madePayTrips, 1, 'kept from its making: the close in one statement');
+
       // a check this server seated: kept from the start, so its first line is 1 too
       const table = (await t.db('tables').where({ active: true }).orderBy('id', 'desc').offset(2).first())!;
       const check = await openTable(d, table.id, 2, {});

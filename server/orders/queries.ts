@@ -116,6 +116,11 @@ export interface LockedOrder {
   forView?: { tableName: string | null; modifiers: ModifierRow[]; payments: PaymentRow[] };
 }
 
+/** A product with its tax rate and modifier groups (PRODUCT_WITH_GROUPS_SQL), or undefined. */
+export async function productWithGroupsById(db: DbOrTrx, id: number): Promise<ProductWithGroups | undefined> {
+  return productWithGroups((await query<NonNullable<Parameters<typeof productWithGroups>[0]>>(db, PRODUCT_WITH_GROUPS_SQL, [id])).rows[0]);
+}
+
 /**
  * The order row locked FOR UPDATE together with its lines, in one round trip.
  *
@@ -125,11 +130,6 @@ export interface LockedOrder {
  * the order's version in the same transaction, so the version the snapshot saw tells: when it
  * differs from the locked row's, the lines are read again, now under the lock.
  */
-/** A product with its tax rate and modifier groups (PRODUCT_WITH_GROUPS_SQL), or undefined. */
-export async function productWithGroupsById(db: DbOrTrx, id: number): Promise<ProductWithGroups | undefined> {
-  return productWithGroups((await query<NonNullable<Parameters<typeof productWithGroups>[0]>>(db, PRODUCT_WITH_GROUPS_SQL, [id])).rows[0]);
-}
-
 export async function lockOrderWithLines(trx: DbOrTrx, id: number, opts: { productId?: number; forView?: boolean } = {}): Promise<LockedOrder | undefined> {
   // a new line's product rides along (not locked: the catalog is read as of this statement)
   const withProduct = opts.productId !== undefined;

@@ -170,12 +170,12 @@ async function mutateWithView<T>(
     const current = opts.orderFieldsChange ? (await findOrder(trx, orderId))! : order;
     const before = beforeOf(current);
     // the change's last statement: the COMMIT goes in the same round trip (m.commitAfter)
-    const { version, totals, updatedAt } = written ?? (await recomputeTotals(trx, deps.clock, before, settings, m.linesAfter, clearFor(current), m.commitAfter));
+    const w = written ?? (await recomputeTotals(trx, deps.clock, before, settings, m.linesAfter, clearFor(current), m.commitAfter));
     // what the screen after the change shows, when the transaction saw all of it (lines known,
     // nothing re-read); it is rendered into a view after COMMIT, not while the order is locked
     const after: OrderBundle | undefined = locked.forView && m.linesAfter && !opts.orderFieldsChange
       ? {
-          order: { ...before, subtotal: totals.subtotal, discount_total: totals.discountTotal, tax_total: totals.taxTotal, total: totals.total, version, updated_at: updatedAt },
+          order: withTotals(before, w),
           tableName: locked.forView.tableName,
           lines: m.linesAfter,
           modifiers: [...locked.forView.modifiers, ...(m.modifiersAdded ?? [])],
@@ -184,7 +184,7 @@ async function mutateWithView<T>(
           refundedByLine: new Map(),
         }
       : undefined;
-    return { result, version, after, settings, product: locked.product };
+    return { result, version: w.version, after, settings, product: locked.product };
   };
   // given a transaction, `transaction` runs the change in it (no savepoint)
   const { result, version, after, settings, product } = await transaction(deps.db, change);
@@ -230,6 +230,12 @@ function totalsWrite(clock: Clock, order: OrderRow, settings: BusinessSettings, 
     ...(clearTaxAdjustments ? { tax_adjustments: null } : {}),
   };
   return { write: updateByIdWrite('orders', order.id, set), set, version, totals, updatedAt };
+}
+
+/** `order` as it is once `w` is written: its totals, version and time of change. */
+function withTotals(order: OrderRow, w: TotalsWrite): OrderRow {
+  const t = w.totals;
+  return { ...order, subtotal: t.subtotal, discount_total: t.discountTotal, tax_total: t.taxTotal, total: t.total, version: w.version, updated_at: w.updatedAt };
 }
 
 /** An order number taken for an order that a transaction is about to make (reserveOrderNumber). */
@@ -327,10 +333,7 @@ export async function openOrderWithLines(
       const inserted = await insertLineWithModifiers(trx, line, mods, { also: totals ? [totals.write] : [], commitAfter: last && ownTransaction });
       added.push(inserted.line);
       modifiers.push(...inserted.modifiers);
-      if (totals) {
-        const t = totals.totals;
-        after = { ...order, subtotal: t.subtotal, discount_total: t.discountTotal, tax_total: t.taxTotal, total: t.total, version: totals.version, updated_at: totals.updatedAt };
-      }
+      if (totals) after = withTotals(order, totals);
     }
     return { order: after, lines: added, modifiers, products };
   });
@@ -390,13 +393,13 @@ async function addLineFromMemory(deps: OrderDeps, memory: MemoryKeeper, orderId:
   } catch {
     return undefined;
   }
-  const { set, version, totals, updatedAt } = totalsWrite(deps.clock, known.order, settings, [...known.lines, merged(NEW_LINE_DEFAULTS, line, { id: 0 })], false);
-  const added = await insertLineIfOrderAt(deps.db, line, mods, updateWhereWrite('orders', set, { id: orderId, version: known.order.version, status: 'open' }));
+  const w = totalsWrite(deps.clock, known.order, settings, [...known.lines, merged(NEW_LINE_DEFAULTS, line, { id: 0 })], false);
+  const added = await insertLineIfOrderAt(deps.db, line, mods, updateWhereWrite('orders', w.set, { id: orderId, version: known.order.version, status: 'open' }));
   if (!added) return undefined;
-  deps.events.orderChanged(orderId, version);
+  deps.events.orderChanged(orderId, w.version);
   const after: OrderBundle = {
     ...known,
-    order: { ...known.order, subtotal: totals.subtotal, discount_total: totals.discountTotal, tax_total: totals.taxTotal, total: totals.total, version, updated_at: updatedAt },
+    order: withTotals(known.order, w),
     lines: [...known.lines, added.line],
     modifiers: [...known.modifiers, ...added.modifiers],
   };

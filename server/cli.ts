@@ -9,7 +9,6 @@ import { migrateLatest } from './db/migrations';
 import { seedSettings } from './settings/service';
 import { seedDemo } from './demo/seed';
 import { startServer, type RunningServer } from './main';
-import { tuneHeap } from './heap';
 import { systemClock } from './clock';
 import { verifyJournal } from './journal/verify';
 import crypto from 'node:crypto';
@@ -44,8 +43,6 @@ const commands: Record<string, Command> = {
   async start(args, config) {
     const cfg = config();
     const log = createLogger(cfg.LOG_LEVEL);
-    const heapFlags = tuneHeap();
-    if (heapFlags.length) log.info({ flags: heapFlags }, 'heap tuned');
     const demo = args.includes('--demo');
     // the handlers go in before the start: a signal while it runs (or just after "listening")
     // stops the server once it has started, PostgreSQL included, instead of killing the process

@@ -11,19 +11,16 @@ describe('loadConfig', () => {
     assert.equal(c.dataDir, '/tmp/x');
     assert.equal(c.exportDir, '/tmp/x/exports');
     assert.equal(c.DB_POOL_MAX, 8);
-    assert.equal(c.SERVER_CPU, 'auto');
-    assert.equal(loadConfig({ SERVER_CPU: '1' }).SERVER_CPU, 1);
-    assert.equal(loadConfig({ SERVER_CPU: 'off' }).SERVER_CPU, 'off');
     assert.ok(Object.isFrozen(c));
   });
 
   it('names every bad setting and what is wrong with it', () => {
     assert.throws(
-      () => loadConfig({ PORT: 'eighty', TIMEZONE: 'Mars/Olympus', CURRENCY: 'XYZ', LOG_LEVEL: 'loud', DB_POOL_MAX: '1', SERVER_CPU: 'fastest' }),
+      () => loadConfig({ PORT: 'eighty', TIMEZONE: 'Mars/Olympus', CURRENCY: 'XYZ', LOG_LEVEL: 'loud', DB_POOL_MAX: '1' }),
       (err: unknown) => {
         assert.ok(err instanceof ConfigError);
         const text = err.problems.join('\n');
-        for (const key of ['PORT', 'TIMEZONE', 'CURRENCY', 'LOG_LEVEL', 'DB_POOL_MAX', 'SERVER_CPU']) assert.match(text, new RegExp(`Invalid setting ${key}:`));
+        for (const key of ['PORT', 'TIMEZONE', 'CURRENCY', 'LOG_LEVEL', 'DB_POOL_MAX']) assert.match(text, new RegExp(`Invalid setting ${key}:`));
         return true;
       },
     );

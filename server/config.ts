@@ -63,12 +63,6 @@ const fields = {
     schema: z.coerce.number().int().min(2).max(200).default(DEFAULT_DB_POOL_MAX),
     doc: 'database connections the server keeps at most (more contend for the same rows and cores)',
   },
-  SERVER_CPU: {
-    schema: z
-      .union([z.enum(['auto', 'off']), z.coerce.number().int().min(0).max(4095)], { error: 'expected auto, off or a core number' })
-      .default('auto'),
-    doc: 'the core the server keeps to itself, its own PostgreSQL taking the others: auto (the one with the fewest device interrupts), off, or a core number (server/cpu-layout.ts)',
-  },
   SHUTDOWN_TIMEOUT_MS: {
     schema: z.coerce.number().int().min(0).max(600_000).default(10_000),
     doc: 'how long in-flight requests may take to finish on shutdown',

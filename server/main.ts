@@ -3,7 +3,6 @@ import { systemClock, type Clock } from './clock';
 import type { Config } from './config';
 import { lockDataDir, type DataDirLock } from './db/data-dir-lock';
 import { openDatabase, type Database } from './db/database';
-import { applyCpuLayout } from './cpu-layout';
 import { migrateLatest } from './db/migrations';
 import type { Db } from './db/knex';
 import { createLogger, type Logger } from './logger';
@@ -14,7 +13,7 @@ import { WebhookWorker } from './webhooks/worker';
 import { resolveSecretKey } from './secret-key';
 import { seedSettings } from './settings/service';
 import { seedDemo, type DemoInfo } from './demo/seed';
-import { createPairingCode } from './auth/service';
+import { createPairingCode } from './auth/pairing';
 import { listenForAuthChanges } from './auth/cache';
 import { flushActivity } from './auth/activity';
 
@@ -47,9 +46,6 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     const secretKey = resolveSecretKey(config);
     const database: Database = await openDatabase(config, log);
     undo.push(() => database.close());
-    const postmaster = database.cluster?.runningPid();
-    if (postmaster) await applyCpuLayout(config.SERVER_CPU, postmaster, log);
-    else log.info({ reason: 'DATABASE_URL: not the server\'s own PostgreSQL' }, 'the server and PostgreSQL share every core');
     const db = database.db;
     const applied = await migrateLatest(db);
     if (applied.length) log.info({ applied }, 'migrations applied');

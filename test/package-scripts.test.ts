@@ -1,27 +1,25 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { npmStartEnv, npmStartNodeArgs } from '../scripts/bench/server';
 
 const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { scripts: Record<string, string> };
 
 describe('how npm start runs the server', () => {
-  it('sets glibc malloc settings for the server, the same in start and start:store', () => {
-    const lead = (script: string) => script.slice(0, script.indexOf(' node '));
-    assert.equal(lead(pkg.scripts.start), 'MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072');
-    assert.equal(lead(pkg.scripts['start:store']), lead(pkg.scripts.start));
+  // no process tuning outside the code (ARCHITECTURE, "Performance budget"; issue 19): the
+  // appliance binary would not get it, and it surprised whoever started the server another way
+  it('start and start:store run the CLI with nothing in front of it', () => {
+    assert.equal(pkg.scripts.start, 'node --import tsx server/cli.ts start --demo');
+    assert.equal(pkg.scripts['start:store'], 'node --import tsx server/cli.ts start');
   });
 
-  it('the bench starts its server with the same settings, overridable, empty meaning unset', () => {
-    assert.deepEqual(npmStartEnv({}), { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' });
-    assert.deepEqual(npmStartEnv({ MALLOC_ARENA_MAX: '', MALLOC_MMAP_THRESHOLD_: '65536' }), { MALLOC_MMAP_THRESHOLD_: '65536' });
-  });
-
-  it('caps V8\'s young generation at 16 MB semi-spaces, in start and start:store, and the bench does the same', () => {
-    // Node 20's default; Node 24 (the appliance's) takes 64 MB ones: 273 → 181 MB under the rush
-    const nodeFlags = (script: string) => script.slice(script.indexOf(' node ') + 6, script.indexOf(' --import '));
-    assert.equal(nodeFlags(pkg.scripts.start), '--max-semi-space-size=16');
-    assert.equal(nodeFlags(pkg.scripts['start:store']), nodeFlags(pkg.scripts.start));
-    assert.deepEqual(npmStartNodeArgs(), ['--max-semi-space-size=16']);
+  it('no script sets an environment variable or gives node a flag beyond loading tsx', () => {
+    for (const [name, script] of Object.entries(pkg.scripts)) {
+      const words = script.split(/\s+/);
+      assert.deepEqual(words.filter((w) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(w)), [], `${name}: ${script}`);
+      const node = words.indexOf('node');
+      if (node < 0) continue;
+      const flags = words.slice(node + 1, words.findIndex((w, i) => i > node && !w.startsWith('-') && words[i - 1] !== '--import'));
+      assert.deepEqual(flags, ['--import', 'tsx'], `${name}: ${script}`);
+    }
   });
 });

@@ -174,19 +174,6 @@ export function defaultBinDir(): string {
   return path.join(path.dirname(entry), '..', 'native', 'bin');
 }
 
-/**
- * PostgreSQL's environment: ours, without the glibc malloc settings `npm start` gives the Node
- * process (package.json). Inherited, they made every backend return its memory to the kernel
- * after each statement and fault it back in for the next (MALLOC_MMAP_THRESHOLD_ turns glibc's
- * adaptive thresholds off): brk, munmap and page faults were a sixth of PostgreSQL's CPU in a
- * profile of the bench's rush (perf, docs/PERFORMANCE.md).
- */
-export function postgresEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = { ...env, LC_MESSAGES: 'C', LANG: 'C' };
-  for (const k of Object.keys(out)) if (k.startsWith('MALLOC_')) delete out[k];
-  return out;
-}
-
 function run(cmd: string, args: string[], account: Account | undefined, detached = false) {
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     const child = spawn(cmd, args, {
@@ -194,7 +181,7 @@ function run(cmd: string, args: string[], account: Account | undefined, detached
       gid: account?.gid,
       detached,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: postgresEnv(process.env),
+      env: { ...process.env, LC_MESSAGES: 'C', LANG: 'C' },
       cwd: os.tmpdir(),
     });
     let stdout = '';

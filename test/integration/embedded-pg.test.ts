@@ -54,35 +54,6 @@ describe('embedded PostgreSQL', function () {
     }
   });
 
-  it('runs PostgreSQL without the malloc settings npm start gives the Node process', async () => {
-    // inherited, they made every backend hand its memory back after each statement (embedded.ts)
-    const dir = path.join(tempDir('store-pg-'), 'pg');
-    const cluster = new PgCluster({ dir, log: testLog });
-    const saved = { a: process.env.MALLOC_ARENA_MAX, m: process.env.MALLOC_MMAP_THRESHOLD_ };
-    process.env.MALLOC_ARENA_MAX = '2';
-    process.env.MALLOC_MMAP_THRESHOLD_ = '131072';
-    try {
-      await cluster.start();
-    } finally {
-      for (const [k, v] of [['MALLOC_ARENA_MAX', saved.a], ['MALLOC_MMAP_THRESHOLD_', saved.m]] as const) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-    }
-    try {
-      const db = createDb(cluster.connectionString(), { poolMax: 1 });
-      // a backend's own environment (PostgreSQL overwrites what /proc shows with its process title)
-      await db.raw('create temp table backend_env (line text)');
-      await db.raw(`copy backend_env from program 'env'`);
-      const env = (await db('backend_env').pluck('line')) as string[];
-      assert.ok(env.some((e) => e.startsWith('PATH=')), 'its environment was read');
-      assert.deepEqual(env.filter((e) => e.startsWith('MALLOC_')), []);
-      await db.destroy();
-    } finally {
-      await cluster.stop();
-    }
-  });
-
   it('refuses connections without the generated password', async () => {
     const dir = path.join(tempDir('store-pg-'), 'pg');
     const cluster = new PgCluster({ dir, log: testLog });

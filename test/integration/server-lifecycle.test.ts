@@ -1,27 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { spawnCli, waitForListening, postmastersFor, type Spawned } from '../helpers/spawn';
 import { tempDir } from '../helpers/config';
-import { allowedCpus, processAndChildren } from '../../server/cpu-layout';
-import { createTestDb } from '../helpers/pg';
 import { Client, login, PINS } from '../helpers/client';
 import pg from 'pg';
 import { loadConfig } from '../../server/config';
 import { runningClusterUrl } from '../../server/db/database';
 import { createLogger } from '../../server/logger';
-
-/** The cores each thread of a process may run on. */
-function threadCpus(pid: number): number[][] {
-  return threadsOf(pid).map((t) => t.cpus);
-}
-
-/** Each thread of a process (its task id; the main thread's is the process's id) and its cores. */
-function threadsOf(pid: number): Array<{ tid: number; cpus: number[] }> {
-  return fs.readdirSync(`/proc/${pid}/task`).map((tid) => ({ tid: Number(tid), cpus: allowedCpus(fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8')) }));
-}
 
 /** A browser paired with the demo's printed code and logged in as the owner. */
 async function demoOwner(s: Spawned, url: string): Promise<Client> {
@@ -40,9 +27,6 @@ function storeUrl(dataDir: string): string {
   assert.ok(url, 'the embedded PostgreSQL is running');
   return url;
 }
-
-/** A process's children (PostgreSQL's backends and helpers). */
-const childrenOf = (pid: number) => processAndChildren(pid).slice(1);
 
 async function healthz(url: string) {
   const res = await fetch(`${url}/healthz`);
@@ -90,82 +74,6 @@ describe('the server process on its own DATA_DIR', function () {
     third.child.kill('SIGTERM');
     assert.equal(await third.exited, 0);
     assert.deepEqual(postmastersFor(pgDir), [], 'no PostgreSQL may be left after a clean stop');
-  });
-
-  it('keeps a core for its JavaScript thread and puts its other threads and its PostgreSQL on the others (SERVER_CPU), or shares them when told', async function () {
-    const cores = allowedCpus(fs.readFileSync('/proc/self/status', 'utf8'));
-    if (cores.length < 2 || spawnSync('taskset', ['--version']).error) return this.skip();
-    const dataDir = tempDir('store-cpu-');
-    const s = spawnCli(['start', '--demo'], { DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' });
-    running.push(s);
-    const url = await waitForListening(s);
-    assert.equal((await healthz(url)).status, 200);
-    const [postmaster] = postmastersFor(path.join(dataDir, 'pg'));
-    const m = /"serverCpu":(\d+),"postgresCpus":"([\d,]+)"/.exec(s.output());
-    assert.ok(m, `the layout is logged:\n${s.output()}`);
-    const server = Number(m[1]);
-    const postgres = m[2].split(',').map(Number);
-    assert.deepEqual([...postgres, server].sort((a, b) => a - b), cores, 'between them, every core');
-    // the JavaScript thread alone on its core; V8's helpers (heap marking, the young generation's
-    // collections) and libuv's pool with PostgreSQL, where they take no time from it
-    const placed = () => {
-      const threads = threadsOf(s.child.pid!);
-      assert.deepEqual(threads.find((t) => t.tid === s.child.pid)?.cpus, [server], 'the JavaScript thread');
-      const helpers = threads.filter((t) => t.tid !== s.child.pid);
-      assert.ok(helpers.length >= 8, `V8's helpers and libuv's pool (${helpers.length} threads)`);
-      for (const t of helpers) assert.deepEqual(t.cpus, postgres, `thread ${t.tid}`);
-    };
-    placed();
-    // a PIN login hashes on libuv's pool: its threads are still off the JavaScript thread's core
-    const c = await demoOwner(s, url);
-    placed();
-    const pgProcs = [postmaster, ...childrenOf(postmaster)];
-    assert.ok(pgProcs.length >= 4, 'the postmaster, its helpers and the pool\'s backends');
-    for (const pid of pgProcs) assert.deepEqual(threadCpus(pid)[0], postgres, `PostgreSQL process ${pid}`);
-    // a backend started afterwards inherits the postmaster's cores
-    const before = new Set(childrenOf(postmaster));
-    const conn = net.connect(Number(fs.readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[3]), '127.0.0.1');
-    await new Promise((r) => conn.once('connect', r));
-    let fresh: number[] = [];
-    for (let i = 0; i < 100 && !fresh.length; i++) {
-      fresh = childrenOf(postmaster).filter((p) => !before.has(p));
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    conn.destroy();
-    assert.ok(fresh.length, 'a new backend was seen');
-    for (const pid of fresh) {
-      try {
-        assert.deepEqual(threadCpus(pid)[0], postgres);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // it ended meanwhile
-      }
-    }
-    s.child.kill('SIGTERM');
-    assert.equal(await s.exited, 0);
-
-    const off = spawnCli(['start'], { DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', SERVER_CPU: 'off' });
-    running.push(off);
-    await waitForListening(off);
-    assert.match(off.output(), /"reason":"SERVER_CPU=off","msg":"the server and PostgreSQL share every core"/);
-    const [pm] = postmastersFor(path.join(dataDir, 'pg'));
-    for (const t of threadCpus(off.child.pid!)) assert.deepEqual(t, cores);
-    assert.deepEqual(threadCpus(pm)[0], cores);
-    off.child.kill('SIGTERM');
-    assert.equal(await off.exited, 0);
-
-    // a PostgreSQL the server did not start is not its to place, and the server alone is not pinned
-    const t = await createTestDb({ empty: true });
-    try {
-      const other = spawnCli(['start'], { DATA_DIR: tempDir('store-cpu-url-'), DATABASE_URL: t.url, PORT: '0', HOST: '127.0.0.1' });
-      running.push(other);
-      await waitForListening(other);
-      assert.match(other.output(), /"reason":"DATABASE_URL: not the server's own PostgreSQL","msg":"the server and PostgreSQL share every core"/);
-      for (const th of threadCpus(other.child.pid!)) assert.deepEqual(th, cores);
-      other.child.kill('SIGTERM');
-      assert.equal(await other.exited, 0);
-    } finally {
-      await t.drop();
-    }
   });
 
   it('stops cleanly, PostgreSQL included, when SIGTERM comes while it is still starting', async () => {

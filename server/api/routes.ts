@@ -4,7 +4,7 @@ import type { Clock } from '../clock';
 import type { Db } from '../db/knex';
 import { invalid, notFound, unprocessable } from '../errors';
 import { idParam, parseInput } from '../http/validate';
-import { productModifierGroups } from '../catalog/queries';
+import { productModifierGroups } from '../catalog/service';
 import { listEntries } from '../journal/service';
 import * as orders from '../orders/service';
 import type { OrderEvents } from '../orders/service';
@@ -15,7 +15,7 @@ import { bearer, idempotent, scope } from './middleware';
 import { openApiDocument } from './openapi';
 import * as schema from './schema';
 import { orderJson, paymentJson, productJson } from './serialize';
-import type { PaymentRow } from '../orders/queries';
+import type { PaymentRow } from '../orders/service';
 
 export interface ApiDeps {
   db: Db;

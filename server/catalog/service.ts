@@ -2,6 +2,11 @@ import type { DbOrTrx } from '../db/knex';
 import { unprocessable } from '../errors';
 import { findProduct, type ModifierGroup, type ProductRow, type ProductWithGroups } from './queries';
 
+// What other features (orders, the API) read of the catalog: they reach it through this service,
+// never ./queries (ARCHITECTURE; test/import-boundaries.test.ts).
+export { listCategories, listProducts, PRODUCT_WITH_GROUPS_SQL, productModifierGroups, productWithGroups } from './queries';
+export type { ModifierGroup, ProductRow, ProductWithGroups } from './queries';
+
 export interface ChosenModifier {
   id: number;
   groupName: string;

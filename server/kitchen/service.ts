@@ -4,8 +4,8 @@ import { conflict, invalid, notFound } from '../errors';
 import {
   datedFromJson, lineModifiers, LINES_JSON, linesFromJson, lockOrder, MODS_JSON, orderLines, PAYMENTS_JSON, SNAPSHOT_VERSION, TABLE_NAME,
   type LineRow, type ModifierRow, type OrderBundle, type OrderReadColumns, type OrderRow, type PaymentRow,
-} from '../orders/queries';
-import { assertOpen, screenOf, type OrderView } from '../orders/service';
+  assertOpen, screenOf, type OrderView,
+} from '../orders/service';
 import { emitEvent } from '../webhooks/service';
 import { updateByIdWrite, updateWhereWrite, writeAll, type Write } from '../db/write-all';
 import { forgetOrder, orderMemory, type MemoryKeeper } from '../orders/memory';

@@ -1,7 +1,7 @@
 import type { DbOrTrx } from '../db/knex';
 import { perDatabase } from '../db/per-database';
 import { isTransaction } from '../db/direct';
-import type { ProductWithGroups } from '../catalog/queries';
+import type { ProductWithGroups } from '../catalog/service';
 import type { OrderBundle } from './queries';
 
 /**

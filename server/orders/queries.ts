@@ -1,7 +1,7 @@
 import type { DbOrTrx } from '../db/knex';
 import type { Write } from '../db/write-all';
 import { query } from '../db/direct';
-import { PRODUCT_WITH_GROUPS_SQL, productWithGroups, type ProductWithGroups } from '../catalog/queries';
+import { PRODUCT_WITH_GROUPS_SQL, productWithGroups, type ProductWithGroups } from '../catalog/service';
 
 export interface OrderRow {
   id: number;

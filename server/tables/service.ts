@@ -1,9 +1,8 @@
 import type { Clock } from '../clock';
 import type { Db, DbOrTrx } from '../db/knex';
 import { conflict, invalid, notFound } from '../errors';
-import { openOrder, type Actor, type OrderDeps } from '../orders/service';
+import { isOpen, openOrder, type Actor, type OrderDeps } from '../orders/service';
 import { isTransaction, query, transaction } from '../db/direct';
-import { isOpen } from '../orders/queries';
 import { orderMemory } from '../orders/memory';
 
 export type TableState = 'free' | 'ordering' | 'sent' | 'ready' | 'paying';

@@ -10,7 +10,8 @@ import { chromium as pw, type BrowserContext, type Page } from 'playwright-core'
 import { loadConfig } from '../server/config';
 import { startServer } from '../server/main';
 import { createLogger } from '../server/logger';
-import { createPairingCode, type TerminalKind } from '../server/auth/service';
+import { createPairingCode } from '../server/auth/pairing';
+import type { TerminalKind } from '../server/auth/service';
 import { systemClock } from '../server/clock';
 
 const out = path.resolve(__dirname, '..', 'docs', 'screenshots');
@@ -39,7 +40,8 @@ async function main() {
   try {
     const tablet = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
     const page = await pair(tablet, 'counter', '1111');
-    await page.goto(`${url}/floor`);
+    // the floor re-reads its plan once its socket connects: type the covers after that swap, or it drops them
+    await Promise.all([page.waitForResponse((r) => new URL(r.url()).pathname === '/floor/plan'), page.goto(`${url}/floor`)]);
     const tile = page.locator('.table-tile', { hasText: 'Table 5' });
     await tile.locator('input.covers').fill('2');
     await tile.locator('button.tile-button').click();
@@ -63,11 +65,11 @@ async function main() {
     await page.waitForSelector('#modal #tendered');
     await page.screenshot({ path: path.join(out, 'pay-tablet.png') });
 
-    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
     const p2 = await pair(phone, 'waiter', '4444');
     await p2.goto(page.url().replace(/\/orders\/.*/, '') + new URL(page.url()).pathname);
     await p2.waitForSelector('#product-grid button.product');
-    await p2.screenshot({ path: path.join(out, 'terminal-phone.png'), fullPage: true });
+    await p2.screenshot({ path: path.join(out, 'terminal-phone.png') });
 
     const k = await browser.newContext({ viewport: { width: 1280, height: 720 } });
     const kp = await pair(k, 'kitchen');

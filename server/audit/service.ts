@@ -5,7 +5,7 @@ export type AuditAction =
   | 'setup' | 'login' | 'logout' | 'pin_failed' | 'lockout' | 'override' | 'override_failed'
   | 'void' | 'comp' | 'refund' | 'price_override' | 'discount' | 'settings_changed' | 'product_availability'
   | 'terminal_paired' | 'terminal_revoked' | 'pairing_code_created' | 'pairing_failed'
-  | 'staff_created' | 'staff_changed' | 'owner_pin_reset';
+  | 'staff_created' | 'staff_changed' | 'owner_pin_reset' | 'pin_blocked';
 
 export interface AuditInput {
   action: AuditAction;

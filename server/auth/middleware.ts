@@ -9,7 +9,8 @@ import { isHtmx } from '../http/render';
 import { getSettings } from '../settings/service';
 import { CSRF_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, csrfToken } from './cookies';
 import { KITCHEN_DEVICE_PERMISSIONS, roleCan, type Permission } from './permissions';
-import { checkPin, decodeDevice, deviceAndSession, endSession, touchSession, type Staff, type Terminal } from './service';
+import { checkOverridePin } from './pin-check';
+import { DEVICE_MAX_AGE_MS, decodeDevice, deviceAndSession, deviceDueForSighting, deviceExpired, noteTerminalSeen, endSession, touchSession, type Staff, type Terminal } from './service';
 import type { RateLimiter } from './rate-limit';
 
 export interface Auth {
@@ -20,6 +21,8 @@ export interface Auth {
   approver?: Staff;
   /** a session ended by the idle timer on this request */
   idleLocked?: boolean;
+  /** a session ended on this request by the store's absolute session lifetime */
+  sessionExpired?: boolean;
 }
 
 declare module 'koa' {
@@ -37,27 +40,35 @@ export const cookieOpts = (ctx: Context, maxAgeMs?: number) => ({
   path: '/',
   ...(maxAgeMs ? { maxAge: maxAgeMs } : {}),
 });
-export const DEVICE_MAX_AGE = 10 * 365 * 24 * 3600_000;
+export const DEVICE_MAX_AGE = DEVICE_MAX_AGE_MS;
 
-/** Resolves the terminal (device cookie) and the staff session; applies the idle lock. */
+/**
+ * Resolves the terminal (device cookie) and the staff session; applies the idle lock and the
+ * absolute session lifetime. A terminal's cookie is renewed on its first request of a day, and a
+ * terminal unseen for DEVICE_MAX_AGE no longer counts as paired.
+ */
 export function authenticate(deps: { db: Db; clock: Clock; log?: Logger }): Middleware {
   return async (ctx, next) => {
     const auth: Auth = {};
     ctx.state.auth = auth;
     if (ctx.path.startsWith('/api/') || ctx.path === '/healthz') return next();
-    const { terminal, session } = await deviceAndSession(
-      deps.db,
-      decodeDevice(ctx.cookies.get(DEVICE_COOKIE, { signed: true })),
-      ctx.cookies.get(SESSION_COOKIE, { signed: true }),
-    );
-    if (terminal) {
+    const deviceCookie = ctx.cookies.get(DEVICE_COOKIE, { signed: true });
+    const { terminal, session } = await deviceAndSession(deps.db, decodeDevice(deviceCookie), ctx.cookies.get(SESSION_COOKIE, { signed: true }));
+    const now = deps.clock.now();
+    if (terminal && !deviceExpired(terminal, now)) {
       auth.terminal = terminal;
+      if (deviceDueForSighting(terminal, now)) {
+        await noteTerminalSeen(deps.db, terminal.id, now);
+        ctx.cookies.set(DEVICE_COOKIE, deviceCookie, cookieOpts(ctx, DEVICE_MAX_AGE));
+      }
       if (session) {
         const settings = await getSettings(deps.db);
-        const now = deps.clock.now();
-        if (now.getTime() - session.last_active_at.getTime() > settings.idleLockSeconds * 1000) {
+        const idle = now.getTime() - session.last_active_at.getTime() > settings.idleLockSeconds * 1000;
+        const tooOld = now.getTime() - session.created_at.getTime() > settings.sessionMaxHours * 3600_000;
+        if (idle || tooOld) {
           await endSession(deps, session.id);
-          auth.idleLocked = true;
+          auth.idleLocked = idle;
+          auth.sessionExpired = !idle;
         } else {
           auth.sessionId = session.id;
           auth.staff = session.staff;
@@ -124,8 +135,13 @@ export async function allowed(ctx: Context, access: Access, deps?: { db: Db; clo
   if (access === 'device') return true;
   if (auth.terminal.kind === 'kitchen' && KITCHEN_DEVICE_PERMISSIONS.has(access)) return true;
   if (auth.terminal.kind === 'kitchen' && !auth.staff) throw forbidden('A kitchen screen cannot do that.');
-  if (!auth.staff) return refuseNoStaff(ctx, auth.idleLocked);
-  if (roleCan(auth.staff.role, access) || (auth.approver && roleCan(auth.approver.role, access))) return true;
+  if (!auth.staff) return refuseNoStaff(ctx, auth.idleLocked, auth.sessionExpired);
+  if (roleCan(auth.staff.role, access)) return true;
+  if (auth.approver && roleCan(auth.approver.role, access)) {
+    // one PIN may approve several steps of one request; each is on the record
+    await auditOverride(ctx, access, deps!);
+    return true;
+  }
   await override(ctx, access, deps!);
   return true;
 }
@@ -147,13 +163,13 @@ async function override(ctx: Context, permission: Permission, deps: { db: Db; cl
       resend: formFields(body),
     });
   }
-  const approver = await checkPin(deps, auth.terminal!.id, pin, 'override');
-  if (!roleCan(approver.role, permission)) {
-    await audit(deps.db, deps.clock, { action: 'override_failed', staffId: auth.staff!.id, approvedBy: approver.id, terminalId: auth.terminal!.id, details: { permission, reason: 'approver lacks permission' } });
-    throw forbidden(`${approver.name} cannot approve this either.`);
-  }
-  auth.approver = approver;
-  await audit(deps.db, deps.clock, { action: 'override', staffId: auth.staff!.id, approvedBy: approver.id, terminalId: auth.terminal!.id, details: { permission, path: ctx.path } });
+  auth.approver = await checkOverridePin(deps, auth.terminal!.id, auth.staff!, pin, permission);
+  await auditOverride(ctx, permission, deps);
+}
+
+async function auditOverride(ctx: Context, permission: Permission, deps: { db: Db; clock: Clock }) {
+  const auth = ctx.state.auth;
+  await audit(deps.db, deps.clock, { action: 'override', staffId: auth.staff!.id, approvedBy: auth.approver!.id, terminalId: auth.terminal!.id, details: { permission, path: ctx.path } });
 }
 
 function formFields(body: Record<string, unknown> | undefined): Array<{ name: string; value: string }> {
@@ -174,20 +190,22 @@ function refuseUnpaired(ctx: Context): false {
   throw new AppError(401, 'unpaired', 'This browser is not a terminal of this store. Pair it first.');
 }
 
-function refuseNoStaff(ctx: Context, idle?: boolean): false {
-  const to = idle ? '/login?locked=1' : '/login';
+function refuseNoStaff(ctx: Context, idle?: boolean, expired?: boolean): false {
+  const to = idle ? '/login?locked=1' : expired ? '/login?expired=1' : '/login';
   if (ctx.method === 'GET' && !isHtmx(ctx) && ctx.accepts('html') === 'html') {
     ctx.redirect(to);
     return false;
   }
   if (isHtmx(ctx)) ctx.set('HX-Redirect', to);
-  throw new AppError(401, 'unauthenticated', idle ? 'The terminal locked itself: enter your PIN.' : 'Enter your PIN first.');
+  const message = idle ? 'The terminal locked itself: enter your PIN.' : expired ? 'Your login has reached the store\'s session limit: enter your PIN again.' : 'Enter your PIN first.';
+  throw new AppError(401, 'unauthenticated', message);
 }
 
 /** Counts one attempt against `limiter` under `key`, or 429. */
 export function limit(limiter: RateLimiter, key: (ctx: Context) => string): Middleware {
   return async (ctx, next) => {
-    if (!limiter.take(key(ctx))) throw tooManyRequests();
+    const k = key(ctx);
+    if (!limiter.take(k)) throw tooManyRequests(limiter.retryAfterSeconds(k));
     return next();
   };
 }

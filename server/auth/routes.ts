@@ -11,6 +11,8 @@ import type { Role } from './permissions';
 import type { RateLimiter } from './rate-limit';
 import * as schema from './schema';
 import * as auth from './service';
+import { createPairingCode, pairWithCode } from './pairing';
+import { checkLoginPin } from './pin-check';
 
 export interface AuthRouteDeps {
   db: Db;
@@ -47,13 +49,13 @@ export function authRoutes(deps: AuthRouteDeps): Router {
   });
 
   router.post('/pair', need('public'), limit(deps.limits.pair, (ctx) => `pair:${ctx.ip}`), validate(schema.Pair), async (ctx) => {
-    const made = await auth.pairWithCode(deps, (ctx.state.input as { code: string }).code);
+    const made = await pairWithCode(deps, (ctx.state.input as { code: string }).code);
     ctx.cookies.set(DEVICE_COOKIE, auth.encodeDevice(made.credential), cookieOpts(ctx, DEVICE_MAX_AGE));
     redirectAfterPost(ctx, made.terminal.kind === 'kitchen' ? '/kitchen' : '/login');
   });
 
   router.get('/login', need('device'), async (ctx) => {
-    render(ctx, 'auth/login.html', null, { settings: await getSettings(deps.db), locked: ctx.query.locked === '1' });
+    render(ctx, 'auth/login.html', null, { settings: await getSettings(deps.db), locked: ctx.query.locked === '1', expired: ctx.query.expired === '1' });
   });
 
   router.post(
@@ -63,7 +65,7 @@ export function authRoutes(deps: AuthRouteDeps): Router {
     validate(schema.Login),
     async (ctx) => {
       const terminal = ctx.state.auth.terminal!;
-      const staff = await auth.checkPin(deps, terminal.id, (ctx.state.input as { pin: string }).pin, 'login');
+      const staff = await checkLoginPin(deps, terminal.id, (ctx.state.input as { pin: string }).pin);
       const sid = await auth.startSession(deps, terminal.id, staff.id, ctx.state.auth.sessionId);
       ctx.cookies.set(SESSION_COOKIE, sid, cookieOpts(ctx));
       await audit(deps.db, deps.clock, { action: 'login', staffId: staff.id, terminalId: terminal.id });
@@ -95,7 +97,7 @@ export function authRoutes(deps: AuthRouteDeps): Router {
   router.post('/backoffice/terminals/pairing-codes', need('terminals:pair'), validate(schema.NewPairingCode), async (ctx) => {
     const input = ctx.state.input as { name: string; kind: auth.TerminalKind };
     const a = ctx.state.auth;
-    const { code, expiresAt } = await auth.createPairingCode(deps, input, { staffId: a.staff!.id, terminalId: a.terminal!.id });
+    const { code, expiresAt } = await createPairingCode(deps, input, { staffId: a.staff!.id, terminalId: a.terminal!.id });
     const settings = await getSettings(deps.db);
     render(ctx, 'backoffice/terminals.html', 'backoffice/_pairing_code.html', {
       code, name: input.name, expiresAt: new Intl.DateTimeFormat('en-GB', { timeZone: settings.timezone, timeStyle: 'short' }).format(expiresAt),
@@ -126,6 +128,12 @@ export function authRoutes(deps: AuthRouteDeps): Router {
     const input = ctx.state.input as { name: string; role: Role; pin: string };
     const a = ctx.state.auth;
     await auth.createStaff(deps, input, { staff: a.staff!, terminalId: a.terminal!.id });
+    redirectAfterPost(ctx, '/backoffice/staff');
+  });
+
+  router.post('/backoffice/staff/:id/pin', need('staff:manage'), validate(schema.StaffPin), async (ctx) => {
+    const a = ctx.state.auth;
+    await auth.setStaffPin(deps, idParam(ctx, 'id'), (ctx.state.input as { pin: string }).pin, { staff: a.staff!, terminalId: a.terminal!.id });
     redirectAfterPost(ctx, '/backoffice/staff');
   });
 

@@ -11,6 +11,7 @@ export const Setup = z
 export const Pair = z.object({ code: z.string().trim().regex(/^\d{6}$/, 'must be 6 digits') });
 export const Login = z.object({ pin: z.string().max(8, 'must be 4 to 8 digits') });
 export const NewPairingCode = z.object({ name, kind: z.enum(TERMINAL_KINDS as [string, ...string[]]) });
+export const StaffPin = z.object({ pin });
 export const NewStaff = z.object({ name, role: z.enum(ROLES as [string, ...string[]]), pin });
 export const TerminalDefaults = z.object({
   station_id: z.union([z.literal('').transform(() => null), z.coerce.number().int().positive()]).default(null),

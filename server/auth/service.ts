@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
 import type { Clock } from '../clock';
 import type { Db, DbOrTrx } from '../db/knex';
-import { conflict, forbidden, invalid, notFound, unprocessable, AppError } from '../errors';
+import { conflict, forbidden, invalid, notFound, unprocessable } from '../errors';
 import { audit } from '../audit/service';
 import { getOrCreateSecret, settingsPrimer, SETTINGS_SUBQUERY } from '../settings/service';
-import { hashPin, isValidPin, pinLookup, verifyPin } from './pin';
+import { hashPin, isValidPin, pinLookup } from './pin';
 import { query } from '../db/direct';
 import { authChanged, authKeeper, cachedAuth, cachedAuthEntries } from './cache';
 import { roleRank, type Role } from './permissions';
@@ -21,6 +21,8 @@ export interface Terminal {
   default_printer: string | null;
   default_station_id: number | null;
   revoked_at: Date | null;
+  /** when the terminal was last seen, written at most daily (a terminal unseen too long must pair again) */
+  last_seen_at: Date | null;
 }
 
 export interface Staff {
@@ -35,12 +37,9 @@ export interface AuthDeps {
   clock: Clock;
 }
 
-const PAIRING_TTL_MS = 10 * 60_000;
-const LOCK_AFTER_FAILURES = 5;
-const FIRST_LOCK_MS = 60_000;
-
 const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
-const lookupKey = (db: DbOrTrx, clock: Clock) => getOrCreateSecret(db, clock, 'pin-lookup', () => crypto.randomBytes(32).toString('hex'));
+/** The key of the PIN (and pairing code) lookup HMAC, made on first use. */
+export const lookupKey = (db: DbOrTrx, clock: Clock) => getOrCreateSecret(db, clock, 'pin-lookup', () => crypto.randomBytes(32).toString('hex'));
 
 // ---- terminals and pairing -------------------------------------------------------------
 
@@ -55,12 +54,27 @@ export function decodeDevice(v: string | undefined): DeviceCredential | undefine
   return m ? { terminalId: Number(m[1]), secret: m[2] } : undefined;
 }
 
-async function createTerminal(trx: DbOrTrx, clock: Clock, name: string, kind: TerminalKind, pairedBy: number | null): Promise<{ terminal: Terminal; credential: DeviceCredential }> {
+export async function createTerminal(trx: DbOrTrx, clock: Clock, name: string, kind: TerminalKind, pairedBy: number | null): Promise<{ terminal: Terminal; credential: DeviceCredential }> {
   const secret = crypto.randomBytes(32).toString('base64url');
   const [terminal] = await trx('terminals')
     .insert({ name, kind, token_hash: sha256(secret), paired_by: pairedBy, created_at: clock.now() })
     .returning('*');
   return { terminal, credential: { terminalId: terminal.id, secret } };
+}
+
+/** A terminal's device cookie lasts this long, renewed on the first request of each day it is used. */
+export const DEVICE_MAX_AGE_MS = 90 * 24 * 3600_000;
+const SEEN_EVERY_MS = 24 * 3600_000;
+
+/** A terminal unseen for DEVICE_MAX_AGE_MS no longer counts as paired, whatever its cookie says. */
+export const deviceExpired = (t: Terminal, now: Date) => t.last_seen_at !== null && now.getTime() - t.last_seen_at.getTime() > DEVICE_MAX_AGE_MS;
+
+/** Whether the terminal's last sighting is old enough to write a new one (and renew its cookie). */
+export const deviceDueForSighting = (t: Terminal, now: Date) => t.last_seen_at === null || now.getTime() - t.last_seen_at.getTime() > SEEN_EVERY_MS;
+
+export async function noteTerminalSeen(db: DbOrTrx, terminalId: number, now: Date): Promise<void> {
+  await db('terminals').where({ id: terminalId }).update({ last_seen_at: now });
+  authChanged(db);
 }
 
 /** The terminal a device cookie names, if the secret matches and it is not revoked. */
@@ -75,40 +89,6 @@ function secretMatches(tokenHash: string, secret: string): boolean {
   const a = Buffer.from(tokenHash, 'hex');
   const b = Buffer.from(sha256(secret), 'hex');
   return a.length === b.length && crypto.timingSafeEqual(a, b);
-}
-
-/** A one-time 6-digit code, valid 10 minutes, that pairs one new browser as `name`. */
-export async function createPairingCode(deps: AuthDeps, input: { name: string; kind: TerminalKind }, by: { staffId: number | null; terminalId: number | null }) {
-  const key = await lookupKey(deps.db, deps.clock);
-  for (;;) {
-    const code = String(crypto.randomInt(0, 1_000_000)).padStart(6, '0');
-    const hash = pinLookup(code, key);
-    const clash = await deps.db('pairing_codes').where({ code_hash: hash }).whereNull('used_at').where('expires_at', '>', deps.clock.now()).first();
-    if (clash) continue;
-    const now = deps.clock.now();
-    await deps.db('pairing_codes').insert({
-      code_hash: hash, terminal_name: input.name, kind: input.kind, created_by: by.staffId, created_at: now, expires_at: new Date(now.getTime() + PAIRING_TTL_MS),
-    });
-    await audit(deps.db, deps.clock, { action: 'pairing_code_created', staffId: by.staffId, terminalId: by.terminalId, details: { name: input.name, kind: input.kind } });
-    return { code, expiresAt: new Date(now.getTime() + PAIRING_TTL_MS) };
-  }
-}
-
-/** Redeems a pairing code once: a new terminal and its device credential. */
-export async function pairWithCode(deps: AuthDeps, code: string): Promise<{ terminal: Terminal; credential: DeviceCredential }> {
-  if (!/^\d{6}$/.test(code)) throw invalid('The pairing code is 6 digits.', [{ field: 'code', message: 'must be 6 digits' }]);
-  const key = await lookupKey(deps.db, deps.clock);
-  return deps.db.transaction(async (trx) => {
-    const row = await trx('pairing_codes').where({ code_hash: pinLookup(code, key) }).whereNull('used_at').orderBy('id', 'desc').forUpdate().first();
-    if (!row || row.expires_at.getTime() <= deps.clock.now().getTime()) {
-      await audit(trx, deps.clock, { action: 'pairing_failed', details: { reason: row ? 'expired' : 'unknown' } });
-      throw new AppError(403, 'pairing-failed', 'That code is not valid: it may be mistyped, used already or expired. Ask a manager for a new one.');
-    }
-    const made = await createTerminal(trx, deps.clock, row.terminal_name, row.kind, row.created_by);
-    await trx('pairing_codes').where({ id: row.id }).update({ used_at: deps.clock.now(), terminal_id: made.terminal.id });
-    await audit(trx, deps.clock, { action: 'terminal_paired', staffId: row.created_by, terminalId: made.terminal.id, details: { name: row.terminal_name, kind: row.kind } });
-    return made;
-  });
 }
 
 export async function revokeTerminal(deps: AuthDeps, terminalId: number, by: { staffId: number; terminalId: number | null }) {
@@ -173,7 +153,29 @@ export async function createStaff(deps: AuthDeps, input: { name: string; role: R
   });
 }
 
-export const listStaff = (db: DbOrTrx): Promise<Staff[]> => db('staff').orderBy('id').select('id', 'name', 'role', 'active');
+export const listStaff = (db: DbOrTrx): Promise<Array<Staff & { pin_reset_required: boolean }>> =>
+  db('staff').orderBy('id').select('id', 'name', 'role', 'active', 'pin_reset_required');
+
+/**
+ * An owner sets a staff member's new PIN (also the way to unblock a PIN that others used,
+ * ./pin-check.ts). The member's open sessions end: whoever knew the old PIN is logged out.
+ */
+export async function setStaffPin(deps: AuthDeps, staffId: number, pin: string, by: { staff: Staff; terminalId: number | null }): Promise<void> {
+  if (!isValidPin(pin)) throw invalid('A PIN is 4 to 8 digits.', [{ field: 'pin', message: 'must be 4–8 digits' }]);
+  if (by.staff.role !== 'owner') throw forbidden('Only an owner can set a PIN.');
+  await deps.db.transaction(async (trx) => {
+    const member = await trx('staff').where({ id: staffId }).forUpdate().first('id', 'name');
+    if (!member) throw notFound('That staff member');
+    const lookup = pinLookup(pin, await lookupKey(trx, deps.clock));
+    if (await trx('staff').where({ pin_lookup: lookup }).whereNot({ id: staffId }).first('id')) {
+      throw unprocessable('That PIN is taken: PINs are unique in the store. Choose another.', 'pin-taken');
+    }
+    await trx('staff').where({ id: staffId }).update({ pin_hash: await hashPin(pin), pin_lookup: lookup, pin_misuses: 0, pin_reset_required: false });
+    await trx('sessions').where({ staff_id: staffId }).whereNull('ended_at').update({ ended_at: deps.clock.now() });
+    await audit(trx, deps.clock, { action: 'staff_changed', staffId: by.staff.id, terminalId: by.terminalId, details: { id: staffId, name: member.name, pin: 'set by owner' } });
+  });
+  authChanged(deps.db);
+}
 
 /** The physical-access way back in: a new PIN for the (first active) owner. */
 export async function resetOwnerPin(deps: AuthDeps, pin: string): Promise<Staff> {
@@ -185,55 +187,10 @@ export async function resetOwnerPin(deps: AuthDeps, pin: string): Promise<Staff>
     const lookup = pinLookup(pin, key);
     const taken = await trx('staff').where({ pin_lookup: lookup }).whereNot({ id: owner.id }).first('id');
     if (taken) throw unprocessable('That PIN is taken by someone else. Choose another.', 'pin-taken');
-    await trx('staff').where({ id: owner.id }).update({ pin_hash: await hashPin(pin), pin_lookup: lookup });
+    await trx('staff').where({ id: owner.id }).update({ pin_hash: await hashPin(pin), pin_lookup: lookup, pin_misuses: 0, pin_reset_required: false });
     await audit(trx, deps.clock, { action: 'owner_pin_reset', staffId: owner.id, details: { via: 'command line' } });
     return { id: owner.id, name: owner.name, role: owner.role, active: owner.active };
   });
-}
-
-// ---- PIN checks with lockout -----------------------------------------------------------
-
-export class LockedOut extends AppError {
-  constructor(readonly retryAfterSeconds: number) {
-    super(423, 'locked', `Too many wrong PINs on this terminal. Try again in ${retryAfterSeconds} seconds.`, { retryAfter: retryAfterSeconds });
-  }
-}
-
-/**
- * Checks a PIN typed on a terminal. Counted per terminal: 5 wrong in a row lock it for a minute,
- * and each further lockout doubles. Every failure and lockout is audited.
- */
-export async function checkPin(deps: AuthDeps, terminalId: number, pin: string, purpose: 'login' | 'override'): Promise<Staff> {
-  const now = deps.clock.now();
-  const lock = await deps.db('pin_lockouts').where({ terminal_id: terminalId }).first();
-  if (lock?.locked_until && lock.locked_until.getTime() > now.getTime()) {
-    throw new LockedOut(Math.ceil((lock.locked_until.getTime() - now.getTime()) / 1000));
-  }
-  let staff: (Staff & { pin_hash: string }) | undefined;
-  if (isValidPin(pin)) {
-    const key = await lookupKey(deps.db, deps.clock);
-    staff = await deps.db('staff').where({ pin_lookup: pinLookup(pin, key), active: true }).first();
-    if (staff && !(await verifyPin(pin, staff.pin_hash))) staff = undefined;
-  }
-  if (staff) {
-    await deps.db('pin_lockouts').where({ terminal_id: terminalId }).update({ failures: 0 });
-    return { id: staff.id, name: staff.name, role: staff.role, active: staff.active };
-  }
-  const failed = await deps.db.transaction(async (trx) => {
-    await trx('pin_lockouts').insert({ terminal_id: terminalId, failures: 0, lockouts: 0 }).onConflict('terminal_id').ignore();
-    const row = await trx('pin_lockouts').where({ terminal_id: terminalId }).forUpdate().first();
-    const failures = row.failures + 1;
-    await audit(trx, deps.clock, { action: purpose === 'login' ? 'pin_failed' : 'override_failed', terminalId, details: { failures } });
-    if (failures >= LOCK_AFTER_FAILURES) {
-      const ms = FIRST_LOCK_MS * 2 ** row.lockouts;
-      await trx('pin_lockouts').where({ terminal_id: terminalId }).update({ failures: 0, lockouts: row.lockouts + 1, locked_until: new Date(now.getTime() + ms) });
-      await audit(trx, deps.clock, { action: 'lockout', terminalId, details: { seconds: ms / 1000 } });
-      return new LockedOut(ms / 1000);
-    }
-    await trx('pin_lockouts').where({ terminal_id: terminalId }).update({ failures });
-    return new AppError(401, 'wrong-pin', 'That PIN is not right.');
-  });
-  throw failed;
 }
 
 // ---- sessions --------------------------------------------------------------------------
@@ -280,9 +237,9 @@ export async function deviceAndSession(db: DbOrTrx, cred: DeviceCredential | und
   const row = (await query<DeviceAndSessionRow>(db, DEVICE_AND_SESSION_SQL, [sessionId ?? '', cred.terminalId])).rows[0];
   if (row) primeSettings(row.x_settings);
   if (!row || row.revoked_at) return {};
-  const terminal: Terminal = { id: row.id, name: row.name, kind: row.kind, default_printer: row.default_printer, default_station_id: row.default_station_id, revoked_at: row.revoked_at };
+  const terminal: Terminal = { id: row.id, name: row.name, kind: row.kind, default_printer: row.default_printer, default_station_id: row.default_station_id, revoked_at: row.revoked_at, last_seen_at: row.last_seen_at };
   const session = row.s_id && row.s_staff_id !== null && row.s_last_active_at && row.st_active
-    ? { id: row.s_id, last_active_at: newer(row.s_last_active_at, lastActivity(db, row.s_id)), staff: { id: row.s_staff_id, name: row.st_name!, role: row.st_role!, active: row.st_active } }
+    ? { id: row.s_id, created_at: row.s_created_at!, last_active_at: newer(row.s_last_active_at, lastActivity(db, row.s_id)), staff: { id: row.s_staff_id, name: row.st_name!, role: row.st_role!, active: row.st_active } }
     : undefined;
   const value: DeviceAndSession = { terminal, session };
   keep({ tokenHash: row.token_hash, value });
@@ -294,6 +251,7 @@ const newer = (read: Date, noted: Date | undefined): Date => (noted && noted > r
 
 export interface AuthSession {
   id: string;
+  created_at: Date;
   last_active_at: Date;
   staff: Staff;
 }
@@ -312,6 +270,7 @@ type DeviceAndSessionRow = Terminal & {
   s_id: string | null;
   s_staff_id: number | null;
   s_last_active_at: Date | null;
+  s_created_at: Date | null;
   st_name: string | null;
   st_role: Role | null;
   st_active: boolean | null;
@@ -319,7 +278,7 @@ type DeviceAndSessionRow = Terminal & {
 };
 
 // every request sends it: one fixed text, sent without knex (server/db/direct.ts)
-const DEVICE_AND_SESSION_SQL = `select t.*, s.id as s_id, s.staff_id as s_staff_id, s.last_active_at as s_last_active_at,
+const DEVICE_AND_SESSION_SQL = `select t.*, s.id as s_id, s.staff_id as s_staff_id, s.last_active_at as s_last_active_at, s.created_at as s_created_at,
     st.name as st_name, st.role as st_role, st.active as st_active, ${SETTINGS_SUBQUERY} as x_settings
   from terminals t
   left join sessions s on s.terminal_id = t.id and s.id = ? and s.ended_at is null

@@ -4,7 +4,8 @@ import type { Clock } from '../clock';
 import type { Db } from '../db/knex';
 import { audit } from '../audit/service';
 import { requires } from '../auth/middleware';
-import { conflict } from '../errors';
+import { conflict, invalid } from '../errors';
+import { hostAllowed, hostName } from '../http/allowed-hosts';
 import { render } from '../http/render';
 import { parseInput } from '../http/validate';
 import { BusinessSettings } from './schema';
@@ -23,9 +24,13 @@ const SettingsForm = z.object({
   receiptHeader: z.string().default(''),
   receiptFooter: z.string().default(''),
   idleLockSeconds: z.coerce.number(),
+  sessionMaxHours: z.coerce.number(),
   discountLimitPercent: z.coerce.number(),
   kitchenWarnMinutes: z.coerce.number(),
   kitchenLateMinutes: z.coerce.number(),
+  // one name or address per line (commas and spaces separate too); empty = any host
+  allowedHosts: z.string().default('').transform((v) => v.split(/[\s,]+/).filter(Boolean)),
+  webhooksAllowPrivateTargets: checkbox,
 }).pipe(BusinessSettings);
 
 export function settingsRoutes(deps: { db: Db; clock: Clock }): Router {
@@ -35,6 +40,11 @@ export function settingsRoutes(deps: { db: Db; clock: Clock }): Router {
   });
   router.post('/backoffice/settings', requires('settings:edit', deps), async (ctx) => {
     const next = parseInput(SettingsForm, ctx.request.body);
+    if (!hostAllowed(ctx.host, next.allowedHosts)) {
+      // saving would refuse this very browser's next request
+      const msg = `This page was reached as "${hostName(ctx.host)}", which is not in Allowed hosts: add it, or saving would lock this browser out.`;
+      throw invalid(msg, [{ field: 'allowedHosts', message: msg }]);
+    }
     const a = ctx.state.auth;
     await deps.db.transaction(async (trx) => {
       const current = await getSettings(trx);

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { currencyExponent } from '../money';
 
@@ -12,9 +13,17 @@ export const BusinessSettings = z.object({
   receiptHeader: z.string().max(500),
   receiptFooter: z.string().max(500),
   idleLockSeconds: z.number().int().min(15).max(86_400), // a terminal locks after this long untouched
+  sessionMaxHours: z.number().int().min(1).max(72), // a staff login ends this long after it began, however busy
   discountLimitPercent: z.number().min(0).max(100), // discounts above this need a manager
   kitchenWarnMinutes: z.number().int().min(1).max(240), // a ticket's timer turns amber
   kitchenLateMinutes: z.number().int().min(1).max(480), // and red
+  // webhooks may reach loopback, private and link-local addresses: for a lab, never a shop (server/webhooks/target.ts)
+  webhooksAllowPrivateTargets: z.boolean(),
+  // Host header names (no port) this server answers to; empty = any, since a store's box is
+  // usually reached by its address. Against DNS rebinding (issue 18): server/http/allowed-hosts.ts
+  allowedHosts: z.array(z.string().transform(normalizeHost).superRefine((v, ctx) => {
+    if (!isHostEntry(v)) ctx.addIssue({ code: 'custom', message: `"${v}" is not a host name or IP address (no scheme, port, path or wildcard; e.g. pos.local or 192.168.1.10)` });
+  })).max(50),
 });
 export type BusinessSettings = z.infer<typeof BusinessSettings>;
 
@@ -28,10 +37,29 @@ export const DEFAULT_SETTINGS: BusinessSettings = {
   receiptHeader: '',
   receiptFooter: 'Thank you!',
   idleLockSeconds: 300,
+  sessionMaxHours: 16,
   discountLimitPercent: 10,
   kitchenWarnMinutes: 5,
   kitchenLateMinutes: 10,
+  webhooksAllowPrivateTargets: false,
+  allowedHosts: [],
 };
+
+/** An allowed-host entry or a Host header's name as compared: lower-case, no brackets round IPv6, no final dot. */
+export function normalizeHost(h: string): string {
+  const s = h.trim().toLowerCase();
+  const unbracketed = s.startsWith('[') && s.endsWith(']') ? s.slice(1, -1) : s;
+  return unbracketed.endsWith('.') ? unbracketed.slice(0, -1) : unbracketed;
+}
+
+/** A DNS name (letters, digits, hyphens; its last label not all digits) or an IPv4/IPv6 address. */
+function isHostEntry(h: string): boolean {
+  if (isIP(h)) return true;
+  const labels = h.split('.');
+  return h.length <= 253
+    && labels.every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l))
+    && !/^\d+$/.test(labels[labels.length - 1]);
+}
 
 const knownZones = new Set<string>();
 /** Checking a zone builds an Intl formatter, which is slow: remember the good ones. */

@@ -1,5 +1,6 @@
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { createPairingCode, type TerminalKind } from '../../server/auth/service';
+import { createPairingCode } from '../../server/auth/pairing';
+import type { TerminalKind } from '../../server/auth/service';
 import type { TestApp } from './app';
 
 /**

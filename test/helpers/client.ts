@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Reply } from './http';
-import { createPairingCode, type TerminalKind } from '../../server/auth/service';
+import { createPairingCode } from '../../server/auth/pairing';
+import type { TerminalKind } from '../../server/auth/service';
 import type { TestApp } from './app';
 
 /**

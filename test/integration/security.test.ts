@@ -165,7 +165,7 @@ describe('staff, terminals and security', function () {
     const form: Record<string, string> = {
       storeName: 'Corner Café (renamed)', timezone: current.timezone, currency: current.currency, cashRounding: String(current.cashRounding),
       businessDayStart: current.businessDayStart, receiptHeader: current.receiptHeader, receiptFooter: current.receiptFooter,
-      idleLockSeconds: String(current.idleLockSeconds), discountLimitPercent: String(current.discountLimitPercent),
+      idleLockSeconds: String(current.idleLockSeconds), sessionMaxHours: String(current.sessionMaxHours), discountLimitPercent: String(current.discountLimitPercent),
       kitchenWarnMinutes: String(current.kitchenWarnMinutes), kitchenLateMinutes: String(current.kitchenLateMinutes),
       ...(current.pricesIncludeTax ? { pricesIncludeTax: 'on' } : {}),
     };

@@ -106,7 +106,10 @@ export const openApiDocument = {
       'Writes that move money take an idempotencyKey: the same key and body return the first answer (header Idempotent-Replayed), ' +
       'another body with the same key is 422 idempotency-mismatch. Errors are RFC 9457 problem+json with a stable `type`. ' +
       'Tokens are rate-limited (429). Webhooks are POSTed as JSON with X-Webhook-Id, X-Webhook-Event, X-Webhook-Sequence and ' +
-      'X-Webhook-Signature: sha256=<hex HMAC-SHA256 of the body keyed with the subscription secret>.',
+      'X-Webhook-Signature: sha256=<hex HMAC-SHA256 of the body keyed with the subscription secret>. ' +
+      'A webhook goes only to a public address: its name is resolved at every delivery, which is refused (and logged as a failed attempt) ' +
+      'when any address is loopback, private, link-local, multicast or unspecified, unless the store runs with the lab setting ' +
+      '"Allow webhooks to private and loopback addresses (for testing only)". Redirects are not followed: a 3xx is a failed attempt.',
   },
   servers: [{ url: '/api/v1' }],
   components: {
@@ -170,7 +173,9 @@ export const openApiDocument = {
       get: op('Webhook subscriptions', 'webhooks:admin', { 200: json('Subscriptions', obj({ items: { type: 'array', items: ref('Webhook') } })), ...pick(401, 403) }),
       post: op('Subscribe a URL to events', 'webhooks:admin', {
         201: json('The subscription and its signing secret (shown once)', ref('WebhookCreated')),
-        ...pick(400, 401, 403),
+        400: problem('Invalid input, or a URL that is not http(s), carries credentials, or whose host is localhost or a literal loopback, private, ' +
+          'link-local, multicast or unspecified address (refused unless the lab setting is on; the title says why). A name is not resolved here.'),
+        ...pick(401, 403),
       }, body(obj({ url: str, events: { type: 'array', items: { enum: [...WEBHOOK_EVENTS] } }, secret: str }, ['url', 'events']))),
     },
     '/webhooks/{id}': { delete: op('Delete a subscription', 'webhooks:admin', { 204: { description: 'Deleted' }, ...pick(401, 403, 404) }, { parameters: [idParam('id')] }) },

@@ -3,6 +3,8 @@ import type { Clock } from '../clock';
 import type { DbOrTrx } from '../db/knex';
 import { writeAll, type Write } from '../db/write-all';
 import { invalid, notFound } from '../errors';
+import { getSettings } from '../settings/service';
+import { LAB_SETTING_LABEL, refusedHost } from './target';
 
 export const WEBHOOK_EVENTS = ['order.paid', 'order.voided', 'refund.created', 'ticket.ready'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
@@ -49,7 +51,12 @@ export interface Subscription {
   created_at: Date;
 }
 
-export function validateWebhookUrl(url: string): string {
+/**
+ * The URL as stored, or a 400 saying what is wrong with it. A host that is a literal private,
+ * loopback, link-local … address or a localhost name is refused unless `allowPrivate` (the lab
+ * setting); a name is not resolved here, it is checked at every delivery (./target.ts).
+ */
+export function validateWebhookUrl(url: string, allowPrivate: boolean): string {
   let u: URL;
   try {
     u = new URL(url);
@@ -58,13 +65,21 @@ export function validateWebhookUrl(url: string): string {
   }
   if (u.protocol !== 'https:' && u.protocol !== 'http:') throw invalid('The webhook URL must be http or https.', [{ field: 'url', message: 'must be http(s)' }]);
   if (u.username || u.password) throw invalid('Put no credentials in the webhook URL; the signature authenticates us.', [{ field: 'url', message: 'no credentials' }]);
+  const why = allowPrivate ? null : refusedHost(u.hostname);
+  if (why) {
+    throw invalid(
+      `The webhook URL's host ${why}; webhooks may only go to public addresses unless the lab setting "${LAB_SETTING_LABEL}" is on.`,
+      [{ field: 'url', message: `${why}: not a public address` }],
+    );
+  }
   return u.toString();
 }
 
 export async function createSubscription(db: DbOrTrx, clock: Clock, input: { url: string; events: string[]; secret?: string }) {
   const secret = input.secret ?? crypto.randomBytes(24).toString('base64url');
+  const url = validateWebhookUrl(input.url, (await getSettings(db)).webhooksAllowPrivateTargets);
   const [row] = await db('webhook_subscriptions')
-    .insert({ url: validateWebhookUrl(input.url), events: input.events, secret, created_at: clock.now() })
+    .insert({ url, events: input.events, secret, created_at: clock.now() })
     .returning(['id', 'url', 'events', 'active', 'created_at']);
   return { ...(row as Subscription), secret };
 }

@@ -1,7 +1,11 @@
+import dns from 'node:dns';
 import type { Clock } from '../clock';
 import type { Db } from '../db/knex';
 import type { Logger } from '../logger';
+import { getSettings } from '../settings/service';
 import { signBody } from './service';
+import { postTo } from './send';
+import { resolveTarget, type Lookup } from './target';
 import { rows } from '../db/direct';
 
 // after every close that wrote events, and on a timer: one fixed text, sent without knex; the
@@ -18,7 +22,11 @@ export interface WorkerOptions {
   timeoutMs?: number;
   /** how often to look for due deliveries when nothing wakes the worker */
   pollMs?: number;
+  /** resolves a target's name to all its addresses before each delivery (tests answer without DNS) */
+  lookup?: Lookup;
 }
+
+const dnsLookup: Lookup = (hostname) => dns.promises.lookup(hostname, { all: true, verbatim: true });
 
 /** Retry delays: 1 s, 2 s, 4 s … capped at 5 minutes, ±20 % jitter so endpoints are not stampeded. */
 export function backoffMs(attempts: number, random = Math.random): number {
@@ -29,7 +37,9 @@ export function backoffMs(attempts: number, random = Math.random): number {
 /**
  * Delivers the outbox: per subscription, strictly in event order (the next event waits until the
  * one before it is delivered), at least once, HMAC-signed, with backoff and a log of every attempt.
- * Runs outside every transaction; a hanging endpoint only holds up its own subscription.
+ * Runs outside every transaction; a hanging endpoint only holds up its own subscription. Each
+ * attempt resolves the target and connects only to an address that passed ./target.ts (a refusal
+ * is a failed attempt whose error says why); redirects are failures, never followed.
  */
 export class WebhookWorker {
   private timer?: NodeJS.Timeout;
@@ -121,23 +131,19 @@ export class WebhookWorker {
     let status: number | null = null;
     let error: string | null = null;
     try {
-      const res = await fetch(d.url, {
-        method: 'POST',
-        headers: {
-          'Content-Type': 'application/json',
-          'User-Agent': 'store-server-webhooks',
-          'X-Webhook-Id': d.event_id,
-          'X-Webhook-Event': d.type,
-          'X-Webhook-Sequence': String(d.seq),
-          'X-Webhook-Signature': signBody(d.secret, body),
-        },
-        body,
-        signal: controller.signal,
-        redirect: 'error',
-      });
-      status = res.status;
-      await res.arrayBuffer().catch(() => undefined);
-      if (status < 200 || status >= 300) error = `HTTP ${status}`;
+      const url = new URL(d.url);
+      const { webhooksAllowPrivateTargets } = await getSettings(this.o.db);
+      const to = await untilAborted(resolveTarget(url.hostname, this.o.lookup ?? dnsLookup, webhooksAllowPrivateTargets), controller.signal);
+      status = await postTo(url, to, {
+        'Content-Type': 'application/json',
+        'User-Agent': 'store-server-webhooks',
+        'X-Webhook-Id': d.event_id,
+        'X-Webhook-Event': d.type,
+        'X-Webhook-Sequence': String(d.seq),
+        'X-Webhook-Signature': signBody(d.secret, body),
+      }, body, controller.signal);
+      if (status >= 300 && status < 400) error = `HTTP ${status}: redirects are not followed`;
+      else if (status < 200 || status >= 300) error = `HTTP ${status}`;
     } catch (err) {
       error = controller.signal.aborted ? 'timed out' : (err as Error).message;
     } finally {
@@ -161,4 +167,14 @@ export class WebhookWorker {
     this.o.log.info({ delivery: d.id, url: d.url, error, attempts }, 'webhook delivery failed; will retry');
     return false;
   }
+}
+
+/** `p`, or a rejection as soon as `signal` aborts (a name lookup cannot be cancelled, only left). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error('aborted'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

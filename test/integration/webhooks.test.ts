@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { isIP } from 'node:net';
+import tls from 'node:tls';
 import { bootApp, type TestApp } from '../helpers/app';
 import { until } from '../helpers/wait';
 import { createTestDb, type TestDb } from '../helpers/pg';
@@ -7,8 +9,18 @@ import { seedStore } from '../helpers/store';
 import { WebhookSink } from '../fakes/webhook-sink';
 import { createApiToken } from '../../server/api/tokens';
 import { backoffMs, WebhookWorker } from '../../server/webhooks/worker';
+import type { Lookup } from '../../server/webhooks/target';
+import { forgetSettings } from '../../server/settings/service';
+import type { Db } from '../../server/db/knex';
 import { testLog } from '../helpers/log';
 import { FakeClock } from '../helpers/clock';
+import { PINS, pairedClient, type Client } from '../helpers/client';
+
+/** Turns the lab setting (webhooks to private and loopback addresses) on or off in this database. */
+async function setLabSetting(db: Db, on: boolean): Promise<void> {
+  await db('settings').insert({ key: 'webhooksAllowPrivateTargets', value: JSON.stringify(on), updated_at: new Date() }).onConflict('key').merge();
+  forgetSettings(db);
+}
 
 
 describe('webhooks', function () {
@@ -24,6 +36,7 @@ describe('webhooks', function () {
     t = await createTestDb();
     store = await seedStore(t.db);
     app = await bootApp(t.db, { webhookTimeoutMs: 1000 });
+    await setLabSetting(t.db, true); // the sink is on loopback
     sink = new WebhookSink();
     sink.secret = secret;
     const url = await sink.start();
@@ -149,3 +162,276 @@ describe('webhooks', function () {
     }
   });
 });
+
+describe('webhook targets', function () {
+  this.timeout(120_000);
+  let t: TestDb;
+  let app: TestApp;
+  let worker: WebhookWorker;
+  let token: string;
+  let owner: Client;
+
+  // the only resolver the worker has: names are answered from this table, never by DNS
+  const answers = new Map<string, () => string[]>();
+  const asked: string[] = [];
+  const lookup: Lookup = async (name) => {
+    asked.push(name);
+    const answer = answers.get(name);
+    if (!answer) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name} (unknown to the test's resolver)`), { code: 'ENOTFOUND' });
+    return answer().map((address) => ({ address, family: isIP(address) }));
+  };
+
+  before(async () => {
+    t = await createTestDb();
+    await seedStore(t.db);
+    app = await bootApp(t.db, { webhookTimeoutMs: 1000 });
+    // the app's own worker resolves with DNS: replace it with one that asks only the table above
+    await app.webhooks.stop();
+    worker = new WebhookWorker({ db: t.db, clock: app.clock, log: testLog, pollMs: 50, timeoutMs: 1000, lookup });
+    worker.start();
+    token = (await createApiToken(t.db, new FakeClock(), { name: 'Targets', scopes: ['orders:write', 'payments:write', 'webhooks:admin'] })).token;
+    owner = await pairedClient(app, { pin: PINS.owner, kind: 'back_office', name: 'Office' });
+  });
+  after(async () => {
+    await worker.stop();
+    await app.close();
+    await t.drop();
+  });
+  beforeEach(async () => {
+    answers.clear();
+    asked.length = 0;
+    await setLabSetting(t.db, false);
+  });
+
+  const call = async (method: string, path: string, json?: unknown) => {
+    const res = await fetch(`${app.url}/api/v1${path}`, { method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: json === undefined ? undefined : JSON.stringify(json) });
+    return { status: res.status, body: res.status === 204 ? undefined : await res.json() };
+  };
+  const sale = async () => {
+    const o = await call('POST', '/orders', { type: 'counter', lines: [{ sku: 'RET-MUG', qty: 1 }], idempotencyKey: crypto.randomUUID() });
+    assert.equal(o.status, 201);
+    assert.equal((await call('POST', `/orders/${o.body.id}/payments`, { method: 'cash', amount: 5000, idempotencyKey: crypto.randomUUID() })).status, 201);
+  };
+  const subscribe = async (url: string, secret = 'a-signing-secret-for-targets') => {
+    const r = await call('POST', '/webhooks', { url, events: ['order.paid'], secret });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return r.body.id as number;
+  };
+  const attemptsOf = (subscriptionId: number) =>
+    t.db('webhook_attempts as a').join('webhook_deliveries as d', 'd.id', 'a.delivery_id').where('d.subscription_id', subscriptionId).orderBy('a.id').select('a.status', 'a.error');
+  const subscriptions = async () => Number((await t.db('webhook_subscriptions').count<{ n: string }[]>('* as n'))[0].n);
+
+  const refused: Array<[string, RegExp]> = [
+    ['http://127.0.0.1:8080/hooks', /host 127\.0\.0\.1 is a loopback address/],
+    ['http://[::1]:8080/hooks', /host ::1 is a loopback address/],
+    ['http://2130706433/hooks', /host 127\.0\.0\.1 is a loopback address/],
+    ['http://localhost:8080/hooks', /host localhost is a loopback name/],
+    ['http://10.0.0.1/hooks', /host 10\.0\.0\.1 is a private address/],
+    ['http://169.254.169.254/latest/meta-data/', /host 169\.254\.169\.254 is a link-local address/],
+    ['http://[::ffff:127.0.0.1]/hooks', /host ::ffff:7f00:1 is a loopback address/],
+  ];
+  const because = /; webhooks may only go to public addresses unless the lab setting "Allow webhooks to private and loopback addresses \(for testing only\)" is on\./;
+
+  it('refuses loopback, private and link-local targets at registration through the API with a 400 saying why, storing nothing', async () => {
+    const before = await subscriptions();
+    for (const [url, why] of refused) {
+      const r = await call('POST', '/webhooks', { url, events: ['order.paid'] });
+      assert.equal(r.status, 400, `${url}: ${JSON.stringify(r.body)}`);
+      assert.match(r.body.title, why, url);
+      assert.match(r.body.title, because, url);
+      assert.deepEqual(r.body.errors.map((e: { field: string }) => e.field), ['url'], url);
+    }
+    assert.equal(await subscriptions(), before, 'nothing stored');
+    assert.deepEqual(asked, [], 'registering resolves no name');
+  });
+
+  it('refuses the same targets through the back-office form with a clear error, storing nothing', async () => {
+    const before = await subscriptions();
+    const audited = await t.db('audit_log').where({ action: 'settings_changed' }).count<{ n: string }[]>('* as n');
+    for (const [url, why] of refused) {
+      const r = await owner.post('/backoffice/integrations/webhooks', { url, events: 'order.paid' }, { htmx: false });
+      assert.equal(r.status, 400, url);
+      const message = /<p class="error-message">([^<]*)<\/p>/.exec(r.text)?.[1] ?? '';
+      const text = message.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+      assert.match(text, why, url);
+      assert.match(text, because, url);
+    }
+    assert.equal(await subscriptions(), before, 'nothing stored');
+    assert.deepEqual(await t.db('audit_log').where({ action: 'settings_changed' }).count<{ n: string }[]>('* as n'), audited, 'nothing audited as created');
+  });
+
+  it('a name that resolves to loopback when delivering is refused and logged, and no connection is made', async () => {
+    const sink = new WebhookSink();
+    await sink.start();
+    answers.set('hooks.example.test', () => ['127.0.0.1']);
+    try {
+      // a name is allowed at registration: it is resolved, and checked, at each delivery
+      const id = await subscribe(`http://hooks.example.test:${sink.port}/hooks`);
+      assert.deepEqual(asked, [], 'not resolved at registration');
+      await sale();
+      await until('the refused attempt', async () => (await attemptsOf(id)).length >= 1);
+      const refusal = 'refused: hooks.example.test resolves to 127.0.0.1, a loopback address';
+      assert.deepEqual(await attemptsOf(id), [{ status: null, error: refusal }]);
+      const log = await call('GET', `/webhooks/${id}/deliveries`);
+      assert.equal(log.body.items.length, 1);
+      assert.equal(log.body.items[0].state, 'pending', 'not delivered; retried with backoff');
+      assert.equal(log.body.items[0].lastError, refusal);
+      // and again after the backoff
+      app.clock.advance(backoffMs(1, () => 1) + 1000);
+      await until('the second refused attempt', async () => (await attemptsOf(id)).length >= 2);
+      assert.deepEqual((await attemptsOf(id)).map((a: { error: string }) => a.error), [refusal, refusal]);
+      assert.equal(sink.connections, 0, 'the sink saw no connection');
+      assert.equal(sink.attempts, 0);
+      assert.deepEqual(asked, ['hooks.example.test', 'hooks.example.test'], 'resolved once per attempt, by the test\'s resolver only');
+      assert.equal((await call('DELETE', `/webhooks/${id}`)).status, 204);
+    } finally {
+      await sink.stop();
+    }
+  });
+
+  it('with the lab setting on, a loopback target delivers as before', async () => {
+    await setLabSetting(t.db, true);
+    const sink = new WebhookSink();
+    sink.secret = 'a-signing-secret-for-the-lab-0';
+    const url = await sink.start();
+    try {
+      const id = await subscribe(url, sink.secret);
+      await sale();
+      await until('delivered', () => sink.received.length >= 1);
+      assert.equal(sink.received[0].type, 'order.paid');
+      assert.ok(sink.received[0].signatureOk);
+      await until('marked delivered', async () => (await t.db('webhook_deliveries').where({ subscription_id: id, state: 'delivered' })).length === 1);
+      assert.deepEqual(await attemptsOf(id), [{ status: 204, error: null }]);
+      assert.equal((await call('DELETE', `/webhooks/${id}`)).status, 204);
+    } finally {
+      await sink.stop();
+    }
+  });
+
+  it('connects only to the address that passed the check, keeping the name as the Host', async () => {
+    await setLabSetting(t.db, true);
+    // the name answers 127.0.0.1 once, then 127.0.0.2 (a DNS answer that changes under us): two
+    // sinks on the same port tell which address was connected to
+    const checked = new WebhookSink();
+    checked.secret = 'a-signing-secret-for-the-lab-1';
+    await checked.start('127.0.0.1');
+    const other = new WebhookSink();
+    other.secret = checked.secret;
+    await other.start('127.0.0.2', checked.port);
+    let n = 0;
+    answers.set('lab.example.test', () => (++n === 1 ? ['127.0.0.1'] : ['127.0.0.2']));
+    try {
+      const id = await subscribe(`http://lab.example.test:${checked.port}/hooks`, checked.secret);
+      await sale();
+      await until('delivered', async () => (await t.db('webhook_deliveries').where({ subscription_id: id, state: 'delivered' })).length === 1);
+      assert.equal(checked.received.length, 1);
+      assert.equal(checked.received[0].host, `lab.example.test:${checked.port}`);
+      assert.ok(checked.received[0].signatureOk);
+      assert.equal(other.connections, 0, 'no connection to an address that was not checked');
+      assert.deepEqual(asked, ['lab.example.test'], 'the name resolved once, for the check');
+      assert.equal((await call('DELETE', `/webhooks/${id}`)).status, 204);
+    } finally {
+      await checked.stop();
+      await other.stop();
+    }
+  });
+
+  it('an https target gets the name as its TLS server name while connecting to the checked address', async () => {
+    await setLabSetting(t.db, true);
+    // a TLS peer that records the name the client asks for and then ends the handshake
+    const names: string[] = [];
+    const server = tls.createServer({ SNICallback: (name, cb) => { names.push(name); cb(new Error('no certificate here')); } });
+    server.on('tlsClientError', () => undefined);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    answers.set('secure.example.test', () => ['127.0.0.1']);
+    try {
+      const id = await subscribe(`https://secure.example.test:${port}/hooks`);
+      await sale();
+      await until('the attempt', async () => (await attemptsOf(id)).length >= 1);
+      assert.deepEqual(names, ['secure.example.test']);
+      assert.deepEqual(asked, ['secure.example.test']);
+      const [attempt] = await attemptsOf(id);
+      assert.equal(attempt.status, null);
+      assert.ok(attempt.error, 'the failed handshake is logged');
+      assert.equal((await call('DELETE', `/webhooks/${id}`)).status, 204);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  it('does not follow a redirect: the 302 is a failed attempt logged with its status', async () => {
+    await setLabSetting(t.db, true);
+    const elsewhere = new WebhookSink();
+    const elsewhereUrl = await elsewhere.start();
+    const sink = new WebhookSink();
+    sink.mode = 'redirect';
+    sink.redirectTo = elsewhereUrl;
+    const url = await sink.start();
+    try {
+      const id = await subscribe(url);
+      await sale();
+      await until('the attempt', async () => (await attemptsOf(id)).length >= 1);
+      assert.deepEqual(await attemptsOf(id), [{ status: 302, error: 'HTTP 302: redirects are not followed' }]);
+      assert.equal(sink.attempts, 1);
+      assert.equal(elsewhere.connections, 0, 'the redirect was not followed');
+      const [delivery] = await t.db('webhook_deliveries').where({ subscription_id: id });
+      assert.equal(delivery.state, 'pending');
+      assert.equal(delivery.last_status, 302);
+      assert.equal((await call('DELETE', `/webhooks/${id}`)).status, 204);
+    } finally {
+      await sink.stop();
+      await elsewhere.stop();
+    }
+  });
+
+  it('the owner turns the lab setting on and off on the settings page, audited; it decides what may be registered', async () => {
+    const page = await owner.get('/backoffice/settings', { htmx: false });
+    assert.match(page.text, /<input type="checkbox" name="webhooksAllowPrivateTargets" > Allow webhooks to private and loopback addresses \(for testing only\)/, 'shown, off by default');
+    const form = formFields(page.text, 'settings-form');
+    const save = async (on: boolean) => {
+      const fields = { ...form };
+      if (on) fields.webhooksAllowPrivateTargets = 'on';
+      else delete fields.webhooksAllowPrivateTargets;
+      const r = await owner.post('/backoffice/settings', fields, { htmx: false });
+      assert.equal(r.status, 200, r.text.slice(0, 500));
+      return r;
+    };
+    const labAudits = () => t.db('audit_log').where({ action: 'settings_changed' }).whereRaw(`details -> 'webhooksAllowPrivateTargets' is not null`).orderBy('id').pluck('details');
+    const url = 'http://127.0.0.1:9/hooks';
+
+    const saved = await save(true);
+    assert.match(saved.text, /name="webhooksAllowPrivateTargets" checked/);
+    assert.deepEqual((await labAudits()).map((d: Record<string, unknown>) => d.webhooksAllowPrivateTargets), [{ from: false, to: true }]);
+    const made = await owner.post('/backoffice/integrations/webhooks', { url, events: 'order.paid' }, { htmx: false });
+    assert.equal(made.status, 200);
+    assert.match(made.text, /id="webhooks-lab"/, 'the integrations page warns while the lab setting is on');
+    const sub = await t.db('webhook_subscriptions').where({ url }).first();
+    assert.ok(sub, 'a loopback target may be registered in the lab');
+    assert.equal((await call('DELETE', `/webhooks/${sub.id}`)).status, 204);
+
+    await save(false);
+    assert.deepEqual((await labAudits()).map((d: Record<string, unknown>) => d.webhooksAllowPrivateTargets), [{ from: false, to: true }, { from: true, to: false }]);
+    const refusedNow = await owner.post('/backoffice/integrations/webhooks', { url, events: 'order.paid' }, { htmx: false });
+    assert.equal(refusedNow.status, 400);
+    assert.doesNotMatch((await owner.get('/backoffice/integrations', { htmx: false })).text, /id="webhooks-lab"/);
+  });
+});
+
+/** The fields a browser would send from the form `id` of a page: inputs, checked boxes, textareas. */
+function formFields(html: string, id: string): Record<string, string> {
+  const form = new RegExp(`<form[^>]*id="${id}"[^>]*>([\\s\\S]*?)</form>`).exec(html)?.[1] ?? '';
+  const unescape = (v: string) => v.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  const out: Record<string, string> = {};
+  for (const [tag] of form.matchAll(/<input\b[^>]*>/g)) {
+    const name = /name="([^"]*)"/.exec(tag)?.[1];
+    if (!name || name === '_csrf') continue;
+    if (/type="checkbox"/.test(tag)) {
+      if (/\schecked\b/.test(tag)) out[name] = 'on';
+      continue;
+    }
+    out[name] = unescape(/value="([^"]*)"/.exec(tag)?.[1] ?? '');
+  }
+  for (const [, name, value] of form.matchAll(/<textarea\b[^>]*name="([^"]*)"[^>]*>([\s\S]*?)<\/textarea>/g)) out[name] = unescape(value);
+  return out;
+}

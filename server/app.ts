@@ -14,9 +14,11 @@ import { RateLimiter } from './auth/rate-limit';
 import { bodyParser } from './http/body';
 import { errorHandler } from './http/errors';
 import { healthz } from './http/health';
+import { methodNotAllowed } from './http/methods';
 import { createViews, render, type Views } from './http/render';
 import { requestLog } from './http/request-log';
-import { serveStatic } from './http/static';
+import { noStoreByDefault, serveStatic } from './http/static';
+import { allowedHosts } from './http/allowed-hosts';
 import { orderRoutes } from './orders/routes';
 import { settingsRoutes } from './settings/routes';
 import { apiRoutes } from './api/routes';
@@ -57,8 +59,12 @@ export function createApp(deps: AppDeps): App {
     ctx.state.view = {};
     await next();
   });
+  app.use(noStoreByDefault());
   app.use(errorHandler());
+  // a known path with a method it lacks: 405 with Allow, rendered by errorHandler (problem+json under /api/)
+  app.use(methodNotAllowed());
   app.use(securityHeaders());
+  app.use(allowedHosts(deps.db));
   app.use(serveStatic());
   app.use(bodyParser({ limit: 256 * 1024 }));
   app.use(authenticate(deps));

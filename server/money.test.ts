@@ -8,6 +8,7 @@ import {
   applyRate,
   assertMinor,
   cashRound,
+  cashTenderLooksMistyped,
   computeTotals,
   currencyExponent,
   discountAmount,
@@ -803,5 +804,44 @@ describe('splitMatrix', () => {
 
   it('refuses parts that do not add up to the whole', () => {
     assert.throws(() => splitMatrix([100, 50], [100, 40]), /add up/);
+  });
+});
+
+describe('cashTenderLooksMistyped', () => {
+  it('refuses more than 100 × the amount due when that is above due + 1000 major units', () => {
+    // 20.00 due in EUR: 100 × 20.00 = 2000.00 beats 20.00 + 1000.00
+    assert.equal(cashTenderLooksMistyped(200_000, 2_000, 2), false, 'exactly 100 × due');
+    assert.equal(cashTenderLooksMistyped(200_001, 2_000, 2), true, 'one cent over 100 × due');
+  });
+
+  it('refuses more than due + 1000 major units when that is above 100 × the amount due', () => {
+    // 0.40 due: 0.40 + 1000.00 beats 100 × 0.40 = 40.00, so a 500 note for a coffee passes
+    assert.equal(cashTenderLooksMistyped(50_000, 40, 2), false, 'a 500 note');
+    assert.equal(cashTenderLooksMistyped(100_040, 40, 2), false, 'exactly due + 1000.00');
+    assert.equal(cashTenderLooksMistyped(100_041, 40, 2), true, 'one cent over due + 1000.00');
+  });
+
+  it('counts the 1000 in major units of the currency\'s exponent', () => {
+    assert.equal(cashTenderLooksMistyped(1_000, 0, 0), false, 'JPY: 1000 yen on nothing due');
+    assert.equal(cashTenderLooksMistyped(1_001, 0, 0), true, 'JPY: 1001 yen');
+    assert.equal(cashTenderLooksMistyped(1_000_000, 0, 3), false, 'KWD: 1000.000');
+    assert.equal(cashTenderLooksMistyped(1_000_001, 0, 3), true, 'KWD: 1000.001');
+  });
+
+  it('refuses the 1e11 tender of issue 18 on any everyday amount, and takes ordinary notes', () => {
+    for (const due of [1, 350, 12_345, 999_999]) {
+      assert.equal(cashTenderLooksMistyped(100_000_000_000, due, 2), true, `1e11 on ${due}`);
+      assert.equal(cashTenderLooksMistyped(due + 5_000, due, 2), false, `a 50 note on ${due}`);
+    }
+  });
+
+  it('is exact at the edge for any safe amounts (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 10 ** 11 }), fc.integer({ min: 0, max: 4 }), (due, exp) => {
+        const limit = Math.max(100 * due, due + 1000 * 10 ** exp);
+        assert.equal(cashTenderLooksMistyped(limit, due, exp), false);
+        assert.equal(cashTenderLooksMistyped(limit + 1, due, exp), true);
+      }),
+    );
   });
 });

@@ -105,6 +105,18 @@ export function cashRound(amount: Minor, increment: number): Minor {
   return toMinor(divRound(BigInt(amount), BigInt(increment)) * BigInt(increment), 'cash amount');
 }
 
+/**
+ * Whether a cash tender looks mistyped (issue 18: 1e11 was taken): more than 100 × what is due
+ * and more than what is due plus 1000 major units of the currency. A 50 note for a 0.40 coffee
+ * passes; a price or a barcode typed into the tendered field does not.
+ */
+export function cashTenderLooksMistyped(tendered: Minor, due: Minor, exponent: number): boolean {
+  const d = BigInt(Math.max(0, assertMinor(due, 'amount due')));
+  const times = 100n * d;
+  const plus = d + 1000n * 10n ** BigInt(exponent);
+  return BigInt(assertMinor(tendered, 'tendered')) > (times > plus ? times : plus);
+}
+
 export interface TotalsLine {
   key: string;
   unitPrice: Minor; // base price + modifier deltas, per unit, as shown (incl. tax when inclusive)

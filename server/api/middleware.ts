@@ -21,7 +21,8 @@ export function bearer(deps: { db: Db; clock: Clock; limiter: RateLimiter }): Mi
     const token = await tokenFor(deps.db, m[1]);
     if (!token) throw unauthenticated('That API token is not valid.');
     if (token.revoked_at) throw new AppError(401, 'token-revoked', 'That API token was revoked.');
-    if (!deps.limiter.take(`api:${token.id}`)) throw tooManyRequests('Too many requests for this token. Slow down and retry.');
+    const limitKey = `api:${token.id}`;
+    if (!deps.limiter.take(limitKey)) throw tooManyRequests(deps.limiter.retryAfterSeconds(limitKey), 'Too many requests for this token. Slow down and retry.');
     ctx.state.api = { token };
     if (!token.last_used_at || deps.clock.now().getTime() - token.last_used_at.getTime() > 60_000) {
       await deps.db('api_tokens').where({ id: token.id }).update({ last_used_at: deps.clock.now() });

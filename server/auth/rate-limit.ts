@@ -21,6 +21,17 @@ export class RateLimiter {
     return h.count <= this.perMinute;
   }
 
+  /**
+   * Whole seconds until `key`'s window frees (at least 1): what a 429 sends as Retry-After.
+   * For a key never seen, or whose window has passed, 1.
+   */
+  retryAfterSeconds(key: string): number {
+    const h = this.hits.get(key);
+    if (!h) return 1;
+    const left = h.windowStart + 60_000 - this.clock.now().getTime();
+    return Math.min(60, Math.max(1, Math.ceil(left / 1000)));
+  }
+
   private prune(now: number) {
     for (const [k, v] of this.hits) if (now - v.windowStart >= 60_000) this.hits.delete(k);
   }

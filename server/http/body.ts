@@ -9,9 +9,11 @@ declare module 'koa' {
 
 /**
  * Reads JSON and urlencoded bodies with a size limit. Malformed JSON is a 400 with the parser's
- * message, an oversized body a 413, any other media type a 415. A U+0000 anywhere in the query or
- * the body is a 400 too: PostgreSQL can store it in no text or JSON column, so it would fail
- * whatever route it reached.
+ * message, JSON nested deeper than MAX_JSON_DEPTH a 400 too (found by a scan of the text, so a
+ * 100 000-deep body never reaches JSON.parse or any recursive function: issue 18), an oversized
+ * body a 413, any other media type a 415. A U+0000 anywhere in the query or the body is a 400
+ * too: PostgreSQL can store it in no text or JSON column, so it would fail whatever route it
+ * reached.
  */
 export function bodyParser(opts: { limit: number }) {
   return async (ctx: Context, next: Next) => {
@@ -26,8 +28,10 @@ export function bodyParser(opts: { limit: number }) {
     const raw = await readLimited(ctx, opts.limit);
     const type = ctx.request.type;
     if (type === 'application/json' || type.endsWith('+json')) {
+      const text = raw.toString('utf8');
+      if (nestingOver(text, MAX_JSON_DEPTH)) throw malformed(DEPTH_MESSAGE);
       try {
-        ctx.request.body = raw.length ? JSON.parse(raw.toString('utf8')) : {};
+        ctx.request.body = raw.length ? JSON.parse(text) : {};
       } catch (err) {
         throw malformed(`The request body is not valid JSON: ${(err as Error).message}`);
       }
@@ -43,13 +47,39 @@ export function bodyParser(opts: { limit: number }) {
 
 const NUL_MESSAGE = 'The request contains a NUL character (U+0000), which no field can hold. Remove it and try again.';
 
-/** Whether a parsed body has U+0000 in any string, key or value (bounded: bodies are ≤ 256 KB). */
-function hasNul(v: unknown, depth = 0): boolean {
+/** Arrays and objects inside one another; no input of ours comes near it. */
+export const MAX_JSON_DEPTH = 32;
+const DEPTH_MESSAGE = `The JSON body is too deeply nested: at most ${MAX_JSON_DEPTH} levels of arrays and objects are accepted.`;
+
+/**
+ * Whether JSON text opens more than `max` arrays or objects inside one another. A plain scan of
+ * the characters (brackets inside strings do not count); it does not validate: JSON.parse does.
+ */
+export function nestingOver(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** Whether a parsed body has U+0000 in any string, key or value (bounded: at most MAX_JSON_DEPTH deep). */
+function hasNul(v: unknown): boolean {
   if (typeof v === 'string') return v.includes('\0');
   if (v === null || typeof v !== 'object') return false;
-  if (depth > 64) return JSON.stringify(v).includes('\\u0000');
-  if (Array.isArray(v)) return v.some((x) => hasNul(x, depth + 1));
-  return Object.entries(v).some(([k, x]) => k.includes('\0') || hasNul(x, depth + 1));
+  if (Array.isArray(v)) return v.some(hasNul);
+  return Object.entries(v).some(([k, x]) => k.includes('\0') || hasNul(x));
 }
 
 /** Form fields; a repeated name (checkbox groups) becomes an array. */

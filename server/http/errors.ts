@@ -16,6 +16,9 @@ export function errorHandler() {
     } catch (caught) {
       const err = toAppError(ctx, caught);
       ctx.status = err.status;
+      // a rate limit (429) or a lockout (423) says when to come back
+      const retryAfter = err.details?.retryAfter;
+      if (typeof retryAfter === 'number' && Number.isFinite(retryAfter) && retryAfter > 0) ctx.set('Retry-After', String(Math.ceil(retryAfter)));
       if (wantsJson(ctx)) {
         ctx.type = 'application/problem+json';
         const { fields, ...rest } = err.details ?? {};

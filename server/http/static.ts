@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Context, Next } from 'koa';
+import { malformed } from '../errors';
 import { staticDir } from '../paths';
 
 const TYPES: Record<string, string> = {
@@ -33,7 +34,7 @@ export function serveStatic() {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
     let file: string | undefined = vendorFiles[ctx.path];
     if (!file && ctx.path.startsWith('/static/')) {
-      const rel = path.normalize(decodeURIComponent(ctx.path.slice('/static/'.length)));
+      const rel = path.normalize(decodePath(ctx.path.slice('/static/'.length)));
       if (rel.startsWith('..') || path.isAbsolute(rel)) return next();
       file = path.join(staticDir, rel);
     }
@@ -50,5 +51,26 @@ export function serveStatic() {
     ctx.type = TYPES[path.extname(file)] ?? 'application/octet-stream';
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = body;
+  };
+}
+
+/** A percent-decoded path, or 400 when its %-escapes are not valid UTF-8 (`/static/%E0%A4%A`). */
+function decodePath(p: string): string {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    throw malformed('The address has a malformed percent-encoding (a % not followed by a valid UTF-8 escape).');
+  }
+}
+
+/**
+ * `Cache-Control: no-store` on every answer that did not choose its own: pages, partials and
+ * errors show money and staff, and a shared or back-button cache must not keep them (issue 18).
+ * Static files set their public caching above and keep it.
+ */
+export function noStoreByDefault() {
+  return async (ctx: Context, next: Next) => {
+    await next(); // outside the error middleware: error pages get it too
+    if (!ctx.response.get('Cache-Control')) ctx.set('Cache-Control', 'no-store');
   };
 }

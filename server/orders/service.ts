@@ -1,8 +1,7 @@
 import type { Clock } from '../clock';
 import type { Db, Trx } from '../db/knex';
 import { businessDate } from '../business-date';
-import { chosenSellable } from '../catalog/service';
-import type { ProductWithGroups } from '../catalog/queries';
+import { chosenSellable, type ProductWithGroups } from '../catalog/service';
 import { conflict, invalid, notFound, unprocessable } from '../errors';
 import { appendEntry, appendParts, ENTRY_ROW } from '../journal/service';
 import { insertFromWrite, insertWrite, updateByIdFromWrite, updateByIdWrite, updateWhereWrite, writeAll, type Write } from '../db/write-all';
@@ -10,7 +9,7 @@ import { isTransaction, query, transaction, type QueryOptions } from '../db/dire
 import { audit } from '../audit/service';
 import { emitEvent, eventWrites } from '../webhooks/service';
 import {
-  allocate, cashRound, computeTotals, currencyExponent, divRound, parseDecimal,
+  allocate, cashRound, cashTenderLooksMistyped, computeTotals, currencyExponent, divRound, parseDecimal,
   PPM, type Discount, type Minor, type Totals,
 } from '../money';
 import { getSettings } from '../settings/service';
@@ -21,6 +20,14 @@ import {
   datedFromJson, findOrder, insertLineIfOrderAt, insertLineWithModifiers, lineModifiers, loadOrderBundle, type OrderBundle, lockOrder, lockOrderForTender, lockOrderWithLines, nextOrderNumber, orderLines, productWithGroupsById, refundedByLine,
   type LineRow, type ModifierRow, type NewLineRow, type OrderRow, type PaymentRow,
 } from './queries';
+
+// What other features (tables, kitchen, the API) use of the orders' rows and reads: they reach it
+// through this service, never ./queries (ARCHITECTURE; test/import-boundaries.test.ts).
+export {
+  datedFromJson, isOpen, lineModifiers, LINES_JSON, linesFromJson, lockOrder, MODS_JSON, nextOrderNumber, openOrders, orderLines, PAYMENTS_JSON,
+  SNAPSHOT_VERSION, TABLE_NAME,
+} from './queries';
+export type { LineRow, ModifierRow, OrderBundle, OrderReadColumns, OrderRow, PaymentRow } from './queries';
 
 export interface OrderEvents {
   orderChanged(orderId: number, version: number): void;
@@ -782,6 +789,9 @@ function planTender(
   const paysInFull = available >= cashDue;
   const amount = paysInFull ? due : available;
   if (amount <= 0) throw unprocessable('Nothing is due on this order.', 'nothing-due');
+  if (cashTenderLooksMistyped(tendered, cashDue + tip, currencyExponent(settings.currency) ?? 2)) {
+    throw unprocessable(`The amount tendered looks mistyped: it is more than 100 times what is due and more than 1000 ${settings.currency} over it. Check it and enter it again.`, 'tender-implausible');
+  }
   const change = paysInFull ? available - cashDue : 0;
   const now = clock.now();
   const payment = { order_id: orderId, method: 'cash', amount, tendered, change, tip, idempotency_key: idempotencyKey, staff_id: actor.staffId ?? null, terminal_id: actor.terminalId ?? null, created_at: now };

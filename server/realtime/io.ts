@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import { Server } from 'socket.io';
+import { isAppError } from '../errors';
 
 /** Every event the server sends, declared once. Names are `feature:verb`. */
 export interface ServerToClientEvents {
@@ -12,10 +13,11 @@ export interface ServerToClientEvents {
 }
 
 export interface ClientToServerEvents {
-  'order:watch': (p: { orderId: number }) => void;
+  // a watch is refused (ack false, nothing joined) without a staff login on the terminal; see createRealtime
+  'order:watch': (p: { orderId: number }, ack?: (ok: boolean) => void) => void;
   'order:unwatch': (p: { orderId: number }) => void;
   'kitchen:watch': (p: { station: number | 'expo' }, ack?: (ok: boolean) => void) => void;
-  'floor:watch': () => void;
+  'floor:watch': (ack?: (ok: boolean) => void) => void;
 }
 
 export type Io = Server<ClientToServerEvents, ServerToClientEvents>;
@@ -25,8 +27,19 @@ export const terminalRoom = (terminalId: number) => `terminal:${terminalId}`;
 export const stationRoom = (station: number | 'expo') => `station:${station}`;
 export const FLOOR_ROOM = 'floor';
 
-/** Who a socket is: the terminal its device cookie names. Refused when unpaired or revoked. */
-export type SocketAuthorizer = (req: http.IncomingMessage) => Promise<{ terminalId: number } | undefined>;
+/**
+ * Who a socket is: the terminal its device cookie names, and whether a person is signed in on
+ * it through the session its session cookie names. Undefined (refused) when unpaired or revoked;
+ * an AppError thrown is refused with its message.
+ */
+export type SocketAuthorizer = (req: http.IncomingMessage) => Promise<SocketIdentity | undefined>;
+export interface SocketIdentity {
+  terminalId: number;
+  /** the terminal's kind: a kitchen screen is a device, watched by nobody signed in */
+  kind: string;
+  /** whether the handshake's staff session is still open, asked of the database at each join */
+  staffSignedIn(): Promise<boolean>;
+}
 
 export function createRealtime(server: http.Server, authorize: SocketAuthorizer): Io {
   const io: Io = new Server(server, {
@@ -39,25 +52,40 @@ export function createRealtime(server: http.Server, authorize: SocketAuthorizer)
     authorize(socket.request).then(
       (who) => {
         if (!who) return next(new Error('unpaired: pair this browser first'));
-        socket.data.terminalId = who.terminalId;
+        socket.data.who = who;
         next();
       },
-      () => next(new Error('authentication failed')),
+      (err) => next(new Error(isAppError(err) ? err.message : 'authentication failed')),
     );
   });
   io.on('connection', (socket) => {
-    void socket.join(terminalRoom(socket.data.terminalId as number));
-    socket.on('order:watch', (p) => {
+    const who = socket.data.who as SocketIdentity;
+    // A paired terminal with nobody signed in gets only its own room (issue 18): orders, the floor
+    // and stations need a staff session open at the moment of the join, except a kitchen screen,
+    // a device, which may watch stations alone. A refused join is acked false, never thrown.
+    const joinIf = (room: string, needsStaff: boolean, ack: unknown) => {
+      const reply = (ok: boolean) => { if (typeof ack === 'function') ack(ok); };
+      (needsStaff ? who.staffSignedIn() : Promise.resolve(true)).then(
+        (ok) => {
+          if (ok && socket.connected) void socket.join(room);
+          reply(ok);
+        },
+        () => reply(false),
+      );
+    };
+    void socket.join(terminalRoom(who.terminalId));
+    socket.on('order:watch', (p, ack) => {
       const id = Number(p?.orderId);
-      if (Number.isSafeInteger(id) && id > 0) void socket.join(orderRoom(id));
+      if (Number.isSafeInteger(id) && id > 0) joinIf(orderRoom(id), true, ack);
+      else if (typeof ack === 'function') ack(false);
     });
     socket.on('kitchen:watch', (p, ack) => {
       const st = p?.station === 'expo' ? 'expo' : Number(p?.station);
       const ok = st === 'expo' || (Number.isSafeInteger(st) && st > 0);
-      if (ok) void socket.join(stationRoom(st));
-      if (typeof ack === 'function') ack(ok);
+      if (ok) joinIf(stationRoom(st), who.kind !== 'kitchen', ack);
+      else if (typeof ack === 'function') ack(false);
     });
-    socket.on('floor:watch', () => void socket.join(FLOOR_ROOM));
+    socket.on('floor:watch', (ack) => joinIf(FLOOR_ROOM, true, ack));
     socket.on('order:unwatch', (p) => {
       const id = Number(p?.orderId);
       if (Number.isSafeInteger(id) && id > 0) void socket.leave(orderRoom(id));

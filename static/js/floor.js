@@ -1,10 +1,31 @@
 // The floor plan: places tables at their x/y (CSSOM, so the page keeps a strict CSP) and keeps
-// the live view fresh: any change on the floor re-reads it from the server.
+// the live view fresh: any change on the floor re-reads it from the server. Covers typed into a
+// free table survive those re-reads (a refresh came right after the page loaded and wiped them).
 (() => {
+  const typed = new Map(); // table id → covers typed and not yet sent
+  let focused; // the table whose covers field had the focus
+  const tileOf = (el) => el.closest && el.closest('.table-tile');
+  document.addEventListener('input', (e) => {
+    const tile = tileOf(e.target);
+    if (tile && e.target.matches('input.covers')) typed.set(tile.dataset.tableId, e.target.value);
+  });
+  document.addEventListener('focusin', (e) => {
+    const tile = tileOf(e.target);
+    focused = tile && e.target.matches('input.covers') ? tile.dataset.tableId : undefined;
+  });
+  document.addEventListener('submit', (e) => {
+    const tile = tileOf(e.target);
+    if (tile) typed.delete(tile.dataset.tableId);
+  });
   const place = () => {
     for (const t of document.querySelectorAll('.table-tile[data-x]')) {
       t.style.left = `${Number(t.dataset.x)}px`;
       t.style.top = `${Number(t.dataset.y)}px`;
+      const input = t.querySelector('input.covers');
+      const value = typed.get(t.dataset.tableId);
+      if (!input) typed.delete(t.dataset.tableId); // seated meanwhile: nothing to keep
+      else if (value !== undefined && input.value !== value) input.value = value;
+      if (input && focused === t.dataset.tableId && document.activeElement !== input) input.focus();
     }
   };
   place();

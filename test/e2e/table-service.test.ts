@@ -21,6 +21,12 @@ describe('e2e: table service in Chromium', function () {
     await waiter.goto(`${env.app.url}/floor`);
     const tile = waiter.locator('.table-tile', { hasText: 'Table 5' });
     await tile.locator('input.covers').fill('2');
+    // the floor re-reads itself on every change (another waiter seats a table): typed covers stay
+    const reread = waiter.waitForResponse((r) => r.url().endsWith('/floor/plan'));
+    await waiter.evaluate(() => (window as unknown as { htmx: { trigger(el: Element, name: string): void } }).htmx.trigger(document.getElementById('floor')!, 'floor-changed'));
+    await reread;
+    await waiter.waitForTimeout(50);
+    assert.equal(await tile.locator('input.covers').inputValue(), '2');
     await tile.locator('button.tile-button').click();
     await waiter.waitForURL(/\/orders\/\d+$/);
     assert.match((await waiter.textContent('#table-name'))!, /Table 5 · 2 covers/);

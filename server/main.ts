@@ -15,8 +15,6 @@ import { resolveSecretKey } from './secret-key';
 import { seedSettings } from './settings/service';
 import { seedDemo, type DemoInfo } from './demo/seed';
 import { createPairingCode } from './auth/service';
-import { listenForAuthChanges } from './auth/cache';
-import { flushActivity } from './auth/activity';
 
 export interface StartOptions {
   demo?: boolean;
@@ -62,11 +60,6 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       demo.pairingCode = code;
     }
 
-    // terminals' auth answers are kept in memory while this hears every change to them
-    const authListener = listenForAuthChanges(db, log);
-    undo.push(() => authListener.stop());
-    // staff sessions' last activity still in memory reaches the database before it closes
-    undo.push(() => flushActivity(db, log));
     const realtime: { io?: Io } = {};
     const webhooks = new WebhookWorker({ db, clock, log });
     webhooks.start();

@@ -719,7 +719,7 @@ describe('parseDecimal', () => {
     assert.equal(parseDecimal('9999999999999999', 0), undefined);
   });
 
-  it('round-trips any amount written with exactly the exponent’s digits (property)', () => {
+  it('reads back any amount written with exactly the exponent’s digits (property)', () => {
     fc.assert(
       fc.property(fc.integer({ min: -1e13, max: 1e13 }), fc.integer({ min: 0, max: 3 }), (n, exp) => {
         const abs = Math.abs(n).toString().padStart(exp + 1, '0');

@@ -1,6 +1,8 @@
 import type { DbOrTrx } from '../db/knex';
 import { unprocessable } from '../errors';
-import { findProduct, type ModifierGroup, type ProductRow, type ProductWithGroups } from './queries';
+import { findProduct, productModifierGroups, type ModifierGroup, type ProductRow, type ProductWithGroups } from './queries';
+
+export type { ProductWithGroups } from './queries';
 
 export interface ChosenModifier {
   id: number;
@@ -48,4 +50,10 @@ function chooseModifiers(product: ProductRow, groups: ModifierGroup[], modifierI
     if (n > g.max) throw unprocessable(`${g.name}: choose at most ${g.max}.`, 'modifier-choice');
   }
   return chosen;
+}
+
+/** A product with its tax rate and its modifier groups (undefined: no such product). */
+export async function productWithGroupsById(db: DbOrTrx, productId: number): Promise<ProductWithGroups | undefined> {
+  const product = await findProduct(db, productId);
+  return product && { product, groups: await productModifierGroups(db, productId) };
 }

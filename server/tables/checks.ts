@@ -5,7 +5,6 @@ import { allocate, splitEvenly, splitMatrix, type Minor } from '../money';
 import { lockOrder, isOpen, nextOrderNumber, orderLines, type LineRow, type OrderRow } from '../orders/queries';
 import { assertOpen, recompute, totalsFor, type OrderEvents } from '../orders/service';
 import { getSettings } from '../settings/service';
-import { forgetOrder } from '../orders/memory';
 import type { BusinessSettings } from '../settings/schema';
 
 /**
@@ -105,7 +104,6 @@ async function moveQuantity(trx: Trx, line: LineRow, q: number, toOrderId: numbe
 
 function announce(deps: CheckDeps, versions: Array<[number, number]>) {
   for (const [id, v] of versions) {
-    forgetOrder(deps.db, id); // a kept copy is out of date (orders/memory.ts)
     deps.events.orderChanged(id, v);
   }
   deps.events.floorChanged();

@@ -2,7 +2,6 @@ import type { Clock } from '../clock';
 import type { Db } from '../db/knex';
 import type { Logger } from '../logger';
 import { signBody } from './service';
-import { rows } from '../db/direct';
 
 // after every close that wrote events, and on a timer: one fixed text, sent without knex; the
 // state written out, so the partial index of pending deliveries (migration 0013) serves it
@@ -77,7 +76,7 @@ export class WebhookWorker {
     if (this.stopped) return;
     let due: number[];
     try {
-      due = (await rows<{ subscription_id: number }>(this.o.db, DUE_SQL, [this.o.clock.now()])).map((r) => r.subscription_id);
+      due = ((await this.o.db.raw(DUE_SQL, [this.o.clock.now()])).rows as Array<{ subscription_id: number }>).map((r) => r.subscription_id);
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message }, 'webhooks: cannot read the outbox');
       return;

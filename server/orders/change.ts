@@ -47,6 +47,12 @@ export interface Locked {
 export interface ChangeOptions {
   /** the change touches nothing the totals depend on (a kitchen send, a held course): only the version moves */
   totalsUnchanged?: boolean;
+  /**
+   * The order's version on the screen the change was asked from, for a control that sets a value
+   * (a typed quantity, a price, a discount) rather than changing it by a delta: refused when
+   * the order moved on since, so no terminal overwrites what it did not see.
+   */
+  drawnAt?: number;
 }
 
 /**
@@ -64,6 +70,9 @@ export interface ChangeOptions {
 export async function changeOrder<T>(deps: OrderDeps, orderId: number, apply: (trx: Trx, locked: Locked) => Promise<T>, opts: ChangeOptions = {}): Promise<T> {
   const { result, version } = await deps.db.transaction(async (trx) => {
     const locked = await lockOpenOrder(trx, orderId);
+    if (opts.drawnAt !== undefined && opts.drawnAt !== locked.order.version) {
+      throw conflict(`Order #${locked.order.number} was changed on another terminal since this screen was drawn: check it and try again.`, 'stale-order');
+    }
     const result = await apply(trx, locked);
     const order = (await trx('orders').where({ id: orderId }).first()) as OrderRow;
     let version = order.version + 1;

@@ -16,6 +16,14 @@ export function addLine(deps: OrderDeps, orderId: number, input: NewLine): Promi
 /** For a caller that settled permissions itself (a test, a trusted internal caller): nothing more to ask. */
 const settled: Authorize = async () => {};
 
+/** How an edit of an existing value was asked for. */
+export interface EditOptions {
+  /** answers a permission the rule finds it needs under the lock (default: none to ask) */
+  authorize?: Authorize;
+  /** the order's version on the screen the edit was made on: refused when the order moved on since */
+  drawnAt?: number;
+}
+
 /**
  * Sets a line's quantity: `quantity` (absolute, from a form that types one) or `delta` (the
  * "+" and "−" buttons: one more or one less than the line has now, whatever the page showed).
@@ -23,7 +31,7 @@ const settled: Authorize = async () => {};
  * order:void-sent permission, asked here, under the order's lock, from the line as it is.
  */
 export function setQuantity(
-  deps: OrderDeps, orderId: number, lineId: number, change: { quantity: number } | { delta: number }, actor: Actor = {}, reason?: string, authorize: Authorize = settled,
+  deps: OrderDeps, orderId: number, lineId: number, change: { quantity: number } | { delta: number }, actor: Actor = {}, reason?: string, opts: EditOptions = {},
 ) {
   return changeOrder(deps, orderId, async (trx, locked) => {
     const line = lineOf(locked, lineId);
@@ -32,12 +40,12 @@ export function setQuantity(
     if (quantity < 0) throw unprocessable(`${line.name} is already at ${line.quantity}; there is nothing to take off.`, 'quantity-below-zero');
     if (quantity > MAX_QTY) throw unprocessable(`A line holds at most ${MAX_QTY}.`, 'quantity-too-large');
     if (quantity < line.sent_quantity) {
-      await voidSent(trx, deps, locked, lineId, quantity, actor, reason, authorize);
+      await voidSent(trx, deps, locked, lineId, quantity, actor, reason, opts.authorize ?? settled);
       return;
     }
     if (quantity === 0) await trx('order_lines').where({ id: lineId }).delete();
     else await trx('order_lines').where({ id: lineId }).update({ quantity });
-  });
+  }, { drawnAt: 'quantity' in change ? opts.drawnAt : undefined });
 }
 
 /** Takes back items the kitchen already has: a reason, the permission, an audit row; the line stays for the kitchen's VOID. */
@@ -53,10 +61,10 @@ async function voidSent(trx: Trx, deps: OrderDeps, locked: Locked, lineId: numbe
 }
 
 /** Removes a line the kitchen never saw; a sent line is voided instead (quantity 0, kept for the kitchen's VOID). */
-export function removeLine(deps: OrderDeps, orderId: number, lineId: number, actor: Actor = {}, reason?: string, authorize: Authorize = settled) {
+export function removeLine(deps: OrderDeps, orderId: number, lineId: number, actor: Actor = {}, reason?: string, opts: EditOptions = {}) {
   return changeOrder(deps, orderId, async (trx, locked) => {
     const line = lineOf(locked, lineId);
-    if (line.sent_quantity > 0) return voidSent(trx, deps, locked, lineId, 0, actor, reason, authorize);
+    if (line.sent_quantity > 0) return voidSent(trx, deps, locked, lineId, 0, actor, reason, opts.authorize ?? settled);
     await trx('order_lines').where({ id: lineId }).delete();
   });
 }
@@ -74,14 +82,14 @@ export function compLine(deps: OrderDeps, orderId: number, lineId: number, reaso
   });
 }
 
-export function setNote(deps: OrderDeps, orderId: number, lineId: number, note: string | null) {
+export function setNote(deps: OrderDeps, orderId: number, lineId: number, note: string | null, opts: EditOptions = {}) {
   return changeOrder(deps, orderId, async (trx, locked) => {
     lineOf(locked, lineId);
     await trx('order_lines').where({ id: lineId }).update({ note });
-  });
+  }, opts);
 }
 
-export function overridePrice(deps: OrderDeps, orderId: number, lineId: number, price: string, reason: string, actor: Actor = {}) {
+export function overridePrice(deps: OrderDeps, orderId: number, lineId: number, price: string, reason: string, actor: Actor = {}, opts: EditOptions = {}) {
   return changeOrder(deps, orderId, async (trx, locked) => {
     const line = lineOf(locked, lineId);
     const base = toMinor(price, locked.settings.currency, 'price');
@@ -94,7 +102,7 @@ export function overridePrice(deps: OrderDeps, orderId: number, lineId: number, 
       action: 'price_override', staffId: actor.staffId, approvedBy: actor.approvedBy, terminalId: actor.terminalId,
       details: { orderId, lineId, product: line.name, from: line.base_price, to: base, reason },
     });
-  });
+  }, opts);
 }
 
 /**
@@ -107,31 +115,31 @@ async function checkDiscountSize(d: Discount | null, base: Minor, limitPercent: 
   if (pct > limitPercent) await authorize('order:discount-large');
 }
 
-export function setLineDiscount(deps: OrderDeps, orderId: number, lineId: number, kind: 'percent' | 'amount' | 'none', value?: string, actor: Actor = {}, authorize: Authorize = settled) {
+export function setLineDiscount(deps: OrderDeps, orderId: number, lineId: number, kind: 'percent' | 'amount' | 'none', value?: string, actor: Actor = {}, opts: EditOptions = {}) {
   return changeOrder(deps, orderId, async (trx, locked) => {
     lineOf(locked, lineId);
     const d = toDiscount(kind, value, locked.settings.currency);
     const gross = totalsFor(locked.order, locked.lines, locked.settings).lines.find((l) => l.key === String(lineId))!.gross;
-    await checkDiscountSize(d, gross, locked.settings.discountLimitPercent, authorize);
+    await checkDiscountSize(d, gross, locked.settings.discountLimitPercent, opts.authorize ?? settled);
     await trx('order_lines').where({ id: lineId }).update({ discount_kind: d?.kind ?? null, discount_value: discountValue(d) });
     await audit(trx, deps.clock, { action: 'discount', staffId: actor.staffId, approvedBy: actor.approvedBy, terminalId: actor.terminalId, details: { orderId, lineId, discount: d } });
-  });
+  }, opts);
 }
 
-export function setOrderDiscount(deps: OrderDeps, orderId: number, kind: 'percent' | 'amount' | 'none', value?: string, actor: Actor = {}, authorize: Authorize = settled) {
+export function setOrderDiscount(deps: OrderDeps, orderId: number, kind: 'percent' | 'amount' | 'none', value?: string, actor: Actor = {}, opts: EditOptions = {}) {
   return changeOrder(deps, orderId, async (trx, locked) => {
     const d = toDiscount(kind, value, locked.settings.currency);
     const t = totalsFor(locked.order, locked.lines, locked.settings);
-    await checkDiscountSize(d, t.subtotal - t.discountTotal, locked.settings.discountLimitPercent, authorize);
+    await checkDiscountSize(d, t.subtotal - t.discountTotal, locked.settings.discountLimitPercent, opts.authorize ?? settled);
     await trx('orders').where({ id: orderId }).update({ discount_kind: d?.kind ?? null, discount_value: discountValue(d) });
     await audit(trx, deps.clock, { action: 'discount', staffId: actor.staffId, approvedBy: actor.approvedBy, terminalId: actor.terminalId, details: { orderId, discount: d } });
-  });
+  }, opts);
 }
 
-export function setCustomerName(deps: OrderDeps, orderId: number, name: string) {
+export function setCustomerName(deps: OrderDeps, orderId: number, name: string, opts: EditOptions = {}) {
   return changeOrder(deps, orderId, async (trx) => {
     await trx('orders').where({ id: orderId }).update({ customer_name: name || null });
-  });
+  }, opts);
 }
 
 export function setParked(deps: OrderDeps, orderId: number, parked: boolean) {

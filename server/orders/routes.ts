@@ -40,6 +40,12 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
     await allowed(ctx, permission, deps);
     Object.assign(a, actor(ctx)); // a manager's PIN fills in the approver
   };
+  /** an edit's options: its permission answers, and the order's version the form was drawn at */
+  const edit = (ctx: Context, a: Actor): orders.EditOptions => {
+    const drawn = (ctx.request.body as Record<string, unknown> | undefined)?.version;
+    const drawnAt = typeof drawn === 'string' && /^\d{1,15}$/.test(drawn) ? Number(drawn) : undefined;
+    return { authorize: authorize(ctx, a), drawnAt };
+  };
 
   /** the order panel; `known`: the view a service already answered, so it is not read again */
   const panel = async (ctx: Context, orderId: number, extra: object = {}, known?: orders.OrderView) => {
@@ -123,7 +129,7 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
     // "+" / "−" send a delta, the typed form an absolute quantity; taking back what the kitchen
     // already has is a void of a sent item, whose permission the service asks under the lock
     const change = input.delta !== undefined ? { delta: input.delta } : { quantity: input.quantity! };
-    await orders.setQuantity(deps, id, lineId, change, a, input.reason, authorize(ctx, a));
+    await orders.setQuantity(deps, id, lineId, change, a, input.reason, edit(ctx, a));
     await panel(ctx, id);
   });
 
@@ -163,14 +169,15 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
 
   router.post('/orders/:id/lines/:lineId/note', need('order:sell'), validate(schema.SetNote), async (ctx) => {
     const id = idParam(ctx, 'id');
-    await orders.setNote(deps, id, idParam(ctx, 'lineId'), (ctx.state.input as { note: string | null }).note);
+    await orders.setNote(deps, id, idParam(ctx, 'lineId'), (ctx.state.input as { note: string | null }).note, edit(ctx, actor(ctx)));
     await panel(ctx, id);
   });
 
   router.post('/orders/:id/lines/:lineId/price', need('order:price-override'), validate(schema.OverridePrice), async (ctx) => {
     const id = idParam(ctx, 'id');
     const { price, reason } = ctx.state.input as { price: string; reason: string };
-    await orders.overridePrice(deps, id, idParam(ctx, 'lineId'), price, reason, actor(ctx));
+    const a = actor(ctx);
+    await orders.overridePrice(deps, id, idParam(ctx, 'lineId'), price, reason, a, edit(ctx, a));
     await panel(ctx, id);
   });
 
@@ -178,7 +185,7 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
     const id = idParam(ctx, 'id');
     const { kind, value } = ctx.state.input as { kind: 'percent' | 'amount' | 'none'; value?: string };
     const a = actor(ctx);
-    await orders.setLineDiscount(deps, id, idParam(ctx, 'lineId'), kind, value, a, authorize(ctx, a));
+    await orders.setLineDiscount(deps, id, idParam(ctx, 'lineId'), kind, value, a, edit(ctx, a));
     await panel(ctx, id);
   });
 
@@ -188,7 +195,7 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     const reason = typeof body.reason === 'string' && body.reason.trim() ? parseInput(schema.Reason, body).reason : undefined;
     const a = actor(ctx);
-    await orders.removeLine(deps, id, lineId, a, reason, authorize(ctx, a));
+    await orders.removeLine(deps, id, lineId, a, reason, edit(ctx, a));
     await panel(ctx, id);
   });
 
@@ -201,13 +208,13 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
     const id = idParam(ctx, 'id');
     const { kind, value } = ctx.state.input as { kind: 'percent' | 'amount' | 'none'; value?: string };
     const a = actor(ctx);
-    await orders.setOrderDiscount(deps, id, kind, value, a, authorize(ctx, a));
+    await orders.setOrderDiscount(deps, id, kind, value, a, edit(ctx, a));
     await panel(ctx, id);
   });
 
   router.post('/orders/:id/customer', need('order:sell'), validate(schema.CustomerName), async (ctx) => {
     const id = idParam(ctx, 'id');
-    await orders.setCustomerName(deps, id, (ctx.state.input as { customer_name: string }).customer_name);
+    await orders.setCustomerName(deps, id, (ctx.state.input as { customer_name: string }).customer_name, edit(ctx, actor(ctx)));
     await panel(ctx, id);
   });
 

@@ -11,7 +11,7 @@ import { getOrderView, type OrderView } from './views';
  */
 export { assertOpen, changeOrder, lineOf, lockOpenOrder, type Actor, type ChangeOptions, type Authorize, type Locked, type OrderDeps, type OrderEvents } from './change';
 export { addLineIn, openOrder, openOrderWithLines, reserveOrderNumber, type NewLine, type OpenInput, type ReservedNumber } from './open';
-export { addLine, compLine, compsFor, overridePrice, removeLine, setCustomerName, setLineDiscount, setNote, setOrderDiscount, setParked, setQuantity } from './lines';
+export { addLine, compLine, type EditOptions, compsFor, overridePrice, removeLine, setCustomerName, setLineDiscount, setNote, setOrderDiscount, setParked, setQuantity } from './lines';
 export { closeSale, tenderCash, tenderCashAndView, type Sale, type TenderResult } from './tender';
 export { refundOrder, voidOrder, type RefundRequest } from './refund';
 export { getOrderView, type OrderView } from './views';

@@ -75,6 +75,27 @@ describe('the sale core: concurrent terminals, failures inside a change', functi
     assert.doesNotMatch(panel.text, /hx-vals='\{"quantity"/);
   });
 
+  it('a form that sets a value carries the version it was drawn from, and is refused with a message when the order moved on', async () => {
+    const id = await newOrder(terminals[0]);
+    const line = await t.db('order_lines').where({ order_id: id }).first();
+    const edit = await terminals[0].get(`/orders/${id}/lines/${line.id}/edit`);
+    const drawn = /name="version" value="(\d+)"/.exec(edit.text)?.[1];
+    assert.ok(drawn, 'the line editor carries the order\'s version');
+    assert.equal(Number(drawn), (await t.db('orders').where({ id }).first()).version);
+    // another terminal presses "+" meanwhile
+    assert.equal((await terminals[1].post(`/orders/${id}/lines/${line.id}/quantity`, { delta: '1' })).status, 200);
+    const stale = await terminals[0].post(`/orders/${id}/lines/${line.id}/quantity`, { quantity: '5', version: drawn! });
+    assert.equal(stale.status, 409, stale.text.slice(0, 200));
+    assert.match(messageOf(stale.text), /changed on another terminal since this screen was drawn/);
+    assert.equal((await t.db('order_lines').where({ id: line.id }).first()).quantity, 2, 'the other terminal\'s press stands');
+    const note = await terminals[0].post(`/orders/${id}/lines/${line.id}/note`, { note: 'no sugar', version: drawn! });
+    assert.equal(note.status, 409);
+    // drawn again, the same edit goes through
+    const fresh = /name="version" value="(\d+)"/.exec((await terminals[0].get(`/orders/${id}/lines/${line.id}/edit`)).text)![1];
+    assert.equal((await terminals[0].post(`/orders/${id}/lines/${line.id}/quantity`, { quantity: '5', version: fresh })).status, 200);
+    assert.equal((await t.db('order_lines').where({ id: line.id }).first()).quantity, 5);
+  });
+
   it('20 concurrent cash tenders for the full amount on one order: one payment, one journal entry, the others a clear refusal', async () => {
     const id = await newOrder(terminals[0], 'Brownie', 2);
     const journalBefore = (await counts(t.db, 'journal')).journal;

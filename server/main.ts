@@ -4,6 +4,7 @@ import type { Config } from './config';
 import { lockDataDir, type DataDirLock } from './db/data-dir-lock';
 import { openDatabase, type Database } from './db/database';
 import { applyCpuLayout } from './cpu-layout';
+import { pruneIdempotencyKeys } from './api/middleware';
 import { migrateLatest } from './db/migrations';
 import type { Db } from './db/knex';
 import { createLogger, type Logger } from './logger';
@@ -61,6 +62,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     }
 
     const realtime: { io?: Io } = {};
+    // API idempotency keys are kept IDEMPOTENCY_TTL_MS (24 h); older ones are pruned hourly
+    const prune = () => void pruneIdempotencyKeys(db, clock).catch((err) => log.warn({ err }, 'could not prune expired idempotency keys'));
+    prune();
+    const pruning = setInterval(prune, 3600_000);
+    pruning.unref();
+    undo.push(async () => clearInterval(pruning));
     const webhooks = new WebhookWorker({ db, clock, log });
     webhooks.start();
     undo.push(() => webhooks.stop());

@@ -33,3 +33,12 @@ export function createDb(connectionString: string, opts: DbOptions = {}): Db {
 }
 
 function noop(): void {}
+
+/**
+ * `fn` in a transaction: a new one on `db`, or, given a transaction, that one (no savepoint: a
+ * change that fails inside a caller's transaction fails the caller's, which must not catch the
+ * error and go on). The caller then commits, and publishes events after.
+ */
+export function inTransaction<T>(db: DbOrTrx, fn: (trx: Trx) => Promise<T>): Promise<T> {
+  return db.isTransaction ? fn(db as Trx) : db.transaction(fn);
+}

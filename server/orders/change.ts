@@ -1,5 +1,5 @@
 import type { Clock } from '../clock';
-import type { Db, Trx } from '../db/knex';
+import { inTransaction, type Db, type Trx } from '../db/knex';
 import { conflict, notFound } from '../errors';
 import { getSettings } from '../settings/service';
 import type { BusinessSettings } from '../settings/schema';
@@ -68,7 +68,7 @@ export interface ChangeOptions {
  * Given a transaction (`deps.db` is one), the change runs in it and the caller commits.
  */
 export async function changeOrder<T>(deps: OrderDeps, orderId: number, apply: (trx: Trx, locked: Locked) => Promise<T>, opts: ChangeOptions = {}): Promise<T> {
-  const { result, version } = await deps.db.transaction(async (trx) => {
+  const { result, version } = await inTransaction(deps.db, async (trx) => {
     const locked = await lockOpenOrder(trx, orderId);
     if (opts.drawnAt !== undefined && opts.drawnAt !== locked.order.version) {
       throw conflict(`Order #${locked.order.number} was changed on another terminal since this screen was drawn: check it and try again.`, 'stale-order');

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock';
-import type { Trx } from '../db/knex';
+import { inTransaction, type Trx } from '../db/knex';
 import { businessDate } from '../business-date';
 import { chosenSellable, productWithGroupsById } from '../catalog/service';
 import { invalid } from '../errors';
@@ -52,7 +52,7 @@ export async function openOrder(deps: OrderDeps, input: OpenInput, actor: Actor 
       .returning('*');
     return order as OrderRow;
   };
-  return deps.db.isTransaction ? open(deps.db as Trx) : deps.db.transaction(open);
+  return inTransaction(deps.db, open);
 }
 
 export interface NewLine {
@@ -70,7 +70,7 @@ export interface NewLine {
  * fails the whole order and leaves nothing behind. Returns the order's id.
  */
 export async function openOrderWithLines(deps: OrderDeps, input: OpenInput, lines: readonly NewLine[], actor: Actor = {}, reserved?: ReservedNumber): Promise<number> {
-  const made = await deps.db.transaction(async (trx) => {
+  const made = await inTransaction(deps.db, async (trx) => {
     const order = await openOrder({ ...deps, db: trx }, input, actor, reserved);
     const settings = await getSettings(trx);
     for (const wanted of lines) await addLineIn(trx, deps.clock, order.id, settings, wanted);

@@ -1,3 +1,4 @@
+import { inTransaction } from '../db/knex';
 import { audit } from '../audit/service';
 import { businessDate } from '../business-date';
 import { conflict, invalid, notFound, unprocessable } from '../errors';
@@ -11,7 +12,7 @@ import { approverRecord, orderRecord, staffRecord } from './record';
 
 /** Voids an unpaid order with a reason: a journal entry with its full record and a receipt number. */
 export async function voidOrder(deps: OrderDeps, orderId: number, reason: string, actor: Actor = {}): Promise<number> {
-  const version = await deps.db.transaction(async (trx) => {
+  const version = await inTransaction(deps.db, async (trx) => {
     const order = await lockOrder(trx, orderId);
     if (!order) throw notFound('That order');
     if (order.status === 'paid') throw conflict(`Order #${order.number} is paid: refund it instead.`, 'order-closed');
@@ -51,7 +52,7 @@ export interface RefundRequest {
  * was charged; the last refund of a line takes whatever remains, so refunds never exceed a sale.
  */
 export async function refundOrder(deps: OrderDeps, orderId: number, req: RefundRequest, actor: Actor = {}) {
-  const result = await deps.db.transaction(async (trx) => {
+  const result = await inTransaction(deps.db, async (trx) => {
     const order = await lockOrder(trx, orderId);
     if (!order) throw notFound('That order');
     const prior = await trx('refunds').where({ idempotency_key: req.idempotencyKey }).first();

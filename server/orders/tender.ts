@@ -1,5 +1,5 @@
 import type { Clock } from '../clock';
-import type { Trx } from '../db/knex';
+import { inTransaction, type Trx } from '../db/knex';
 import { invalid, notFound, unprocessable } from '../errors';
 import { appendEntry, type JournalEntry } from '../journal/service';
 import { cashRound, type Minor } from '../money';
@@ -30,7 +30,7 @@ export interface TenderResult {
 export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Minor, idempotencyKey: string, actor: Actor = {}, tip: Minor = 0): Promise<TenderResult> {
   if (!Number.isSafeInteger(tendered) || tendered < 0 || tendered > MAX_AMOUNT) throw invalid('The amount tendered is out of range.', [{ field: 'tendered', message: 'out of range' }]);
   if (!Number.isSafeInteger(tip) || tip < 0 || tip > MAX_AMOUNT) throw invalid('The tip is out of range.', [{ field: 'tip', message: 'out of range' }]);
-  const { result, version } = await deps.db.transaction(async (trx) => {
+  const { result, version } = await inTransaction(deps.db, async (trx) => {
     const order = await lockOrder(trx, orderId);
     if (!order) throw notFound('That order');
     const prior = await paymentByKey(trx, idempotencyKey);

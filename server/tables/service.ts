@@ -1,5 +1,5 @@
 import type { Clock } from '../clock';
-import type { Db, DbOrTrx, Trx } from '../db/knex';
+import { inTransaction, type Db, type DbOrTrx, type Trx } from '../db/knex';
 import { conflict, invalid, notFound } from '../errors';
 import { openOrder, type Actor, type OrderDeps } from '../orders/service';
 import { isOpen } from '../orders/queries';
@@ -82,7 +82,7 @@ export async function openTable(deps: OrderDeps, tableId: number, covers: number
     const order = await openOrder({ ...deps, db: trx }, { type: 'dine_in', tableId, covers, seatedAt: deps.clock.now() }, actor);
     return order.id;
   };
-  return deps.db.isTransaction ? seat(deps.db as Trx) : deps.db.transaction(seat);
+  return inTransaction(deps.db, seat);
 }
 
 // ---- the floor-plan editor (back office) ----

@@ -4,10 +4,10 @@ import type { Clock } from '../clock';
 import type { Db, Trx } from '../db/knex';
 import { invalid, notFound, unprocessable } from '../errors';
 import { idParam, parseInput } from '../http/validate';
-import { productModifierGroups } from '../catalog/queries';
+import { productModifierGroups } from '../catalog/service';
 import { listEntries } from '../journal/service';
 import * as orders from '../orders/service';
-import type { OrderEvents } from '../orders/service';
+import type { OrderEvents, PaymentRow } from '../orders/service';
 import { createSubscription, deleteSubscription, getSubscription, listDeliveries, listSubscriptions } from '../webhooks/service';
 import type { RateLimiter } from '../auth/rate-limit';
 import { sendOrder, type KitchenDeps } from '../kitchen/service';
@@ -15,7 +15,6 @@ import { bearer, idempotently, scope } from './middleware';
 import { openApiDocument } from './openapi';
 import * as schema from './schema';
 import { orderJson, paymentJson, productJson } from './serialize';
-import type { PaymentRow } from '../orders/queries';
 
 export interface ApiDeps {
   db: Db;

@@ -1,5 +1,4 @@
-import type { PaymentRow } from '../orders/queries';
-import type { OrderView } from '../orders/service';
+import type { OrderView, PaymentRow } from '../orders/service';
 
 /** The API's JSON shapes (camelCase, money in integer minor units). */
 export function orderJson(v: OrderView) {

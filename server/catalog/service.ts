@@ -2,7 +2,7 @@ import type { DbOrTrx } from '../db/knex';
 import { unprocessable } from '../errors';
 import { findProduct, productModifierGroups, type ModifierGroup, type ProductRow, type ProductWithGroups } from './queries';
 
-export type { ProductWithGroups } from './queries';
+export { listCategories, listProducts, productModifierGroups, type ProductWithGroups } from './queries';
 
 export interface ChosenModifier {
   id: number;

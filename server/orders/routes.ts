@@ -1,8 +1,7 @@
 import crypto from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { listCategories, listProducts, productModifierGroups } from '../catalog/queries';
-import { sellableProduct } from '../catalog/service';
+import { listCategories, listProducts, productModifierGroups, sellableProduct } from '../catalog/service';
 import { invalid, unprocessable } from '../errors';
 import { isHtmx, redirectAfterPost, render } from '../http/render';
 import { idParam, parseInput, validate } from '../http/validate';

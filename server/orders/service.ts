@@ -16,7 +16,7 @@ export { closeSale, tenderCash, tenderCashAndView, type Sale, type TenderResult 
 export { refundOrder, voidOrder, type RefundRequest } from './refund';
 export { getOrderView, type OrderView } from './views';
 export { recompute, toDiscount, toMinor, totalsFor } from './totals';
-export { isOpen, lineModifiers, openOrders, type LineRow, type ModifierRow, type OrderRow, type PaymentRow } from './queries';
+export { isOpen, lineModifiers, lockOrder, nextOrderNumber, openOrders, orderLines, type LineRow, type ModifierRow, type OrderRow, type PaymentRow } from './queries';
 
 /** addLine, answering the order's screen after it too (read after commit). */
 export async function addLineAndView(deps: OrderDeps, orderId: number, input: NewLine): Promise<{ lineId: number; view: OrderView }> {

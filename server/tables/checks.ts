@@ -2,8 +2,7 @@ import type { Clock } from '../clock';
 import type { Db, Trx } from '../db/knex';
 import { conflict, invalid, notFound, unprocessable } from '../errors';
 import { allocate, splitEvenly, splitMatrix, type Minor } from '../money';
-import { lockOrder, isOpen, nextOrderNumber, orderLines, type LineRow, type OrderRow } from '../orders/queries';
-import { assertOpen, recompute, totalsFor, type OrderEvents } from '../orders/service';
+import { assertOpen, isOpen, lockOrder, nextOrderNumber, orderLines, recompute, totalsFor, type LineRow, type OrderEvents, type OrderRow } from '../orders/service';
 import { getSettings } from '../settings/service';
 import type { BusinessSettings } from '../settings/schema';
 

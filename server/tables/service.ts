@@ -1,8 +1,7 @@
 import type { Clock } from '../clock';
 import { inTransaction, type Db, type DbOrTrx, type Trx } from '../db/knex';
 import { conflict, invalid, notFound } from '../errors';
-import { openOrder, type Actor, type OrderDeps } from '../orders/service';
-import { isOpen } from '../orders/queries';
+import { isOpen, openOrder, type Actor, type OrderDeps } from '../orders/service';
 
 export type TableState = 'free' | 'ordering' | 'sent' | 'ready' | 'paying';
 

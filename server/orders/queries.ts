@@ -21,6 +21,7 @@ export interface OrderRow {
   receipt_no: number | null;
   journal_seq: number | null;
   void_reason: string | null;
+  void_idempotency_key: string | null;
   staff_id: number | null;
   terminal_id: number | null;
   held_courses: number[];

@@ -10,11 +10,16 @@ import { assertOpen, type Actor, type OrderDeps } from './change';
 import { lineModifiers, lockOrder, orderLines, refundedByLine, type LineRow } from './queries';
 import { approverRecord, orderRecord, staffRecord } from './record';
 
-/** Voids an unpaid order with a reason: a journal entry with its full record and a receipt number. */
-export async function voidOrder(deps: OrderDeps, orderId: number, reason: string, actor: Actor = {}): Promise<number> {
-  const version = await inTransaction(deps.db, async (trx) => {
+/**
+ * Voids an unpaid order with a reason: a journal entry with its full record and a receipt number.
+ * `idempotencyKey`: the void dialog's key, stored with the void; the same key again answers the
+ * void that was made (replayed) instead of refusing a voided order.
+ */
+export async function voidOrder(deps: OrderDeps, orderId: number, reason: string, actor: Actor = {}, idempotencyKey?: string): Promise<{ version: number; replayed: boolean }> {
+  const done = await inTransaction(deps.db, async (trx) => {
     const order = await lockOrder(trx, orderId);
     if (!order) throw notFound('That order');
+    if (idempotencyKey !== undefined && order.status === 'voided' && order.void_idempotency_key === idempotencyKey) return { version: order.version, replayed: true };
     if (order.status === 'paid') throw conflict(`Order #${order.number} is paid: refund it instead.`, 'order-closed');
     assertOpen(order);
     if (order.paid_total > 0) throw conflict('Part of this order is already paid: it cannot be voided.', 'has-payments');
@@ -25,18 +30,20 @@ export async function voidOrder(deps: OrderDeps, orderId: number, reason: string
     const now = deps.clock.now();
     await trx('orders').where({ id: orderId }).update({
       status: 'voided', void_reason: reason, receipt_no: entry.receipt_no, journal_seq: entry.seq, closed_at: now, version: order.version + 1, updated_at: now,
-      void_approved_by: actor.approvedBy ?? null,
+      void_approved_by: actor.approvedBy ?? null, void_idempotency_key: idempotencyKey ?? null,
     });
     await emitEvent(trx, deps.clock, 'order.voided', { orderId, number: order.number, receiptNo: entry.receipt_no, total: totals.total, reason });
     await audit(trx, deps.clock, {
       action: 'void', staffId: actor.staffId, approvedBy: actor.approvedBy, terminalId: actor.terminalId,
       details: { orderId, orderNumber: order.number, receiptNo: entry.receipt_no, total: totals.total, reason },
     });
-    return order.version + 1;
+    return { version: order.version + 1, replayed: false };
   });
-  deps.events.orderChanged(orderId, version);
-  deps.events.outboxWritten?.();
-  return version;
+  if (!done.replayed) {
+    deps.events.orderChanged(orderId, done.version);
+    deps.events.outboxWritten?.();
+  }
+  return done;
 }
 
 export interface RefundRequest {

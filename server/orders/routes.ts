@@ -236,7 +236,8 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
 
   router.post('/orders/:id/void', need('order:void'), validate(schema.VoidOrder), async (ctx) => {
     const id = idParam(ctx, 'id');
-    await orders.voidOrder(deps, id, (ctx.state.input as { reason: string }).reason, actor(ctx));
+    const input = ctx.state.input as { reason: string; idempotency_key?: string };
+    await orders.voidOrder(deps, id, input.reason, actor(ctx), input.idempotency_key);
     await panel(ctx, id);
   });
 

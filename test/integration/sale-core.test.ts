@@ -114,6 +114,19 @@ describe('the sale core: concurrent terminals, failures inside a change', functi
     assert.ok((await verifyJournal(t.db)).ok);
   });
 
+  it('the void dialog sent twice with its key (a double tap, a lost answer) voids once and answers both', async () => {
+    const id = await newOrder(terminals[0], 'Brownie', 1);
+    const dialog = await terminals[1].get(`/orders/${id}/void`);
+    const voidKey = /name="idempotency_key" value="([A-Za-z0-9_-]+)"/.exec(dialog.text)![1];
+    const journalBefore = (await counts(t.db, 'journal')).journal;
+    const [a, b] = await Promise.all([0, 1].map(() => terminals[1].post(`/orders/${id}/void`, { reason: 'customer left', idempotency_key: voidKey })));
+    assert.deepEqual([a.status, b.status], [200, 200], `${a.text.slice(0, 200)} ${b.text.slice(0, 200)}`);
+    assert.equal((await counts(t.db, 'journal')).journal, journalBefore + 1, 'one void entry');
+    const again = await terminals[1].post(`/orders/${id}/void`, { reason: 'customer left', idempotency_key: crypto.randomUUID() });
+    assert.equal(again.status, 409, 'another key: a voided order cannot be voided again');
+    assert.match(messageOf(again.text), /already voided/);
+  });
+
   it('a statement that fails after the order\'s write in the same change leaves nothing written, and the terminal sees the failure', async () => {
     const id = await newOrder(terminals[0], 'Brownie', 1);
     const before = { order: await t.db('orders').where({ id }).first(), head: await t.db('journal_head').first(), rows: await counts(t.db, 'payments', 'journal', 'webhook_events') };

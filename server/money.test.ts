@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   PPM,
+  quickCash,
   add,
   splitMatrix,
   allocate,
@@ -803,5 +804,14 @@ describe('splitMatrix', () => {
 
   it('refuses parts that do not add up to the whole', () => {
     assert.throws(() => splitMatrix([100, 50], [100, 40]), /add up/);
+  });
+});
+
+describe('quickCash', () => {
+  it('offers what is due, then the next 5, 10 and 20 notes above it, without repeats, by the currency\'s exponent', () => {
+    assert.deepEqual(quickCash(1_230, 'EUR'), [1_230, 1_500, 2_000]); // 12.30 → 15, 20 (20 twice)
+    assert.deepEqual(quickCash(2_000, 'EUR'), [2_000, 2_500, 3_000, 4_000]); // a round amount: the next note up
+    assert.deepEqual(quickCash(1_230, 'JPY'), [1_230, 1_235, 1_240]); // exponent 0: 5, 10 and 20 yen
+    assert.deepEqual(quickCash(1_234, 'BHD'), [1_234, 5_000, 10_000, 20_000]); // exponent 3: 1.234 BHD
   });
 });

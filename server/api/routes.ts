@@ -124,10 +124,9 @@ export function apiRoutes(deps: ApiDeps): Router {
     // the tender, the answer (the order as the tender left it) and the key's record: one transaction
     await idempotently(deps, ctx, async (trx, afterCommit) => {
       const result = await orders.tenderCash(inWrite(trx, afterCommit), id, input.amount, input.idempotencyKey, actor(ctx), input.tip ?? 0);
-      const view = await orders.getOrderView(trx, id);
-      const payment = view.payments.find((p) => p.id === result.paymentId);
-      if (!payment) throw new Error(`payment ${result.paymentId} is not among order ${id}'s payments`);
-      return { status: 201, body: paymentJson(payment, view.order) };
+      const payment: PaymentRow = await trx('payments').where({ id: result.paymentId }).first();
+      if (payment.order_id !== id) throw new Error(`payment ${result.paymentId} is not order ${id}'s`);
+      return { status: 201, body: paymentJson(payment, await trx('orders').where({ id }).first()) };
     });
   });
 

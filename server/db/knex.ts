@@ -26,7 +26,10 @@ export function createDb(connectionString: string, opts: DbOptions = {}): Db {
     client: 'pg',
     connection: { connectionString, application_name: 'store-server', connectionTimeoutMillis: 3000 },
     pool: { min: 0, max: opts.poolMax ?? 20, idleTimeoutMillis: 30_000 },
-    acquireConnectionTimeout: 5000,
+    // a burst of requests queues for a connection (sales close one at a time on the journal's
+    // chain head) rather than failing after a few seconds; only a database that does not answer
+    // at all fails them
+    acquireConnectionTimeout: 60_000,
     // knex would print pool errors to the console; callers see the rejected query and log it
     log: { warn: noop, error: noop, deprecate: noop, debug: noop },
   });

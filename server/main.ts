@@ -3,6 +3,7 @@ import { systemClock, type Clock } from './clock';
 import type { Config } from './config';
 import { lockDataDir, type DataDirLock } from './db/data-dir-lock';
 import { openDatabase, type Database } from './db/database';
+import { pruneIdempotencyKeys } from './api/middleware';
 import { migrateLatest } from './db/migrations';
 import type { Db } from './db/knex';
 import { createLogger, type Logger } from './logger';
@@ -14,8 +15,6 @@ import { resolveSecretKey } from './secret-key';
 import { seedSettings } from './settings/service';
 import { seedDemo, type DemoInfo } from './demo/seed';
 import { createPairingCode } from './auth/pairing';
-import { listenForAuthChanges } from './auth/cache';
-import { flushActivity } from './auth/activity';
 
 export interface StartOptions {
   demo?: boolean;
@@ -58,12 +57,13 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       demo.pairingCode = code;
     }
 
-    // terminals' auth answers are kept in memory while this hears every change to them
-    const authListener = listenForAuthChanges(db, log);
-    undo.push(() => authListener.stop());
-    // staff sessions' last activity still in memory reaches the database before it closes
-    undo.push(() => flushActivity(db, log));
     const realtime: { io?: Io } = {};
+    // API idempotency keys are kept IDEMPOTENCY_TTL_MS (24 h); older ones are pruned hourly
+    const prune = () => void pruneIdempotencyKeys(db, clock).catch((err) => log.warn({ err }, 'could not prune expired idempotency keys'));
+    prune();
+    const pruning = setInterval(prune, 3600_000);
+    pruning.unref();
+    undo.push(async () => clearInterval(pruning));
     const webhooks = new WebhookWorker({ db, clock, log });
     webhooks.start();
     undo.push(() => webhooks.stop());

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   PPM,
+  quickCash,
   add,
   splitMatrix,
   allocate,
@@ -720,7 +721,7 @@ describe('parseDecimal', () => {
     assert.equal(parseDecimal('9999999999999999', 0), undefined);
   });
 
-  it('round-trips any amount written with exactly the exponent’s digits (property)', () => {
+  it('reads back any amount written with exactly the exponent’s digits (property)', () => {
     fc.assert(
       fc.property(fc.integer({ min: -1e13, max: 1e13 }), fc.integer({ min: 0, max: 3 }), (n, exp) => {
         const abs = Math.abs(n).toString().padStart(exp + 1, '0');
@@ -843,5 +844,14 @@ describe('cashTenderLooksMistyped', () => {
         assert.equal(cashTenderLooksMistyped(limit + 1, due, exp), true);
       }),
     );
+  });
+});
+
+describe('quickCash', () => {
+  it('offers what is due, then the next 5, 10 and 20 notes above it, without repeats, by the currency\'s exponent', () => {
+    assert.deepEqual(quickCash(1_230, 'EUR'), [1_230, 1_500, 2_000]); // 12.30 → 15, 20 (20 twice)
+    assert.deepEqual(quickCash(2_000, 'EUR'), [2_000, 2_500, 3_000, 4_000]); // a round amount: the next note up
+    assert.deepEqual(quickCash(1_230, 'JPY'), [1_230, 1_235, 1_240]); // exponent 0: 5, 10 and 20 yen
+    assert.deepEqual(quickCash(1_234, 'BHD'), [1_234, 5_000, 10_000, 20_000]); // exponent 3: 1.234 BHD
   });
 });

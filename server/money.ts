@@ -263,3 +263,19 @@ export function splitMatrix(components: Minor[], partTotals: Minor[]): Minor[][]
   });
   return cells;
 }
+
+/**
+ * The quick-cash amounts a pay dialog offers: exactly what is due, then the next round notes
+ * above it (5, 10, 20 in major units of the currency, by its ISO 4217 exponent), without repeats.
+ */
+export function quickCash(due: Minor, currency: string): Minor[] {
+  const unit = 10 ** (currencyExponent(currency) ?? 2);
+  const out = [due];
+  for (const step of [5, 10, 20]) {
+    const s = step * unit;
+    const next = Math.ceil(due / s) * s;
+    const v = next === due ? next + s : next;
+    if (!out.includes(v)) out.push(v);
+  }
+  return out.filter((v) => v > 0);
+}

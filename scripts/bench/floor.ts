@@ -5,13 +5,10 @@ import path from 'node:path';
 import pg from 'pg';
 import { createApp } from '../../server/app';
 import { socketAuthorizer } from '../../server/auth/socket-auth';
-import { listenForAuthChanges } from '../../server/auth/cache';
 import { systemClock } from '../../server/clock';
 import { DEFAULT_DB_POOL_MAX, loadConfig } from '../../server/config';
-import { createDb, SERVER_SESSION_OPTIONS, statementName, type Db } from '../../server/db/knex';
-import { runStatement } from '../../server/db/round-trips';
-import { toNative } from '../../server/db/direct';
-import { appendParts } from '../../server/journal/service';
+import { createDb, type Db } from '../../server/db/knex';
+import { appendEntry } from '../../server/journal/service';
 import { migrateLatest } from '../../server/db/migrations';
 import { seedDemo } from '../../server/demo/seed';
 import { listen } from '../../server/http/server';
@@ -87,7 +84,7 @@ interface CapturedStmt {
   /** result rows as knex handed them on (objects), or the values of a one-column pluck */
   rows: Array<Record<string, unknown>>;
   scalars?: unknown[];
-  /** the server sent its transaction's COMMIT with it (server/db/round-trips.ts) */
+  /** the server sent its transaction's COMMIT with it (no longer: always false, kept for the replay's shape) */
   commitAfter?: boolean;
 }
 
@@ -104,9 +101,12 @@ export interface CapturedSale {
 interface QueryEvent {
   sql: string;
   bindings?: unknown[];
-  __knexTxId?: string;
-  __knexQueryUid?: string;
-  options?: { commitAfter?: boolean };
+}
+
+/** `?` placeholders to PostgreSQL's `$n` (a `\\?` is a literal question mark). */
+function toNative(sql: string): string {
+  let n = 0;
+  return sql.replace(/(\\*)(\?)/g, (_match, escapes: string) => (escapes.length % 2 ? '?' : `$${++n}`));
 }
 
 /** Ids, counters and the chain head start at values no constant of a sale can be mistaken for. */
@@ -150,24 +150,29 @@ export async function captureSale(scratch: ScratchDb, steps: Step[], lines: Line
   });
   const log = createLogger('silent');
   const db = createDb(scratch.url);
-  // as main.ts runs it: terminals' auth answers kept while every change is heard
-  const authListener = listenForAuthChanges(db, log);
   const realtime: { io?: Io } = {};
   const app = createApp({ config, db, clock: systemClock, log, realtime, secretKey });
   const http = await listen(app, { port: 0, host: '127.0.0.1', timeoutMs: 5000, log, authorize: socketAuthorizer(db, secretKey) });
   realtime.io = http.io;
   const agent = keepAliveAgent();
   const statements: CapturedStmt[] = [];
-  const byUid = new Map<string, CapturedStmt>();
+  // a sale's requests run one after another: a statement's answer is the next one awaited, and
+  // its transaction the one a BEGIN opened and no COMMIT or ROLLBACK has closed yet
+  const awaiting: CapturedStmt[] = [];
+  let txCount = 0;
+  let openTx: string | undefined;
   let capturing = false;
   const onQuery = (q: QueryEvent) => {
     if (!capturing) return;
-    const st: CapturedStmt = { sql: q.sql, bindings: [...(q.bindings ?? [])], txId: q.__knexTxId, uid: q.__knexQueryUid, rows: [], commitAfter: q.options?.commitAfter === true };
+    if (/^begin/i.test(q.sql)) openTx = `tx${++txCount}`;
+    const st: CapturedStmt = { sql: q.sql, bindings: [...(q.bindings ?? [])], txId: openTx, rows: [], commitAfter: false };
+    if (/^(commit|rollback)/i.test(q.sql)) openTx = undefined;
     statements.push(st);
-    if (st.uid) byUid.set(st.uid, st);
+    awaiting.push(st);
   };
-  const onResponse = (response: unknown, q: QueryEvent) => {
-    const st = q.__knexQueryUid ? byUid.get(q.__knexQueryUid) : undefined;
+  const onError = () => void awaiting.shift();
+  const onResponse = (response: unknown) => {
+    const st = awaiting.shift();
     if (!st) return;
     if (Array.isArray(response)) {
       if (response.length && response.every((r) => r !== null && typeof r === 'object' && !(r instanceof Date))) st.rows = response as Array<Record<string, unknown>>;
@@ -180,12 +185,9 @@ export async function captureSale(scratch: ScratchDb, steps: Step[], lines: Line
   };
   db.on('query', onQuery);
   db.on('query-response', onResponse);
+  db.on('query-error', onError);
   let requests = 0;
   try {
-    for (let i = 0; !authListener.live; i++) {
-      if (i > 500) throw new Error('the auth change listener did not start');
-      await new Promise((r) => setTimeout(r, 10));
-    }
     const [b] = await pairTerminals(db, `http://127.0.0.1:${http.port}`, agent, 1, { kind: 'counter', pin: PINS.owner, prefix: 'Capture' });
     const sale = (record: SaleState['record']): SaleState => ({ b, lines, record, stopped: () => false });
     await runSale(steps, sale(() => {})); // warm: templates compiled, secrets made, pool connected
@@ -196,9 +198,9 @@ export async function captureSale(scratch: ScratchDb, steps: Step[], lines: Line
     capturing = false;
     db.off('query', onQuery);
     db.off('query-response', onResponse);
+    db.off('query-error', onError);
     agent.destroy();
     await http.close();
-    await authListener.stop();
     await db.destroy();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
@@ -379,7 +381,7 @@ export class ReplaySale {
           let client = this.clients.get(st.txId);
           if (!client) this.clients.set(st.txId, (client = await this.pool.connect()));
           // as the server sends it: BEGIN with the first statement, COMMIT with a commitAfter one
-          res = await runStatement(client, queryOf(st.sql, values), { commitAfter: st.commitAfter });
+          res = await client.query(queryOf(st.sql, values));
           // the lock is ours from here until COMMIT returns (taken and committed in one statement: not timed)
           if (st.headLock && !st.commitAfter) this.heldSince = performance.now();
           if (st.commit) {
@@ -405,7 +407,7 @@ export class ReplaySale {
       if (to === this.plan.stmts.length) this.stats.sales++;
     } catch (err) {
       for (const c of this.clients.values()) {
-        await runStatement(c, { text: 'ROLLBACK' }).catch(() => undefined);
+        await c.query('ROLLBACK').catch(() => undefined);
         c.release();
       }
       this.clients.clear();
@@ -427,10 +429,9 @@ function splitPoints(plan: ReplayPlan): number[] {
 }
 
 /** Connections the floor may use: the same as the server's knex pool (server/db/knex.ts). */
-/** As the server sends it: prepared under the name the server's connections give the same text. */
+/** As the server sends it: unprepared, `?` placeholders as PostgreSQL's `$n`. */
 function queryOf(text: string, values: unknown[]): pg.QueryConfig {
-  const name = statementName(text);
-  return name ? { name, text, values } : { text, values };
+  return { text: toNative(text), values };
 }
 
 /** the server's pool (DB_POOL_MAX, not set by the bench) */
@@ -447,7 +448,7 @@ export interface FloorRun {
 }
 
 export async function measureFloor(scratch: ScratchDb, plan: ReplayPlan, workers: number, w: { warmupMs: number; measureMs: number }): Promise<FloorRun> {
-  const pool = new pg.Pool({ connectionString: scratch.url, max: Math.min(workers, SERVER_POOL), application_name: 'bench-floor', options: SERVER_SESSION_OPTIONS });
+  const pool = new pg.Pool({ connectionString: scratch.url, max: Math.min(workers, SERVER_POOL), application_name: 'bench-floor'});
   pool.on('error', () => {}); // an idle connection cut when the scratch database goes is not a bench failure
   const paidBefore = await paidOrders(scratch.db);
   const stats: ReplayStats = { headHeldMs: 0, headHolds: 0, sales: 0 };
@@ -502,12 +503,7 @@ async function paidOrders(db: Db): Promise<number> {
  */
 export async function measureServices(scratch: ScratchDb, workers: number, w: { warmupMs: number; measureMs: number }): Promise<LoopResult> {
   const db = createDb(scratch.url, { poolMax: SERVER_POOL });
-  const listener = listenForAuthChanges(db, createLogger('silent'));
   try {
-    for (let i = 0; !listener.live; i++) {
-      if (i > 500) throw new Error('the change listener did not start');
-      await new Promise((r) => setTimeout(r, 10));
-    }
     const deps: OrderDeps = { db, clock: systemClock, events: { orderChanged() {}, outboxWritten() {} } };
     const kitchen = { db, clock: systemClock, events: { ticketCreated() {}, ticketChanged() {}, orderReady() {}, orderChanged() {}, floorChanged() {} } };
     const owner = await db('staff').where({ role: 'owner' }).first('id', 'name');
@@ -537,7 +533,6 @@ export async function measureServices(scratch: ScratchDb, workers: number, w: { 
       tick();
     });
   } finally {
-    await listener.stop();
     await db.destroy();
   }
 }
@@ -545,23 +540,18 @@ export async function measureServices(scratch: ScratchDb, workers: number, w: { 
 // ---- the chain-head ceiling ---------------------------------------------------------------
 
 /**
- * Closes per second when each one only appends its journal entry, as a close does: one statement
- * that takes the chain-head row, appends the entry (PostgreSQL hashing it) and moves the head,
- * committed on its own (journal/service.ts appendParts). No sale can close faster than this,
- * however fast the rest is.
+ * Closes per second when each one only appends its journal entry, as a close does: a transaction
+ * that takes the chain-head row, appends the entry and moves the head (journal/append.ts),
+ * committed on its own. No sale can close faster than this, however fast the rest is.
  */
 export async function measureCeiling(scratch: ScratchDb, connections: number, entryJson: string, w: { warmupMs: number; measureMs: number }): Promise<LoopResult> {
-  const pool = new pg.Pool({ connectionString: scratch.url, max: connections, application_name: 'bench-ceiling', options: SERVER_SESSION_OPTIONS });
-  pool.on('error', () => {}); // an idle connection cut when the scratch database goes is not a bench failure
+  const db = createDb(scratch.url, { poolMax: connections });
   const { seq: _s, kind: _k, at: _a, receipt_no: _r, z_no: _z, grand_totals: _g, prev_hash: _p, hash: _h, ...record } = JSON.parse(entryJson) as Record<string, unknown>;
-  const { parts } = appendParts(systemClock, { kind: 'sale', record, sales: 1 });
-  const text = toNative(`with ${parts.map((p, i) => `${p.name ?? `write_${i}`} as (${p.sql})`).join(', ')} select 1`);
-  const values = parts.flatMap((p) => p.bindings);
   try {
     return await closedLoop(connections, w, async () => {
-      await pool.query({ name: 'bench-ceiling-append', text, values: values as unknown[] });
+      await db.transaction((trx) => appendEntry(trx, systemClock, { kind: 'sale', record, sales: 1 }));
     });
   } finally {
-    await pool.end();
+    await db.destroy();
   }
 }

@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import type { Context, Middleware, Next } from 'koa';
 import type { Clock } from '../clock';
-import type { Db } from '../db/knex';
-import { AppError, conflict, forbidden, tooManyRequests, unauthenticated, unprocessable } from '../errors';
+import type { Db, Trx } from '../db/knex';
+import { AppError, forbidden, tooManyRequests, unauthenticated, unprocessable } from '../errors';
 import type { RateLimiter } from '../auth/rate-limit';
 import { canonicalJson } from '../journal/hash';
 import { tokenFor, type ApiScope, type ApiToken } from './tokens';
@@ -43,46 +43,60 @@ export function scope(s: ApiScope | 'public'): ScopeGuard {
   return guard;
 }
 
+/** How long an API idempotency key is kept: a retry within it gets the first answer; after it, the key is new. */
+export const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
+
+/** Forgets the keys older than IDEMPOTENCY_TTL_MS (run on a schedule; an expired key is also forgotten when it is used). */
+export async function pruneIdempotencyKeys(db: Db, clock: Clock): Promise<number> {
+  return db('api_idempotency').where('created_at', '<', new Date(clock.now().getTime() - IDEMPOTENCY_TTL_MS)).delete();
+}
+
+/** What an API write answers: its status and JSON body, stored with the key. */
+export interface ApiAnswer {
+  status: number;
+  body: unknown;
+}
+
 /**
- * Idempotency for API writes: the same idempotencyKey with the same body returns the first
- * answer again; with another body, 422 idempotency-mismatch. A request still running under the
- * key makes a concurrent duplicate wait for its answer instead of running twice.
+ * Idempotency for API writes, inside the transaction of the effect it guards: the key's row is
+ * inserted first (a concurrent request with the same key waits on it there, as PostgreSQL makes
+ * an insert wait for an uncommitted row of the same key), the effect runs in the same
+ * transaction (`effect` gets it, and runs its services in it), and the answer is stored on the
+ * row before COMMIT. So a crash leaves both the effect and its answer, or neither: a retry
+ * either replays the stored answer (Idempotent-Replayed: true) or runs now. The same key with
+ * another request → 422 idempotency-mismatch. Keys expire after IDEMPOTENCY_TTL_MS (24 h).
+ * `afterCommit` collects what is told to others (events): it runs only once the transaction
+ * committed. A request whose key is missing or malformed runs without (the schema reports it).
  */
-export function idempotent(deps: { db: Db; clock: Clock }): Middleware {
-  return async (ctx, next) => {
-    const body = ctx.request.body as Record<string, unknown> | undefined;
-    const key = body?.idempotencyKey;
-    if (typeof key !== 'string' || !/^[A-Za-z0-9_-]{8,100}$/.test(key)) return next(); // the schema reports it
-    const tokenId = ctx.state.api!.token.id;
-    const hash = crypto.createHash('sha256').update(`${ctx.method} ${ctx.path} ${canonicalJson(body)}`).digest('hex');
-    const inserted = await deps.db('api_idempotency')
-      .insert({ token_id: tokenId, key, request_hash: hash, created_at: deps.clock.now() })
-      .onConflict(['token_id', 'key'])
-      .ignore()
-      .returning('key');
+export async function idempotently(
+  deps: { db: Db; clock: Clock },
+  ctx: Context,
+  effect: (trx: Trx, afterCommit: (f: () => void) => void) => Promise<ApiAnswer>,
+): Promise<void> {
+  const body = ctx.request.body as Record<string, unknown> | undefined;
+  const key = body?.idempotencyKey;
+  const tokenId = ctx.state.api!.token.id;
+  const hash = crypto.createHash('sha256').update(`${ctx.method} ${ctx.path} ${canonicalJson(body ?? null)}`).digest('hex');
+  const told: Array<() => void> = [];
+  const answer = await deps.db.transaction(async (trx): Promise<ApiAnswer & { replayed?: boolean }> => {
+    if (typeof key !== 'string' || !/^[A-Za-z0-9_-]{8,100}$/.test(key)) return effect(trx, (f) => told.push(f));
+    const now = deps.clock.now();
+    const row = { token_id: tokenId, key };
+    await trx('api_idempotency').where(row).where('created_at', '<', new Date(now.getTime() - IDEMPOTENCY_TTL_MS)).delete();
+    const inserted = await trx('api_idempotency').insert({ ...row, request_hash: hash, created_at: now }).onConflict(['token_id', 'key']).ignore().returning('key');
     if (!inserted.length) {
-      for (let waited = 0; ; waited += 50) {
-        const row = await deps.db('api_idempotency').where({ token_id: tokenId, key }).first();
-        if (!row) return next(); // the first attempt failed and let go of the key
-        if (row.request_hash !== hash) {
-          throw unprocessable('This idempotencyKey was used with a different request.', 'idempotency-mismatch');
-        }
-        if (row.status !== null) {
-          ctx.status = row.status;
-          ctx.body = row.response;
-          ctx.set('Idempotent-Replayed', 'true');
-          return;
-        }
-        if (waited > 15_000) throw conflict('A request with this idempotencyKey is still running.', 'idempotency-in-progress');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const first = await trx('api_idempotency').where(row).forUpdate().first();
+      if (first.request_hash !== hash) throw unprocessable('This idempotencyKey was used with a different request.', 'idempotency-mismatch');
+      // (status null: a row left "in progress" by a server before this one: nothing was answered under it)
+      if (first.status !== null) return { status: first.status, body: first.response, replayed: true };
+      await trx('api_idempotency').where(row).update({ created_at: now });
     }
-    try {
-      await next();
-    } catch (err) {
-      await deps.db('api_idempotency').where({ token_id: tokenId, key, status: null }).delete();
-      throw err;
-    }
-    await deps.db('api_idempotency').where({ token_id: tokenId, key }).update({ status: ctx.status, response: JSON.stringify(ctx.body ?? null) });
-  };
+    const done = await effect(trx, (f) => told.push(f));
+    await trx('api_idempotency').where(row).update({ status: done.status, response: JSON.stringify(done.body ?? null) });
+    return done;
+  });
+  for (const f of told) f();
+  ctx.status = answer.status;
+  ctx.body = answer.body;
+  if (answer.replayed) ctx.set('Idempotent-Replayed', 'true');
 }

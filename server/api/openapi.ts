@@ -104,7 +104,10 @@ export const openApiDocument = {
     description:
       'JSON over the same services as the terminals. Money is integer minor units of the store currency. ' +
       'Writes that move money take an idempotencyKey: the same key and body return the first answer (header Idempotent-Replayed), ' +
-      'another body with the same key is 422 idempotency-mismatch. Errors are RFC 9457 problem+json with a stable `type`. ' +
+      'another body with the same key is 422 idempotency-mismatch. A key is recorded with its answer in the transaction of the write, ' +
+      'so after a lost answer a retry gets the first answer if the write was made, or makes it now; a duplicate sent while the ' +
+      'first is running waits for it. Keys are kept 24 hours; after that the same key is a new request. ' +
+      'Errors are RFC 9457 problem+json with a stable `type`. ' +
       'Tokens are rate-limited (429). Webhooks are POSTed as JSON with X-Webhook-Id, X-Webhook-Event, X-Webhook-Sequence and ' +
       'X-Webhook-Signature: sha256=<hex HMAC-SHA256 of the body keyed with the subscription secret>. ' +
       'A webhook goes only to a public address: its name is resolved at every delivery, which is refused (and logged as a failed attempt) ' +

@@ -1,21 +1,20 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Clock } from '../clock';
-import type { Db } from '../db/knex';
+import type { Db, Trx } from '../db/knex';
 import { invalid, notFound, unprocessable } from '../errors';
 import { idParam, parseInput } from '../http/validate';
 import { productModifierGroups } from '../catalog/service';
 import { listEntries } from '../journal/service';
 import * as orders from '../orders/service';
-import type { OrderEvents } from '../orders/service';
+import type { OrderEvents, PaymentRow } from '../orders/service';
 import { createSubscription, deleteSubscription, getSubscription, listDeliveries, listSubscriptions } from '../webhooks/service';
 import type { RateLimiter } from '../auth/rate-limit';
 import { sendOrder, type KitchenDeps } from '../kitchen/service';
-import { bearer, idempotent, scope } from './middleware';
+import { bearer, idempotently, scope } from './middleware';
 import { openApiDocument } from './openapi';
 import * as schema from './schema';
 import { orderJson, paymentJson, productJson } from './serialize';
-import type { PaymentRow } from '../orders/service';
 
 export interface ApiDeps {
   db: Db;
@@ -32,10 +31,18 @@ export interface ApiDeps {
 export function apiRoutes(deps: ApiDeps): Router {
   const router = new Router({ prefix: '/api/v1' });
   const auth = bearer(deps);
-  const once = idempotent(deps);
   const body = <S extends Parameters<typeof parseInput>[0]>(ctx: Context, s: S) => parseInput(s, ctx.request.body);
   const actor = (ctx: Context): orders.Actor => ({ terminal: `api:${ctx.state.api!.token.name}` });
   const orderDeps = (db: Db = deps.db): orders.OrderDeps => ({ db, clock: deps.clock, events: deps.events });
+  /** the services' deps inside an idempotent write's transaction: what they tell others waits for its COMMIT */
+  const inWrite = (trx: Trx, afterCommit: (f: () => void) => void): orders.OrderDeps => ({
+    db: trx,
+    clock: deps.clock,
+    events: {
+      orderChanged: (id, version) => afterCommit(() => deps.events.orderChanged(id, version)),
+      outboxWritten: () => afterCommit(() => deps.events.outboxWritten?.()),
+    },
+  });
   const view = async (id: number) => orderJson(await orders.getOrderView(deps.db, id));
 
   router.get('/openapi.json', scope('public'), (ctx) => {
@@ -71,7 +78,7 @@ export function apiRoutes(deps: ApiDeps): Router {
     return { productId: productId!, quantity: l.qty, modifierIds: l.modifierIds, note: l.note?.trim() || null };
   };
 
-  router.post('/orders', auth, scope('orders:write'), once, async (ctx) => {
+  router.post('/orders', auth, scope('orders:write'), async (ctx) => {
     const input = body(ctx, schema.CreateOrder);
     if (input.tableId && !(await deps.db('tables').where({ id: input.tableId, active: true }).first('id'))) {
       throw unprocessable(`There is no table ${input.tableId}.`, 'unknown-table');
@@ -82,10 +89,11 @@ export function apiRoutes(deps: ApiDeps): Router {
     // the number first, on its own: the transaction below does not hold the day's order counter
     // (terminals opening orders would wait for it); a failed create skips its number
     const number = await orders.reserveOrderNumber(orderDeps());
-    // one transaction: a bad line 3 leaves no half-made order behind
-    const id = await orders.openOrderWithLines(orderDeps(), { type: input.type, customerName: input.customerName, tableId: input.tableId }, lines, actor(ctx), number);
-    ctx.status = 201;
-    ctx.body = await view(id);
+    // one transaction, with the idempotency key's record: a bad line 3 leaves no half-made order behind
+    await idempotently(deps, ctx, async (trx, afterCommit) => {
+      const id = await orders.openOrderWithLines(inWrite(trx, afterCommit), { type: input.type, customerName: input.customerName, tableId: input.tableId }, lines, actor(ctx), number);
+      return { status: 201, body: orderJson(await orders.getOrderView(trx, id)) };
+    });
   });
 
   router.get('/orders/:id', auth, scope('orders:write'), async (ctx) => {
@@ -110,15 +118,16 @@ export function apiRoutes(deps: ApiDeps): Router {
     ctx.body = { order: await view(id), tickets: tickets.map((t) => ({ id: t.ticketId, stationId: t.stationId })) };
   });
 
-  router.post('/orders/:id/payments', auth, scope('payments:write'), once, async (ctx) => {
+  router.post('/orders/:id/payments', auth, scope('payments:write'), async (ctx) => {
     const id = idParam(ctx, 'id');
     const input = body(ctx, schema.PaymentInput);
-    // the order as the tender left it, with its payments: from the tender's own transaction
-    const { result, view } = await orders.tenderCashAndView(orderDeps(), id, input.amount, input.idempotencyKey, actor(ctx), input.tip ?? 0);
-    const payment = view.payments.find((p) => p.id === result.paymentId);
-    if (!payment) throw new Error(`payment ${result.paymentId} is not among order ${id}'s payments`);
-    ctx.status = 201;
-    ctx.body = paymentJson(payment, view.order);
+    // the tender, the answer (the order as the tender left it) and the key's record: one transaction
+    await idempotently(deps, ctx, async (trx, afterCommit) => {
+      const result = await orders.tenderCash(inWrite(trx, afterCommit), id, input.amount, input.idempotencyKey, actor(ctx), input.tip ?? 0);
+      const payment: PaymentRow = await trx('payments').where({ id: result.paymentId }).first();
+      if (payment.order_id !== id) throw new Error(`payment ${result.paymentId} is not order ${id}'s`);
+      return { status: 201, body: paymentJson(payment, await trx('orders').where({ id }).first()) };
+    });
   });
 
   router.get('/payments/:id', auth, scope('payments:write'), async (ctx) => {
@@ -127,7 +136,7 @@ export function apiRoutes(deps: ApiDeps): Router {
     ctx.body = paymentJson(payment, await deps.db('orders').where({ id: payment.order_id }).first());
   });
 
-  router.post('/payments/:id/refunds', auth, scope('payments:write'), once, async (ctx) => {
+  router.post('/payments/:id/refunds', auth, scope('payments:write'), async (ctx) => {
     const payment = await deps.db('payments').where({ id: idParam(ctx, 'id') }).first();
     if (!payment) throw notFound('That payment');
     const input = body(ctx, schema.RefundInput);
@@ -136,10 +145,14 @@ export function apiRoutes(deps: ApiDeps): Router {
       if (lines!.has(l.lineId)) throw invalid(`Line ${l.lineId} is listed twice.`, [{ field: 'lines', message: 'duplicate line' }]);
       lines!.set(l.lineId, l.qty);
     }
-    const r = await orders.refundOrder(orderDeps(), payment.order_id, { reason: input.reason, idempotencyKey: input.idempotencyKey, lines }, actor(ctx));
-    const refund = await deps.db('refunds').where({ id: r.refundId }).first();
-    ctx.status = 201;
-    ctx.body = { id: refund.id, orderId: refund.order_id, paymentId: payment.id, total: refund.total, taxTotal: refund.tax_total, receiptNo: refund.receipt_no, reason: refund.reason, createdAt: refund.created_at.toISOString() };
+    await idempotently(deps, ctx, async (trx, afterCommit) => {
+      const r = await orders.refundOrder(inWrite(trx, afterCommit), payment.order_id, { reason: input.reason, idempotencyKey: input.idempotencyKey, lines }, actor(ctx));
+      const refund = await trx('refunds').where({ id: r.refundId }).first();
+      return {
+        status: 201,
+        body: { id: refund.id, orderId: refund.order_id, paymentId: payment.id, total: refund.total, taxTotal: refund.tax_total, receiptNo: refund.receipt_no, reason: refund.reason, createdAt: refund.created_at.toISOString() },
+      };
+    });
   });
 
   router.get('/journal', auth, scope('journal:read'), async (ctx) => {

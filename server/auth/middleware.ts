@@ -10,7 +10,8 @@ import { getSettings } from '../settings/service';
 import { CSRF_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, csrfToken } from './cookies';
 import { KITCHEN_DEVICE_PERMISSIONS, roleCan, type Permission } from './permissions';
 import { checkOverridePin } from './pin-check';
-import { DEVICE_MAX_AGE_MS, decodeDevice, deviceAndSession, deviceDueForSighting, deviceExpired, noteTerminalSeen, endSession, touchSession, type Staff, type Terminal } from './service';
+import { DEVICE_MAX_AGE_MS, decodeDevice, deviceAndSession, deviceDueForSighting, deviceExpired, noteTerminalSeen, endSession, type Staff, type Terminal } from './service';
+import { touchSession } from './activity';
 import type { RateLimiter } from './rate-limit';
 
 export interface Auth {
@@ -72,7 +73,7 @@ export function authenticate(deps: { db: Db; clock: Clock; log?: Logger }): Midd
         } else {
           auth.sessionId = session.id;
           auth.staff = session.staff;
-          if (now.getTime() - session.last_active_at.getTime() > 2000) touchSession(deps.db, session.id, now, deps.log);
+          if (now.getTime() - session.last_active_at.getTime() > 2000) await touchSession(deps.db, session.id, now);
         }
       }
     }

@@ -3,13 +3,9 @@ import type { Clock } from '../clock';
 import type { Db, DbOrTrx } from '../db/knex';
 import { conflict, forbidden, invalid, notFound, unprocessable } from '../errors';
 import { audit } from '../audit/service';
-import { getOrCreateSecret, settingsPrimer, SETTINGS_SUBQUERY } from '../settings/service';
+import { getOrCreateSecret } from '../settings/service';
 import { hashPin, isValidPin, pinLookup } from './pin';
-import { query } from '../db/direct';
-import { authChanged, authKeeper, cachedAuth, cachedAuthEntries } from './cache';
 import { roleRank, type Role } from './permissions';
-import { lastActivity, noteActivity } from './activity';
-import type { Logger } from '../logger';
 
 export type TerminalKind = 'counter' | 'waiter' | 'kitchen' | 'back_office' | 'kiosk';
 export const TERMINAL_KINDS: TerminalKind[] = ['counter', 'waiter', 'kitchen', 'back_office', 'kiosk'];
@@ -74,7 +70,6 @@ export const deviceDueForSighting = (t: Terminal, now: Date) => t.last_seen_at =
 
 export async function noteTerminalSeen(db: DbOrTrx, terminalId: number, now: Date): Promise<void> {
   await db('terminals').where({ id: terminalId }).update({ last_seen_at: now });
-  authChanged(db);
 }
 
 /** The terminal a device cookie names, if the secret matches and it is not revoked. */
@@ -94,9 +89,7 @@ function secretMatches(tokenHash: string, secret: string): boolean {
 export async function revokeTerminal(deps: AuthDeps, terminalId: number, by: { staffId: number; terminalId: number | null }) {
   const n = await deps.db('terminals').where({ id: terminalId }).whereNull('revoked_at').update({ revoked_at: deps.clock.now() });
   if (!n) throw notFound('That terminal');
-  authChanged(deps.db);
   await deps.db('sessions').where({ terminal_id: terminalId }).whereNull('ended_at').update({ ended_at: deps.clock.now() });
-  authChanged(deps.db);
   await audit(deps.db, deps.clock, { action: 'terminal_revoked', staffId: by.staffId, terminalId: by.terminalId, details: { revoked: terminalId } });
 }
 
@@ -107,7 +100,6 @@ export async function setTerminalDefaults(deps: AuthDeps, terminalId: number, d:
   if (d.stationId && !(await deps.db('stations').where({ id: d.stationId }).first('id'))) throw notFound('That station');
   const n = await deps.db('terminals').where({ id: terminalId }).whereNull('revoked_at').update({ default_station_id: d.stationId, default_printer: d.printer });
   if (!n) throw notFound('That terminal');
-  authChanged(deps.db);
   await audit(deps.db, deps.clock, { action: 'settings_changed', staffId: by.staffId, terminalId: by.terminalId, details: { terminal: terminalId, defaults: d } });
 }
 
@@ -174,7 +166,6 @@ export async function setStaffPin(deps: AuthDeps, staffId: number, pin: string, 
     await trx('sessions').where({ staff_id: staffId }).whereNull('ended_at').update({ ended_at: deps.clock.now() });
     await audit(trx, deps.clock, { action: 'staff_changed', staffId: by.staff.id, terminalId: by.terminalId, details: { id: staffId, name: member.name, pin: 'set by owner' } });
   });
-  authChanged(deps.db);
 }
 
 /** The physical-access way back in: a new PIN for the (first active) owner. */
@@ -211,43 +202,28 @@ export async function startSession(deps: AuthDeps, terminalId: number, staffId: 
     if (oldSessionId) await trx('sessions').where({ id: oldSessionId }).whereNull('ended_at').update({ ended_at: now });
     await trx('sessions').insert({ id, terminal_id: terminalId, staff_id: staffId, created_at: now, last_active_at: now });
   });
-  authChanged(deps.db);
   return id;
 }
 
 export async function endSession(deps: AuthDeps, id: string) {
   await deps.db('sessions').where({ id }).whereNull('ended_at').update({ ended_at: deps.clock.now() });
-  authChanged(deps.db);
 }
 
 /**
  * The terminal a device cookie names and, in the same query, the staff session the session
- * cookie names on that terminal (one round trip per request instead of two). The answer is
- * kept in memory while change notices are heard (./cache.ts): then a terminal's later requests
- * send no query at all. The device secret is checked on every request either way.
+ * cookie names on that terminal. Read from the database on every request: a revoked terminal or
+ * an ended session is refused on its next request, whoever revoked or ended it.
  */
 export async function deviceAndSession(db: DbOrTrx, cred: DeviceCredential | undefined, sessionId: string | undefined): Promise<{ terminal?: Terminal; session?: AuthSession }> {
   if (!cred) return {};
-  const key = `${cred.terminalId}:${sessionId ?? ''}`;
-  const hit = cachedAuth<DeviceAndSession>(db, key);
-  if (hit) return secretMatches(hit.tokenHash, cred.secret) ? copyOf(hit.value) : {};
-  const keep = authKeeper<DeviceAndSession>(db, key);
-  // the business settings ride along: every request needs them, and this query runs anyway
-  const primeSettings = settingsPrimer(db);
-  const row = (await query<DeviceAndSessionRow>(db, DEVICE_AND_SESSION_SQL, [sessionId ?? '', cred.terminalId])).rows[0];
-  if (row) primeSettings(row.x_settings);
-  if (!row || row.revoked_at) return {};
+  const row: DeviceAndSessionRow | undefined = (await db.raw(DEVICE_AND_SESSION_SQL, [sessionId ?? '', cred.terminalId])).rows[0];
+  if (!row || row.revoked_at || !secretMatches(row.token_hash, cred.secret)) return {};
   const terminal: Terminal = { id: row.id, name: row.name, kind: row.kind, default_printer: row.default_printer, default_station_id: row.default_station_id, revoked_at: row.revoked_at, last_seen_at: row.last_seen_at };
   const session = row.s_id && row.s_staff_id !== null && row.s_last_active_at && row.st_active
-    ? { id: row.s_id, created_at: row.s_created_at!, last_active_at: newer(row.s_last_active_at, lastActivity(db, row.s_id)), staff: { id: row.s_staff_id, name: row.st_name!, role: row.st_role!, active: row.st_active } }
+    ? { id: row.s_id, created_at: row.s_created_at!, last_active_at: row.s_last_active_at, staff: { id: row.s_staff_id, name: row.st_name!, role: row.st_role!, active: row.st_active } }
     : undefined;
-  const value: DeviceAndSession = { terminal, session };
-  keep({ tokenHash: row.token_hash, value });
-  return secretMatches(row.token_hash, cred.secret) ? copyOf(value) : {};
+  return { terminal, session };
 }
-
-/** The later of a time read from the database and one noted but perhaps not written yet. */
-const newer = (read: Date, noted: Date | undefined): Date => (noted && noted > read ? noted : read);
 
 export interface AuthSession {
   id: string;
@@ -255,16 +231,7 @@ export interface AuthSession {
   last_active_at: Date;
   staff: Staff;
 }
-interface DeviceAndSession {
-  terminal: Terminal;
-  session?: AuthSession;
-}
-const copyOf = (v: DeviceAndSession): DeviceAndSession => ({
-  terminal: { ...v.terminal },
-  session: v.session && { ...v.session, staff: { ...v.session.staff } },
-});
-
-/** A terminal row, the session and staff columns of the left joins (null without a session), and the settings' JSON text. */
+/** A terminal row, the session and staff columns of the left joins (null without a session). */
 type DeviceAndSessionRow = Terminal & {
   token_hash: string;
   s_id: string | null;
@@ -274,22 +241,12 @@ type DeviceAndSessionRow = Terminal & {
   st_name: string | null;
   st_role: Role | null;
   st_active: boolean | null;
-  x_settings: string | null;
 };
 
-// every request sends it: one fixed text, sent without knex (server/db/direct.ts)
 const DEVICE_AND_SESSION_SQL = `select t.*, s.id as s_id, s.staff_id as s_staff_id, s.last_active_at as s_last_active_at, s.created_at as s_created_at,
-    st.name as st_name, st.role as st_role, st.active as st_active, ${SETTINGS_SUBQUERY} as x_settings
+    st.name as st_name, st.role as st_role, st.active as st_active
   from terminals t
   left join sessions s on s.terminal_id = t.id and s.id = ? and s.ended_at is null
   left join staff st on st.id = s.staff_id
   where t.id = ?`;
 
-/**
- * Activity on session `id` at `at`: the kept answers move with it at once (a touch sends no
- * change notice), the database after the request (./activity.ts).
- */
-export function touchSession(db: DbOrTrx, id: string, at: Date, log?: Logger): void {
-  for (const e of cachedAuthEntries<DeviceAndSession>(db)) if (e.value.session?.id === id) e.value.session.last_active_at = at;
-  noteActivity(db, id, at, log);
-}

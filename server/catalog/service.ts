@@ -1,6 +1,6 @@
 import type { DbOrTrx } from '../db/knex';
 import { unprocessable } from '../errors';
-import { findProduct, type ModifierGroup, type ProductRow, type ProductWithGroups } from './queries';
+import { findProduct, productModifierGroups, type ModifierGroup, type ProductRow, type ProductWithGroups } from './queries';
 
 // What other features (orders, the API) read of the catalog: they reach it through this service,
 // never ./queries (ARCHITECTURE; test/import-boundaries.test.ts).
@@ -53,4 +53,10 @@ function chooseModifiers(product: ProductRow, groups: ModifierGroup[], modifierI
     if (n > g.max) throw unprocessable(`${g.name}: choose at most ${g.max}.`, 'modifier-choice');
   }
   return chosen;
+}
+
+/** A product with its tax rate and its modifier groups (undefined: no such product). */
+export async function productWithGroupsById(db: DbOrTrx, productId: number): Promise<ProductWithGroups | undefined> {
+  const product = await findProduct(db, productId);
+  return product && { product, groups: await productModifierGroups(db, productId) };
 }

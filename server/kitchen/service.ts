@@ -1,16 +1,8 @@
 import type { Clock } from '../clock';
 import type { Db, DbOrTrx, Trx } from '../db/knex';
 import { conflict, invalid, notFound } from '../errors';
-import {
-  datedFromJson, lineModifiers, LINES_JSON, linesFromJson, lockOrder, MODS_JSON, orderLines, PAYMENTS_JSON, SNAPSHOT_VERSION, TABLE_NAME,
-  type LineRow, type ModifierRow, type OrderBundle, type OrderReadColumns, type OrderRow, type PaymentRow,
-  assertOpen, screenOf, type OrderView,
-} from '../orders/service';
+import { changeOrder, getOrderView, lineModifiers, type LineRow, type Locked, type OrderRow, type OrderView } from '../orders/service';
 import { emitEvent } from '../webhooks/service';
-import { updateByIdWrite, updateWhereWrite, writeAll, type Write } from '../db/write-all';
-import { forgetOrder, orderMemory, type MemoryKeeper } from '../orders/memory';
-import { query, transaction } from '../db/direct';
-import { merged } from '../merge';
 
 export type Marker = 'NEW' | 'ADDITION' | 'VOID' | 'NOTE';
 
@@ -29,247 +21,88 @@ export interface KitchenDeps {
   events: KitchenEvents;
 }
 
-/** A line as a send sees it: the line and its product's station (none for a line without a product). */
-type SendLine = LineRow & { station_id: number | null };
+type SendOpts = { fireCourse?: number; serverName?: string | null };
 
 /**
- * Fire: tells each station only what changed since the last send, keyed by line id. Runs in one
- * transaction holding the order's row lock, and records what the kitchen now has on each line,
- * so two terminals pressing Send at once, or Send pressed again, never make a line twice.
- * Held courses stay back; `fireCourse` releases one and sends it.
+ * Fire: tells each station only what changed since the last send, keyed by line id. One change
+ * of the order (changeOrder: its row locked, its lines read after the lock), which records what
+ * the kitchen now has on each line, so two terminals pressing Send at once, or Send pressed
+ * again, never make a line twice. Held courses stay back; `fireCourse` releases one and sends it.
  */
-export async function sendOrder(deps: KitchenDeps, orderId: number, opts: { fireCourse?: number; serverName?: string | null } = {}) {
-  const { tickets } = await sendOrderWithBundle(deps, orderId, opts);
+export async function sendOrder(deps: KitchenDeps, orderId: number, opts: SendOpts = {}): Promise<{ tickets: Array<{ ticketId: number; stationId: number }> }> {
+  const tickets = await changeOrder(deps, orderId, (trx, locked) => sendIn(trx, deps.clock, locked, opts), { totalsUnchanged: true });
+  for (const t of tickets) deps.events.ticketCreated({ ...t, orderId });
+  deps.events.floorChanged();
   return { tickets };
 }
 
-/** sendOrder, answering the order's screen after it too, from what its transaction read and wrote. */
-export async function sendOrderAndView(deps: KitchenDeps, orderId: number, opts: { fireCourse?: number; serverName?: string | null } = {}): Promise<{ tickets: Array<{ ticketId: number; stationId: number }>; view: OrderView }> {
-  const { tickets, after } = await sendOrderWithBundle(deps, orderId, opts);
-  // the lock waited for another change and read the lines again: read the screen after commit
-  return { tickets, view: await screenOf(deps.db, orderId, after) };
+/** sendOrder, answering the order's screen after it too (read after commit). */
+export async function sendOrderAndView(deps: KitchenDeps, orderId: number, opts: SendOpts = {}): Promise<{ tickets: Array<{ ticketId: number; stationId: number }>; view: OrderView }> {
+  const { tickets } = await sendOrder(deps, orderId, opts);
+  return { tickets, view: await getOrderView(deps.db, orderId) };
 }
 
-type SendOpts = { fireCourse?: number; serverName?: string | null };
-
-async function sendOrderWithBundle(deps: KitchenDeps, orderId: number, opts: SendOpts) {
-  const memory = orderMemory(deps.db);
-  const sent = (memory && (await sendFromMemory(deps, memory, orderId, opts))) || (await sendLocked(deps, orderId, opts));
-  if (sent.after) memory?.keepOrder(sent.after);
-  else forgetOrder(deps.db, orderId);
-  for (const t of sent.tickets) deps.events.ticketCreated({ ...t, orderId });
-  deps.events.orderChanged(orderId, sent.version);
-  deps.events.floorChanged();
-  return sent;
-}
-
-interface Sent {
-  tickets: Array<{ ticketId: number; stationId: number }>;
-  version: number;
-  /** the order's screen after the send, when what it was planned from was all of it */
-  after?: OrderBundle;
-}
-
-/** The send in one transaction that locks the order and reads its lines first: 2 round trips. */
-async function sendLocked(deps: KitchenDeps, orderId: number, opts: SendOpts): Promise<Sent> {
-  return transaction(deps.db, async (trx) => {
-    const locked = await lockOrderForSend(trx, orderId);
-    if (!locked) throw notFound('That order');
-    const { order, lines, mods, tableName } = locked;
-    assertOpen(order);
-    const plan = planSend(deps.clock, order, lines, mods, tableName, locked.forView?.payments, opts);
-    const orderUpdate = updateByIdWrite('orders', orderId, plan.orderChange);
-    if (!plan.writes.length) {
-      await writeAll(trx, [orderUpdate], undefined, { commitAfter: true });
-      return { tickets: [], version: plan.version, after: plan.after };
-    }
-    // the send number, one ticket per station with its items, what the kitchen now has on each
-    // line, and the order: one statement, the transaction's last (COMMIT rides with it)
-    const rows = await writeAll<{ id: number; station_id: number }>(trx, [...plan.writes, orderUpdate], 'new_tickets', { commitAfter: true });
-    return { tickets: ticketsOf(plan, rows), version: plan.version, after: plan.after };
-  });
-}
-
-/**
- * The send in one statement, from the order this server keeps and its products' stations
- * (orders/memory.ts): every write hangs on the order's update, which matches only while the
- * order is open at the kept version. Undefined when something is not kept, the order moved on
- * (nothing was written), or the send fails a check: the locking path then answers.
- */
-async function sendFromMemory(deps: KitchenDeps, memory: MemoryKeeper, orderId: number, opts: SendOpts): Promise<Sent | undefined> {
-  const known = memory.order(orderId);
-  if (!known || known.order.status !== 'open') return undefined;
-  const lines: SendLine[] = [];
-  for (const l of known.lines) {
-    const product = l.product_id === null ? undefined : memory.product(l.product_id);
-    if (l.product_id !== null && !product) return undefined;
-    lines.push(merged(l, { station_id: product?.product.station_id ?? null }));
-  }
-  let plan: SendPlan;
-  try {
-    plan = planSend(deps.clock, known.order, lines, known.modifiers, known.tableName, known.payments, opts, 'guard');
-  } catch {
-    return undefined;
-  }
-  const guard = updateWhereWrite('orders', plan.orderChange, { id: orderId, version: known.order.version, status: 'open' });
-  const [row] = await writeAll<{ matched: number; tickets: Array<{ id: number; station_id: number }> }>(deps.db, [
-    { sql: `${guard.sql} returning "id"`, bindings: guard.bindings, name: 'guard' },
-    ...plan.writes,
-  ], undefined, {
-    final: `select (select count(*)::int from guard) as matched, ${plan.writes.length ? `coalesce((select json_agg(t) from new_tickets t), '[]')` : `'[]'::json`} as tickets`,
-  });
-  if (row.matched !== 1) return undefined;
-  return { tickets: ticketsOf(plan, row.tickets), version: plan.version, after: plan.after };
-}
-
-interface SendPlan {
-  version: number;
-  orderChange: Record<string, unknown>;
-  stations: number[];
-  /** the send number, the tickets and their items, what the kitchen now has on each line (none: nothing to send) */
-  writes: Write[];
-  after?: OrderBundle;
-}
-
-const ticketsOf = (plan: SendPlan, rows: Array<{ id: number; station_id: number }>) =>
-  plan.stations.map((stationId) => ({ ticketId: rows.find((t) => t.station_id === stationId)!.id, stationId }));
-
-/**
- * What a send of `order` writes, from its lines as locked or kept. `gate`: the name of a part
- * of the same statement that returns the order's row if it may go ahead; every write then hangs
- * on it. `payments` undefined: the screen after it is not known from this.
- */
-function planSend(clock: Clock, order: OrderRow, lines: SendLine[], mods: ModifierRow[], tableName: string | null, payments: PaymentRow[] | undefined, opts: SendOpts, gate?: string): SendPlan {
+async function sendIn(trx: Trx, clock: Clock, { order, lines }: Locked, opts: SendOpts) {
   const orderId = order.id;
   let held = order.held_courses ?? [];
   if (opts.fireCourse !== undefined) {
     if (!held.includes(opts.fireCourse)) throw conflict(`Course ${opts.fireCourse} is not on hold.`, 'course-not-held');
     held = held.filter((c) => c !== opts.fireCourse);
   }
+  const productIds = [...new Set(lines.map((l) => l.product_id).filter((id): id is number => id !== null))];
+  const stationOf = new Map<number, number | null>(
+    productIds.length ? (await trx('products').whereIn('id', productIds).select('id', 'station_id')).map((p: { id: number; station_id: number | null }) => [p.id, p.station_id]) : [],
+  );
+  const mods = await lineModifiers(trx, lines.map((l) => l.id));
   const sentCourses = new Set(lines.filter((l) => l.sent_quantity > 0).map((l) => l.course));
   const byStation = new Map<number, Array<Record<string, unknown>>>();
-  const updates: SendLine[] = [];
+  const sent: LineRow[] = [];
   for (const l of lines) {
-    if (!l.station_id || held.includes(l.course)) continue;
+    const station = l.product_id === null ? null : stationOf.get(l.product_id) ?? null;
+    if (!station || held.includes(l.course)) continue;
     const items: Array<{ marker: Marker; quantity: number }> = [];
     const delta = l.quantity - l.sent_quantity;
     if (delta > 0) items.push({ marker: order.first_sent_at && sentCourses.has(l.course) ? 'ADDITION' : 'NEW', quantity: delta });
     if (delta < 0) items.push({ marker: 'VOID', quantity: -delta });
     if (l.sent_quantity > 0 && l.quantity > 0 && (l.note ?? null) !== (l.sent_note ?? null)) items.push({ marker: 'NOTE', quantity: l.quantity });
     if (!items.length) continue;
-    updates.push(l);
-    const list = byStation.get(l.station_id) ?? [];
+    sent.push(l);
+    const list = byStation.get(station) ?? [];
     for (const it of items) {
       list.push({
         line_id: l.id, marker: it.marker, quantity: it.quantity, name: l.name, seat: l.seat, course: l.course,
-        note: l.note, modifiers: mods.filter((m) => m.line_id === l.id).map((m) => m.name),
+        note: l.note, modifiers: JSON.stringify(mods.filter((m) => m.line_id === l.id).map((m) => m.name)),
       });
     }
-    byStation.set(l.station_id, list);
+    byStation.set(station, list);
   }
   const now = clock.now();
-  const version = order.version + 1;
-  const orderChange = { held_courses: held, version, updated_at: now, ...(byStation.size && !order.first_sent_at ? { first_sent_at: now } : {}) };
-  // what the screen shows after the send
-  const sent = new Set(updates);
-  const after: OrderBundle | undefined = payments && {
-    order: { ...order, ...orderChange },
-    tableName,
-    lines: lines.map((sl) => {
-      const { station_id: _station, ...l } = sl;
-      return sent.has(sl) ? { ...l, sent_quantity: l.quantity, sent_note: l.note } : l;
-    }),
-    modifiers: mods,
-    payments,
-    refunds: [],
-    refundedByLine: new Map(),
-  };
-  const stations = [...byStation.keys()];
-  if (!stations.length) return { version, orderChange, stations, writes: [], after };
-  const items = stations.flatMap((stationId) => byStation.get(stationId)!.map((i) => merged(i, { station_id: stationId }))).map((i, n) => merged(i, { n }));
-  const writes: Write[] = [
-    {
-      name: 'send_no',
-      sql: `insert into order_sends (order_id, sends) select ?::bigint, 1${gate ? ` from ${gate}` : ''}
-            on conflict (order_id) do update set sends = order_sends.sends + 1 returning sends`,
-      bindings: [orderId],
-    },
-    {
-      name: 'new_tickets',
-      sql: `insert into kitchen_tickets (order_id, station_id, send_no, table_name, server_name, order_number, created_at)
-            select ?, st.station_id, send_no.sends, ?, ?, ?, ? from send_no, json_to_recordset(?::json) as st(station_id bigint, n int) order by st.n
-            returning id, station_id`,
-      bindings: [orderId, tableName, opts.serverName ?? null, order.number, now, JSON.stringify(stations.map((station_id, n) => ({ station_id, n })))],
-    },
-    {
-      sql: `insert into kitchen_ticket_items (ticket_id, line_id, marker, quantity, name, seat, course, note, modifiers)
-            select new_tickets.id, it.line_id, it.marker, it.quantity, it.name, it.seat, it.course, it.note, it.modifiers
-            from json_to_recordset(?::json) as it(station_id bigint, line_id bigint, marker text, quantity int, name text, seat int, course int, note text, modifiers jsonb, n int)
-            join new_tickets on new_tickets.station_id = it.station_id order by it.n`,
-      bindings: [JSON.stringify(items)],
-    },
-    {
-      // order_id narrows it to the order's lines through its index: the plan a prepared statement
-      // keeps cannot become a scan of every line ever sold (the bench saw 4 million rows read)
-      sql: `update order_lines set sent_quantity = v.q, sent_note = v.note from (values ${updates.map(() => '(?::bigint, ?::int, ?::text)').join(', ')}) as v(id, q, note)
-            where order_lines.order_id = ? and order_lines.id = v.id${gate ? ` and exists (select 1 from ${gate})` : ''}`,
-      bindings: [...updates.flatMap((l) => [l.id, l.quantity, l.note]), orderId],
-    },
-  ];
-  return { version, orderChange, stations, writes, after };
-}
-
-/**
- * The order locked for a send, with its lines (and their stations), their modifiers, its table's
- * name and payments, in one round trip; read again under the lock when the statement waited for
- * it (see lockOrderWithLines). `forView`: the statement saw everything the order's screen shows.
- */
-async function lockOrderForSend(trx: Trx, orderId: number): Promise<{
-  order: OrderRow; tableName: string | null; lines: SendLine[]; mods: ModifierRow[]; forView?: { payments: PaymentRow[] };
-} | undefined> {
-  const res = await query<OrderRow & OrderReadColumns & { x_stations: Record<string, number | null> | null }>(
-    trx,
-    `select o.*, ${TABLE_NAME} as x_table_name,
-       ${LINES_JSON} as x_lines,
-       (select json_object_agg(sl.id, sp.station_id) from order_lines sl join products sp on sp.id = sl.product_id where sl.order_id = o.id) as x_stations,
-       ${MODS_JSON} as x_mods,
-       case when o.paid_total > 0 then ${PAYMENTS_JSON} end as x_payments,
-       ${SNAPSHOT_VERSION}
-     from orders o where o.id = ? for update of o`,
-    [orderId],
-  );
-  const row = res.rows[0];
-  if (!row) return undefined;
-  const { x_table_name, x_lines, x_stations, x_mods, x_payments, x_snapshot_version, ...order } = row;
-  const withStations = (lines: LineRow[], stations: Record<string, number | null>): SendLine[] => lines.map((l) => merged(l, { station_id: stations[l.id] ?? null }));
-  if (x_snapshot_version === order.version) {
-    return {
-      order, tableName: x_table_name, lines: withStations(linesFromJson(x_lines), x_stations ?? {}),
-      mods: x_mods, forView: { payments: datedFromJson(x_payments) },
-    };
+  const tickets: Array<{ ticketId: number; stationId: number }> = [];
+  if (byStation.size) {
+    const sendNo: number = (await trx.raw(
+      'insert into order_sends (order_id, sends) values (?, 1) on conflict (order_id) do update set sends = order_sends.sends + 1 returning sends', [orderId],
+    )).rows[0].sends;
+    const tableName = order.table_id === null ? null : ((await trx('tables').where({ id: order.table_id }).first('name'))?.name ?? null);
+    for (const [stationId, items] of byStation) {
+      const [ticket] = await trx('kitchen_tickets')
+        .insert({ order_id: orderId, station_id: stationId, send_no: sendNo, table_name: tableName, server_name: opts.serverName ?? null, order_number: order.number, created_at: now })
+        .returning('id');
+      await trx('kitchen_ticket_items').insert(items.map((i) => ({ ...i, ticket_id: ticket.id })));
+      tickets.push({ ticketId: ticket.id, stationId });
+    }
+    for (const l of sent) await trx('order_lines').where({ id: l.id }).update({ sent_quantity: l.quantity, sent_note: l.note });
   }
-  const lines = await orderLines(trx, orderId);
-  const stations = await trx('order_lines as l').join('products as p', 'p.id', 'l.product_id').where('l.order_id', orderId).select('l.id', 'p.station_id');
-  return {
-    order, tableName: x_table_name,
-    lines: withStations(lines, Object.fromEntries(stations.map((s: { id: number; station_id: number | null }) => [s.id, s.station_id]))),
-    mods: await lineModifiers(trx, lines.map((l) => l.id)),
-  };
+  await trx('orders').where({ id: orderId }).update({ held_courses: held, ...(byStation.size && !order.first_sent_at ? { first_sent_at: now } : {}) });
+  return tickets;
 }
 
 /** Keeps a course back from the next sends until it is fired. */
 export async function holdCourse(deps: KitchenDeps, orderId: number, course: number) {
   if (!Number.isInteger(course) || course < 1 || course > 9) throw invalid('A course is 1 to 9.');
-  const version = await deps.db.transaction(async (trx) => {
-    const order = await lockOrder(trx, orderId);
-    if (!order) throw notFound('That order');
-    assertOpen(order);
+  await changeOrder(deps, orderId, async (trx, { order }) => {
     const held = [...new Set([...(order.held_courses ?? []), course])].sort();
-    await trx('orders').where({ id: orderId }).update({ held_courses: held, version: order.version + 1, updated_at: deps.clock.now() });
-    return order.version + 1;
-  });
-  forgetOrder(deps.db, orderId); // a kept copy is out of date (orders/memory.ts)
-  deps.events.orderChanged(orderId, version);
+    await trx('orders').where({ id: orderId }).update({ held_courses: held });
+  }, { totalsUnchanged: true });
 }
 
 export interface TicketView {

@@ -6,8 +6,8 @@ import { invalid, unprocessable } from '../errors';
 import { isHtmx, redirectAfterPost, render } from '../http/render';
 import { idParam, parseInput, validate } from '../http/validate';
 import { formatLocal } from '../business-date';
+import { quickCash } from '../money';
 import { getSettings } from '../settings/service';
-import { openOrders } from './queries';
 import * as schema from './schema';
 import * as orders from './service';
 import type { OrderDeps, Actor } from './service';
@@ -31,14 +31,19 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
       approvedBy: a.approver?.id, approverName: a.approver?.name,
     };
   };
-  /** discounts above the store's threshold need order:discount-large (or a manager's PIN) */
-  const checkDiscountSize = async (ctx: Context, kind: string, value: string | undefined, base: number) => {
-    if (kind === 'none' || !value) return;
-    const settings = await getSettings(deps.db);
-    const pct = kind === 'percent'
-      ? Number(value.replace(',', '.'))
-      : base > 0 ? (orders.toMinor(value, settings.currency, 'value') * 100) / base : 100;
-    if (pct > settings.discountLimitPercent) await allowed(ctx, 'order:discount-large', deps);
+  /**
+   * A permission a service finds it needs under the order's lock (a void of sent items, a large
+   * discount): the staff member's own, or a manager's PIN sent with this request.
+   */
+  const authorize = (ctx: Context, a: Actor): orders.Authorize => async (permission) => {
+    await allowed(ctx, permission, deps);
+    Object.assign(a, actor(ctx)); // a manager's PIN fills in the approver
+  };
+  /** an edit's options: its permission answers, and the order's version the form was drawn at */
+  const edit = (ctx: Context, a: Actor): orders.EditOptions => {
+    const drawn = (ctx.request.body as Record<string, unknown> | undefined)?.version;
+    const drawnAt = typeof drawn === 'string' && /^\d{1,15}$/.test(drawn) ? Number(drawn) : undefined;
+    return { authorize: authorize(ctx, a), drawnAt };
   };
 
   /** the order panel; `known`: the view a service already answered, so it is not read again */
@@ -52,7 +57,7 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
   router.get('/terminal', need('order:sell'), async (ctx) => {
     const categories = await listCategories(deps.db);
     const settings = await getSettings(deps.db);
-    const open = await openOrders(deps.db);
+    const open = await orders.openOrders(deps.db);
     render(ctx, 'orders/terminal.html', null, { categories, settings, openOrders: open, order: null });
   });
 
@@ -78,7 +83,7 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
 
   router.get('/orders', need('order:sell'), async (ctx) => {
     const settings = await getSettings(deps.db);
-    const open = await openOrders(deps.db);
+    const open = await orders.openOrders(deps.db);
     render(ctx, 'orders/open-orders.html', null, { openOrders: open, settings });
   });
 
@@ -118,10 +123,12 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
   router.post('/orders/:id/lines/:lineId/quantity', need('order:sell'), validate(schema.SetQuantity), async (ctx) => {
     const id = idParam(ctx, 'id');
     const lineId = idParam(ctx, 'lineId');
-    const { quantity, reason } = ctx.state.input as { quantity: number; reason?: string };
-    // taking back what the kitchen already has is a void of a sent item
-    if (await orders.isSentVoid(deps.db, id, lineId, quantity)) await allowed(ctx, 'order:void-sent', deps);
-    await orders.setQuantity(deps, id, lineId, quantity, actor(ctx), reason);
+    const input = ctx.state.input as schema.SetQuantity;
+    const a = actor(ctx);
+    // "+" / "−" send a delta, the typed form an absolute quantity; taking back what the kitchen
+    // already has is a void of a sent item, whose permission the service asks under the lock
+    const change = input.delta !== undefined ? { delta: input.delta } : { quantity: input.quantity! };
+    await orders.setQuantity(deps, id, lineId, change, a, input.reason, edit(ctx, a));
     await panel(ctx, id);
   });
 
@@ -161,24 +168,23 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
 
   router.post('/orders/:id/lines/:lineId/note', need('order:sell'), validate(schema.SetNote), async (ctx) => {
     const id = idParam(ctx, 'id');
-    await orders.setNote(deps, id, idParam(ctx, 'lineId'), (ctx.state.input as { note: string | null }).note);
+    await orders.setNote(deps, id, idParam(ctx, 'lineId'), (ctx.state.input as { note: string | null }).note, edit(ctx, actor(ctx)));
     await panel(ctx, id);
   });
 
   router.post('/orders/:id/lines/:lineId/price', need('order:price-override'), validate(schema.OverridePrice), async (ctx) => {
     const id = idParam(ctx, 'id');
     const { price, reason } = ctx.state.input as { price: string; reason: string };
-    await orders.overridePrice(deps, id, idParam(ctx, 'lineId'), price, reason, actor(ctx));
+    const a = actor(ctx);
+    await orders.overridePrice(deps, id, idParam(ctx, 'lineId'), price, reason, a, edit(ctx, a));
     await panel(ctx, id);
   });
 
   router.post('/orders/:id/lines/:lineId/discount', need('order:discount'), validate(schema.DiscountInput), async (ctx) => {
     const id = idParam(ctx, 'id');
     const { kind, value } = ctx.state.input as { kind: 'percent' | 'amount' | 'none'; value?: string };
-    const lineId = idParam(ctx, 'lineId');
-    const line = (await orders.getOrderView(deps.db, id)).lines.find((l) => l.id === lineId);
-    await checkDiscountSize(ctx, kind, value, line?.gross ?? 0);
-    await orders.setLineDiscount(deps, id, lineId, kind, value, actor(ctx));
+    const a = actor(ctx);
+    await orders.setLineDiscount(deps, id, idParam(ctx, 'lineId'), kind, value, a, edit(ctx, a));
     await panel(ctx, id);
   });
 
@@ -187,8 +193,8 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
     const lineId = idParam(ctx, 'lineId');
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     const reason = typeof body.reason === 'string' && body.reason.trim() ? parseInput(schema.Reason, body).reason : undefined;
-    if (await orders.isSentVoid(deps.db, id, lineId, 0)) await allowed(ctx, 'order:void-sent', deps);
-    await orders.removeLine(deps, id, lineId, actor(ctx), reason);
+    const a = actor(ctx);
+    await orders.removeLine(deps, id, lineId, a, reason, edit(ctx, a));
     await panel(ctx, id);
   });
 
@@ -200,15 +206,14 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
   router.post('/orders/:id/discount', need('order:discount'), validate(schema.DiscountInput), async (ctx) => {
     const id = idParam(ctx, 'id');
     const { kind, value } = ctx.state.input as { kind: 'percent' | 'amount' | 'none'; value?: string };
-    const view = await orders.getOrderView(deps.db, id);
-    await checkDiscountSize(ctx, kind, value, view.totals.subtotal - view.totals.discountTotal);
-    await orders.setOrderDiscount(deps, id, kind, value, actor(ctx));
+    const a = actor(ctx);
+    await orders.setOrderDiscount(deps, id, kind, value, a, edit(ctx, a));
     await panel(ctx, id);
   });
 
   router.post('/orders/:id/customer', need('order:sell'), validate(schema.CustomerName), async (ctx) => {
     const id = idParam(ctx, 'id');
-    await orders.setCustomerName(deps, id, (ctx.state.input as { customer_name: string }).customer_name);
+    await orders.setCustomerName(deps, id, (ctx.state.input as { customer_name: string }).customer_name, edit(ctx, actor(ctx)));
     await panel(ctx, id);
   });
 
@@ -231,7 +236,8 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
 
   router.post('/orders/:id/void', need('order:void'), validate(schema.VoidOrder), async (ctx) => {
     const id = idParam(ctx, 'id');
-    await orders.voidOrder(deps, id, (ctx.state.input as { reason: string }).reason, actor(ctx));
+    const input = ctx.state.input as { reason: string; idempotency_key?: string };
+    await orders.voidOrder(deps, id, input.reason, actor(ctx), input.idempotency_key);
     await panel(ctx, id);
   });
 
@@ -275,7 +281,7 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
       for (const [k, v] of Object.entries(body)) {
         const m = /^line_(\d{1,15})$/.exec(k);
         if (!m || v === '' || v === '0') continue;
-        const q = parseInput(schema.SetQuantity, { quantity: v }).quantity;
+        const q = parseInput(schema.SetQuantity, { quantity: v }).quantity!;
         lines.set(Number(m[1]), q);
       }
       if (!lines.size) throw invalid('Choose at least one item to refund.', [{ field: 'lines', message: 'nothing chosen' }]);
@@ -286,18 +292,4 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
   });
 
   return router;
-}
-
-/** Exact, then the next round notes above it (5, 10, 20 in major units), without repeats. */
-export function quickCash(due: number, currency: string): number[] {
-  const exp = ({ JPY: 0, KRW: 0 } as Record<string, number>)[currency] ?? 2;
-  const unit = 10 ** exp;
-  const out = [due];
-  for (const step of [5, 10, 20]) {
-    const s = step * unit;
-    const next = Math.ceil(due / s) * s;
-    const v = next === due ? next + s : next;
-    if (!out.includes(v)) out.push(v);
-  }
-  return out.filter((v) => v > 0);
 }

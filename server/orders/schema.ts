@@ -32,7 +32,17 @@ export const AddLine = z.object({
 });
 export type AddLine = z.infer<typeof AddLine>;
 
-export const SetQuantity = z.object({ quantity, reason: z.string().trim().min(3, 'give a reason (at least 3 characters)').max(200).optional().or(z.literal('').transform(() => undefined)) });
+/** `quantity` (a typed quantity) or `delta` (the "+" / "−" buttons: one more or one less than the line has now). */
+export const SetQuantity = z
+  .object({
+    quantity: quantity.optional(),
+    delta: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(-MAX_QTY).max(MAX_QTY).refine((n) => n !== 0, 'must not be 0').optional(),
+    reason: z.string().trim().min(3, 'give a reason (at least 3 characters)').max(200).optional().or(z.literal('').transform(() => undefined)),
+  })
+  .superRefine((q, ctx) => {
+    if ((q.quantity === undefined) === (q.delta === undefined)) ctx.addIssue({ code: 'custom', path: ['quantity'], message: 'send a quantity or a delta' });
+  });
+export type SetQuantity = z.infer<typeof SetQuantity>;
 export const Reason = z.object({ reason });
 export const Availability = z.object({ available: z.enum(['true', 'false']).transform((v) => v === 'true') });
 export const OverridePrice = z.object({ price: decimal, reason });

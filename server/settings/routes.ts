@@ -9,7 +9,7 @@ import { hostAllowed, hostName } from '../http/allowed-hosts';
 import { render } from '../http/render';
 import { parseInput } from '../http/validate';
 import { BusinessSettings } from './schema';
-import { forgetSettings, getSettings } from './service';
+import { getSettings } from './service';
 
 const checkbox = z.union([z.literal('on'), z.literal('true')]).optional().transform((v) => v !== undefined);
 
@@ -62,7 +62,6 @@ export function settingsRoutes(deps: { db: Db; clock: Clock }): Router {
         });
       }
     });
-    forgetSettings(deps.db);
     render(ctx, 'backoffice/settings.html', null, { settings: next, form: next, saved: true });
   });
   return router;

@@ -4,7 +4,6 @@ import { conflict, invalid, notFound, unprocessable } from '../errors';
 import { allocate, splitEvenly, splitMatrix, type Minor } from '../money';
 import { assertOpen, isOpen, lockOrder, nextOrderNumber, orderLines, recompute, totalsFor, type LineRow, type OrderEvents, type OrderRow } from '../orders/service';
 import { getSettings } from '../settings/service';
-import { forgetOrder } from '../orders/memory';
 import type { BusinessSettings } from '../settings/schema';
 
 /**
@@ -104,7 +103,6 @@ async function moveQuantity(trx: Trx, line: LineRow, q: number, toOrderId: numbe
 
 function announce(deps: CheckDeps, versions: Array<[number, number]>) {
   for (const [id, v] of versions) {
-    forgetOrder(deps.db, id); // a kept copy is out of date (orders/memory.ts)
     deps.events.orderChanged(id, v);
   }
   deps.events.floorChanged();

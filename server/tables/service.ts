@@ -1,9 +1,7 @@
 import type { Clock } from '../clock';
-import type { Db, DbOrTrx } from '../db/knex';
+import { inTransaction, type Db, type DbOrTrx, type Trx } from '../db/knex';
 import { conflict, invalid, notFound } from '../errors';
 import { isOpen, openOrder, type Actor, type OrderDeps } from '../orders/service';
-import { isTransaction, query, transaction } from '../db/direct';
-import { orderMemory } from '../orders/memory';
 
 export type TableState = 'free' | 'ordering' | 'sent' | 'ready' | 'paying';
 
@@ -28,9 +26,7 @@ export interface FloorTable {
  * yet; sent: the kitchen has open tickets; ready: everything sent is bumped; paying: part paid.
  */
 export async function floor(db: DbOrTrx, clock: Clock): Promise<FloorTable[]> {
-  // straight to the connection, prepared (db/direct.ts): every waiter's floor view and check ask
-  const { rows } = await query<FloorRow>(
-    db,
+  const { rows }: { rows: FloorRow[] } = await db.raw(
     `select t.id, t.name, t.seats, t.x, t.y, t.area_id, a.name as area_name, o.id as order_id, o.number, o.covers, o.seated_at,
             o.created_at, o.total, o.paid_total, o.first_sent_at,
             (select count(*) from kitchen_tickets k where k.order_id = o.id and k.status = 'open')::int as open_tickets
@@ -72,27 +68,20 @@ interface FloorRow extends Pick<FloorTable, 'id' | 'name' | 'seats' | 'x' | 'y' 
 /**
  * Seats a table: its open check if it has one (another terminal may have opened it), else a new
  * one with its covers. One seating of a table at a time (a lock for the transaction), so two
- * terminals seating it together get the same check. Three statements: the lock with the table's
- * name; the open check looked for after it (a statement of its own, so it sees what a seating that
- * held the lock before committed); the order opened with its covers and seating time, the COMMIT
- * riding with it. A new check is kept in memory once committed (orders/memory.ts), so its first
- * line is one statement too.
+ * terminals seating it together get the same check.
  */
 export async function openTable(deps: OrderDeps, tableId: number, covers: number | null, actor: Actor): Promise<number> {
-  const memory = orderMemory(deps.db);
-  const seated = await transaction(deps.db, async (trx) => {
-    const [table] = (
-      await query<{ name: string | null }>(trx, 'select pg_advisory_xact_lock(hashtext(?)) is null as locked, (select name from tables where id = ? and active) as name', [`table:${tableId}`, tableId])
-    ).rows;
-    if (table.name === null) throw notFound('That table');
-    const [open] = (await query<{ id: number }>(trx, `select id from orders where table_id = ? and ${isOpen()} order by id limit 1`, [tableId])).rows;
-    if (open) return { id: open.id };
-    // the COMMIT rides with the insert, unless the transaction is a caller's (it goes on after this)
-    const order = await openOrder({ ...deps, db: trx }, { type: 'dine_in', tableId, covers, seatedAt: deps.clock.now() }, actor, undefined, { commitAfter: !isTransaction(deps.db) });
-    return { id: order.id, opened: { order, tableName: table.name } };
-  });
-  if (seated.opened) memory?.keepOrder({ ...seated.opened, lines: [], modifiers: [], payments: [], refunds: [], refundedByLine: new Map() });
-  return seated.id;
+  const seat = async (trx: Trx) => {
+    await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`table:${tableId}`]);
+    const table = await trx('tables').where({ id: tableId, active: true }).first('name');
+    if (!table) throw notFound('That table');
+    // read after the lock: what a seating that held it before committed
+    const open = await trx('orders').where({ table_id: tableId }).whereRaw(isOpen()).orderBy('id').first('id');
+    if (open) return open.id as number;
+    const order = await openOrder({ ...deps, db: trx }, { type: 'dine_in', tableId, covers, seatedAt: deps.clock.now() }, actor);
+    return order.id;
+  };
+  return inTransaction(deps.db, seat);
 }
 
 // ---- the floor-plan editor (back office) ----

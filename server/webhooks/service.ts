@@ -1,7 +1,6 @@
 import crypto from 'node:crypto';
 import type { Clock } from '../clock';
 import type { DbOrTrx } from '../db/knex';
-import { writeAll, type Write } from '../db/write-all';
 import { invalid, notFound } from '../errors';
 import { getSettings } from '../settings/service';
 import { LAB_SETTING_LABEL, refusedHost } from './target';
@@ -15,32 +14,12 @@ export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
  * commit, so a dead endpoint can never slow or break a sale.
  */
 export async function emitEvent(trx: DbOrTrx, clock: Clock, type: WebhookEventType, data: Record<string, unknown>): Promise<void> {
-  await writeAll(trx, eventWrites(clock, type, data));
-}
-
-/** `emitEvent` as writes, to join other writes of the same transaction in one statement. */
-export function eventWrites(
-  clock: Clock,
-  type: WebhookEventType,
-  data: Record<string, unknown>,
-  /** fields the same statement knows only as it runs: `also`, a jsonb expression over the part `from` */
-  more?: { from: string; also: string },
-): Write[] {
   const now = clock.now();
-  return [
-    {
-      name: 'webhook_event',
-      sql: more
-        ? `insert into webhook_events (id, type, data, created_at) select ?::uuid, ?::text, ?::jsonb || ${more.also}, ?::timestamptz from ${more.from} returning seq`
-        : 'insert into webhook_events (id, type, data, created_at) values (?, ?, ?::jsonb, ?) returning seq',
-      bindings: [crypto.randomUUID(), type, JSON.stringify(data), now],
-    },
-    {
-      sql: `insert into webhook_deliveries (subscription_id, event_seq, next_attempt_at)
-            select s.id, webhook_event.seq, ? from webhook_event, webhook_subscriptions s where s.active and ? = any(s.events) order by s.id`,
-      bindings: [now, type],
-    },
-  ];
+  const [event] = await trx('webhook_events').insert({ id: crypto.randomUUID(), type, data: JSON.stringify(data), created_at: now }).returning('seq');
+  const subscribers: Array<{ id: number }> = await trx('webhook_subscriptions').where({ active: true }).whereRaw('? = any(events)', [type]).orderBy('id').select('id');
+  if (subscribers.length) {
+    await trx('webhook_deliveries').insert(subscribers.map((s) => ({ subscription_id: s.id, event_seq: event.seq, next_attempt_at: now })));
+  }
 }
 
 export interface Subscription {

@@ -6,7 +6,6 @@ import { getSettings } from '../settings/service';
 import { signBody } from './service';
 import { postTo } from './send';
 import { resolveTarget, type Lookup } from './target';
-import { rows } from '../db/direct';
 
 // after every close that wrote events, and on a timer: one fixed text, sent without knex; the
 // state written out, so the partial index of pending deliveries (migration 0013) serves it
@@ -87,7 +86,7 @@ export class WebhookWorker {
     if (this.stopped) return;
     let due: number[];
     try {
-      due = (await rows<{ subscription_id: number }>(this.o.db, DUE_SQL, [this.o.clock.now()])).map((r) => r.subscription_id);
+      due = ((await this.o.db.raw(DUE_SQL, [this.o.clock.now()])).rows as Array<{ subscription_id: number }>).map((r) => r.subscription_id);
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message }, 'webhooks: cannot read the outbox');
       return;

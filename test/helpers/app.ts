@@ -8,8 +8,6 @@ import { seedSettings } from '../../server/settings/service';
 import { FakeClock } from './clock';
 import { socketAuthorizer } from '../../server/auth/socket-auth';
 import { WebhookWorker } from '../../server/webhooks/worker';
-import { listenForAuthChanges, type AuthListener } from '../../server/auth/cache';
-import { flushActivity } from '../../server/auth/activity';
 import type { App } from '../../server/app';
 import { testConfig } from './config';
 import { testLog } from './log';
@@ -22,8 +20,6 @@ export interface TestApp {
   http: HttpServer;
   app: App;
   webhooks: WebhookWorker;
-  /** the auth cache's change listener, as the server runs it (server/auth/cache.ts) */
-  authListener: AuthListener;
   close(): Promise<void>;
 }
 
@@ -36,17 +32,14 @@ export async function bootApp(db: Db, opts: { clock?: FakeClock; config?: Config
   const secretKey = config.SECRET_KEY!;
   const webhooks = new WebhookWorker({ db, clock, log: testLog, pollMs: 100, timeoutMs: opts.webhookTimeoutMs ?? 2000 });
   webhooks.start();
-  const authListener = listenForAuthChanges(db, testLog, { retryMs: 100 });
   const app = createApp({ config, db, clock, log: testLog, realtime, secretKey, webhooks });
   const http = await listen(app, { port: 0, host: '127.0.0.1', timeoutMs: 5000, log: testLog, authorize: socketAuthorizer(db, secretKey) });
   realtime.io = http.io;
   return {
-    url: `http://127.0.0.1:${http.port}`, db, clock, config, http, app, webhooks, authListener,
+    url: `http://127.0.0.1:${http.port}`, db, clock, config, http, app, webhooks,
     close: async () => {
-      await authListener.stop();
       await webhooks.stop();
       await http.close();
-      await flushActivity(db);
     },
   };
 }

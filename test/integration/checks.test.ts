@@ -7,7 +7,7 @@ import * as orders from '../../server/orders/service';
 import * as checks from '../../server/tables/checks';
 import { floor, openTable } from '../../server/tables/service';
 import { sendOrder, bumpTicket } from '../../server/kitchen/service';
-import { forgetSettings, seedSettings } from '../../server/settings/service';
+import { seedSettings } from '../../server/settings/service';
 
 interface Sums {
   total: number;
@@ -41,7 +41,6 @@ describe('check operations keep totals and tax exact', function () {
 
   async function setInclusive(inclusive: boolean) {
     await t.db('settings').where({ key: 'pricesIncludeTax' }).update({ value: JSON.stringify(inclusive) });
-    forgetSettings(t.db); // written behind the server's back: as a settings page save would
   }
 
   /** Sums over a set of checks: what must not change. */

@@ -7,7 +7,7 @@ import { spawnCli } from '../helpers/spawn';
 import { tempDir } from '../helpers/config';
 import * as orders from '../../server/orders/service';
 import { verifyJournal } from '../../server/journal/verify';
-import { appendEntry, type JournalKind } from '../../server/journal/service';
+import { appendEntry, type JournalKind } from '../../server/journal/append';
 import fc from 'fast-check';
 import { seedSettings } from '../../server/settings/service';
 
@@ -143,7 +143,7 @@ describe('the journal', function () {
     }
   });
 
-  it('PostgreSQL hashes what RFC 8785 gives for any record: keys around the head\'s fields, any text, nesting (property)', async () => {
+  it('the append (journal/append.ts) hashes what the rule written out here gives for any record: keys around the head\'s fields, any text, nesting (property)', async () => {
     // keys that sort next to the ones the head fills in (seq, receipt_no, z_no, grand_totals, prev_hash)
     const key = fc.oneof(fc.constantFrom('s', 'seq0', 'sep', 'receipt', 'receipt_nos', 'prev', 'prev_hash_', 'grand', 'grand_totals_', 'z', 'z_n', 'a', '~', 'É', '😀', ''), fc.string({ maxLength: 8 }).map((x) => x.replaceAll('\u0000', '')));
     // any text PostgreSQL stores (a text column or jsonb cannot hold U+0000, so no record has it)
@@ -175,21 +175,23 @@ describe('the journal', function () {
     }), { numRuns: 60 });
   });
 
-  it('a close holds the chain head for one statement: no other round trip while it is locked', async () => {
-    const id = await sale('Espresso', 1);
-    const sent: string[] = [];
-    const onQuery = (q: { sql: string }) => sent.push(q.sql);
-    t.db.on('query', onQuery);
-    try {
-      await orders.tenderCash(deps, id, 10_000, crypto.randomUUID());
-    } finally {
-      t.db.off('query', onQuery);
-    }
-    const locking = sent.findIndex((s) => /from journal_head where id = 1 for update/.test(s));
-    assert.ok(locking >= 0, sent.join('\n'));
-    assert.deepEqual(sent.slice(locking + 1).map((s) => s.toUpperCase()), ['COMMIT'], 'the statement that takes the head is the transaction\'s last: its COMMIT goes with it');
-    assert.match(sent[locking], /insert into journal /);
-    assert.match(sent[locking], /update journal_head /);
+  it('a sale\'s entry rebuilt by hand from the rule equals what the append wrote; journal-verify (the CLI) passes on what the new code appended', async () => {
+    const head = await t.db('journal_head').where({ id: 1 }).first();
+    const id = await sale('Espresso', 2);
+    await orders.tenderCash(deps, id, 10_000, crypto.randomUUID());
+    const order = await t.db('orders').where({ id }).first();
+    const stored = await t.db('journal').where({ seq: order.journal_seq }).first();
+    // the rule, from ARCHITECTURE alone: hash = hex(SHA-256(prev_hash + RFC 8785 JSON of the entry without hash))
+    const { hash: _hash, ...withoutHash } = stored.entry;
+    assert.equal(withoutHash.prev_hash, head.hash, 'chained to the head as it was');
+    assert.equal(withoutHash.seq, Number(head.seq) + 1);
+    assert.equal(withoutHash.receipt_no, Number(head.receipt_no) + 1);
+    const byHand = crypto.createHash('sha256').update(head.hash + jcs(withoutHash)).digest('hex');
+    assert.equal(stored.hash, byHand);
+    assert.equal(stored.entry.hash, byHand);
+    assert.equal((await t.db('journal_head').where({ id: 1 }).first()).hash, byHand, 'the head moved to it');
+    const cli = spawnCli(['journal-verify'], { DATA_DIR: tempDir(), DATABASE_URL: t.url, LOG_LEVEL: 'warn' });
+    assert.equal(await cli.exited, 0, cli.output());
   });
 
   it('refund by line → a negative entry; grand totals only grow; the original stays unchanged', async () => {

@@ -6,12 +6,6 @@ import { seedStore } from '../helpers/store';
 import * as orders from '../../server/orders/service';
 import { openTable } from '../../server/tables/service';
 import { AppError } from '../../server/errors';
-import { createDb } from '../../server/db/knex';
-import { transaction } from '../../server/db/direct';
-import { forgetOrder } from '../../server/orders/memory';
-import { listenForAuthChanges } from '../../server/auth/cache';
-import { testLog } from '../helpers/log';
-import { until } from '../helpers/wait';
 import { getSettings } from '../../server/settings/service';
 import { holdCourse, sendOrder, sendOrderAndView, type KitchenEvents } from '../../server/kitchen/service';
 
@@ -138,27 +132,12 @@ describe('the order screen a line add answers', function () {
     assert.ok(fired.view.lines.every((l) => l.sent_quantity === l.quantity));
   });
 
-  it('seating a table is 3 round trips, free or occupied; terminals seating one table at once all get its one check', async () => {
+  it('seating a table opens its check with covers, or answers the check it has; terminals seating one table at once all get its one check', async () => {
     const [a, b] = await t.db('tables').where({ active: true }).orderBy('id', 'desc').limit(2);
-    const one = createDb(t.url, { poolMax: 1 }); // one connection: its ReadyForQuery messages are the round trips
-    try {
-      const conn = await one.client.acquireConnection();
-      await one.client.releaseConnection(conn);
-      let trips = 0;
-      conn.connection.on('readyForQuery', () => trips++);
-      const d: orders.OrderDeps = { ...deps, db: one };
-      await getSettings(one); // (cached from here on, as in a running server)
-      trips = 0;
-      const id = await openTable(d, a.id, 3, {});
-      assert.equal(trips, 3, 'BEGIN + the table locked and checked, its open check looked for, the order opened with its covers + COMMIT');
-      trips = 0;
-      assert.equal(await openTable(d, a.id, 5, {}), id, 'an occupied table: its check');
-      assert.equal(trips, 3);
-      const row = await t.db('orders').where({ id }).first();
-      assert.deepEqual({ table: row.table_id, covers: row.covers, seated: row.seated_at.getTime(), type: row.type }, { table: a.id, covers: 3, seated: clock.now().getTime(), type: 'dine_in' });
-    } finally {
-      await one.destroy();
-    }
+    const id = await openTable(deps, a.id, 3, {});
+    assert.equal(await openTable(deps, a.id, 5, {}), id, 'an occupied table: its check');
+    const row = await t.db('orders').where({ id }).first();
+    assert.deepEqual({ table: row.table_id, covers: row.covers, seated: row.seated_at.getTime(), type: row.type }, { table: a.id, covers: 3, seated: clock.now().getTime(), type: 'dine_in' });
     // six connections open first, so the six seatings run side by side rather than one after another
     const warm = await Promise.all(Array.from({ length: 6 }, () => t.db.client.acquireConnection()));
     for (const c of warm) await t.db.client.releaseConnection(c);
@@ -170,7 +149,7 @@ describe('the order screen a line add answers', function () {
 
   it('seats a table inside a caller\'s transaction too, which goes on after it and can still roll back', async () => {
     const table = (await t.db('tables').where({ active: true }).orderBy('id', 'desc').offset(3).first())!;
-    const id = await transaction(t.db, async (trx) => {
+    const id = await t.db.transaction(async (trx) => {
       const seated = await openTable({ ...deps, db: trx }, table.id, 4, {});
       await trx('orders').where({ id: seated }).update({ customer_name: 'Party of four' }); // the caller's own statement after it
       return seated;
@@ -178,7 +157,7 @@ describe('the order screen a line add answers', function () {
     assert.deepEqual(await t.db('orders').where({ id }).first('covers', 'customer_name'), { covers: 4, customer_name: 'Party of four' });
     const other = (await t.db('tables').where({ active: true }).orderBy('id', 'desc').offset(4).first())!;
     await assert.rejects(
-      transaction(t.db, async (trx) => {
+      t.db.transaction(async (trx) => {
         await openTable({ ...deps, db: trx }, other.id, 2, {});
         throw new Error('the caller changed its mind');
       }),
@@ -187,84 +166,51 @@ describe('the order screen a line add answers', function () {
     assert.equal(Number((await t.db('orders').where({ table_id: other.id }).count({ n: '*' }))[0].n), 0);
   });
 
-  it('a line add is 2 round trips to PostgreSQL (1 once the order and product are kept), a kitchen send 2 (1 when kept), a cash close 2 (1 when kept); the totals the adds wrote are the totals of their lines', async () => {
-    const one = createDb(t.url, { poolMax: 1 }); // one connection: its ReadyForQuery messages are the round trips
-    const listener = listenForAuthChanges(one, testLog, { retryMs: 100 }); // on a connection of its own
-    try {
-      await until('the change listener', () => listener.live, 10_000);
-      const conn = await one.client.acquireConnection();
-      await one.client.releaseConnection(conn);
-      let trips = 0;
-      conn.connection.on('readyForQuery', () => trips++);
-      const counted = async <T>(f: () => Promise<T>): Promise<[T, number]> => {
-        trips = 0;
-        const r = await f();
-        return [r, trips];
-      };
-      const d: orders.OrderDeps = { ...deps, db: one };
-      const o = await orders.openOrder(d, { type: 'counter' }); // the settings are cached from here on
-      const { productId, modifierIds } = await withModifiers();
-      const [added, addTrips] = await counted(() => orders.addLineAndView(d, o.id, { productId, quantity: 3, modifierIds, note: null }));
-      assert.equal(addTrips, 2, 'BEGIN + the locked read, then the line, its modifiers and the totals + COMMIT');
-      const [again, againTrips] = await counted(() => orders.addLineAndView(d, o.id, { productId, quantity: 1, modifierIds, note: null }));
-      assert.equal(againTrips, 1, 'from memory: the totals, the line and its modifiers, where the order is at the kept version');
-      assert.deepEqual(again.view, await orders.getOrderView(one, o.id));
-      const brownie = await store.product('Brownie');
-      await orders.addLine(d, o.id, { productId: brownie.id, quantity: 2, modifierIds: [], note: null });
-      const row = await t.db('orders').where({ id: o.id }).first();
-      const lines = await t.db('order_lines').where({ order_id: o.id }).orderBy('id');
-      const expected = orders.totalsFor(row, lines, await getSettings(t.db));
-      assert.deepEqual(
-        { subtotal: row.subtotal, discount: row.discount_total, tax: row.tax_total, total: row.total, version: row.version },
-        { subtotal: expected.subtotal, discount: expected.discountTotal, tax: expected.taxTotal, total: expected.total, version: 4 },
-      );
-      assert.ok(added.view.order.total > 0 && row.total > added.view.order.total);
-      const [, sendTrips] = await counted(() => sendOrder({ ...d, events: { ...kitchenEvents } }, o.id));
-      assert.equal(sendTrips, 2, 'BEGIN + the locked read, then every write + COMMIT');
-      forgetOrder(one, o.id); // (the send kept the order: the locking path, as for an order another server changed)
-      const [paid, payTrips] = await counted(() => orders.tenderCash(d, o.id, row.total + 1000, crypto.randomUUID()));
-      assert.equal(paid.closed, true);
-      assert.equal(payTrips, 2, 'BEGIN + the locked read; payment, line amounts, the chain head locked, entry, head, event, order + COMMIT');
+  it('the totals every change writes are the totals of its lines; an order made with its lines, sent and paid, answers the screen it leaves', async () => {
+    const d = deps;
+    const o = await orders.openOrder(d, { type: 'counter' });
+    const { productId, modifierIds } = await withModifiers();
+    const added = await orders.addLineAndView(d, o.id, { productId, quantity: 3, modifierIds, note: null });
+    const again = await orders.addLineAndView(d, o.id, { productId, quantity: 1, modifierIds, note: null });
+    assert.deepEqual(again.view, await orders.getOrderView(t.db, o.id));
+    const brownie = await store.product('Brownie');
+    await orders.addLine(d, o.id, { productId: brownie.id, quantity: 2, modifierIds: [], note: null });
+    const row = await t.db('orders').where({ id: o.id }).first();
+    const lines = await t.db('order_lines').where({ order_id: o.id }).orderBy('id');
+    const expected = orders.totalsFor(row, lines, await getSettings(t.db));
+    assert.deepEqual(
+      { subtotal: row.subtotal, discount: row.discount_total, tax: row.tax_total, total: row.total, version: row.version },
+      { subtotal: expected.subtotal, discount: expected.discountTotal, tax: expected.taxTotal, total: expected.total, version: 4 },
+    );
+    assert.ok(added.view.order.total > 0 && row.total > added.view.order.total);
+    const sent = await sendOrderAndView({ ...d, events: { ...kitchenEvents } }, o.id);
+    assert.equal(sent.tickets.length > 0, true);
+    assert.deepEqual(sent.view, await orders.getOrderView(t.db, o.id));
+    const paid = await orders.tenderCashAndView(d, o.id, row.total + 1000, crypto.randomUUID());
+    assert.equal(paid.result.closed, true);
+    assert.deepEqual(paid.view, await orders.getOrderView(t.db, o.id));
 
-      // a send of an order this server keeps, as it left it: 1
-      const kept = await orders.openOrder(d, { type: 'counter' });
-      await orders.addLineAndView(d, kept.id, { productId, quantity: 1, modifierIds, note: 'no ice' });
-      const [sent, keptSendTrips] = await counted(() => sendOrderAndView({ ...d, events: { ...kitchenEvents } }, kept.id));
-      assert.equal(keptSendTrips, 1, 'the order at the kept version, the send number, tickets, items and sent marks in one statement');
-      assert.equal(sent.tickets.length, 1);
-      assert.deepEqual(sent.view, await orders.getOrderView(one, kept.id));
-      // and its cash close: 1
-      const [closed, keptPayTrips] = await counted(() => orders.tenderCashAndView(d, kept.id, 100_000, crypto.randomUUID()));
-      assert.equal(keptPayTrips, 1, 'the order locked at the kept version, payment, line amounts, the chain head, entry, event, order, committed');
-      assert.equal(closed.result.closed, true);
-      assert.deepEqual(closed.view, await orders.getOrderView(one, kept.id));
+    // an order made with its lines (the integration API's create)
+    const number = await orders.reserveOrderNumber(d);
+    const wanted = [{ productId, quantity: 1, modifierIds, note: null }, { productId: brownie.id, quantity: 2, modifierIds: [], note: 'warm' }, { productId, quantity: 3, modifierIds, note: null }];
+    const made = await orders.openOrderWithLines(d, { type: 'takeaway' }, wanted, {}, number);
+    const madeView = await orders.getOrderView(t.db, made);
+    assert.deepEqual(madeView.lines.map((l) => [l.quantity, l.modifiers.length, l.note]), [[1, modifierIds.length, null], [2, 0, 'warm'], [3, modifierIds.length, null]]);
+    const madeRow = await t.db('orders').where({ id: made }).first();
+    const madeLines = await t.db('order_lines').where({ order_id: made }).orderBy('id');
+    assert.equal(madeRow.total, orders.totalsFor(madeRow, madeLines, await getSettings(t.db)).total);
+    assert.equal(madeRow.number, number.number);
+    assert.equal((await orders.tenderCashAndView(d, made, madeRow.total, crypto.randomUUID())).result.closed, true);
+    // a bad line fails the whole order: nothing is left behind
+    const before = Number((await t.db('orders').count({ n: '*' }))[0].n);
+    await assert.rejects(orders.openOrderWithLines(d, { type: 'takeaway' }, [wanted[1], { productId: 2 ** 40, quantity: 1, modifierIds: [], note: null }], {}, await orders.reserveOrderNumber(d)));
+    assert.equal(Number((await t.db('orders').count({ n: '*' }))[0].n), before);
 
-      // an order made with its lines (the integration API's create): the order + BEGIN, then one
-      // statement per line with its modifiers, the last with the totals + COMMIT; kept, so its
-      // payment is 1 as well
-      const number = await orders.reserveOrderNumber(d);
-      const wanted = [{ productId, quantity: 1, modifierIds, note: null }, { productId: brownie.id, quantity: 2, modifierIds: [], note: 'warm' }, { productId, quantity: 3, modifierIds, note: null }];
-      const [made, madeTrips] = await counted(() => orders.openOrderWithLines(d, { type: 'takeaway' }, wanted, {}, number));
-      assert.equal(madeTrips, 2 + wanted.length, 'the order + BEGIN; the Brownie read once (the other product is kept, memory.ts); a statement per line, the last with the totals + COMMIT');
-      const madeView = await orders.getOrderView(one, made);
-      assert.deepEqual(madeView.lines.map((l) => [l.quantity, l.modifiers.length, l.note]), [[1, modifierIds.length, null], [2, 0, 'warm'], [3, modifierIds.length, null]]);
-      const madeRow = await t.db('orders').where({ id: made }).first();
-      const madeLines = await t.db('order_lines').where({ order_id: made }).orderBy('id');
-      assert.equal(madeRow.total, orders.totalsFor(madeRow, madeLines, await getSettings(t.db)).total);
-      assert.equal(madeRow.number, number.number);
-      const [, madePayTrips] = await counted(() => orders.tenderCashAndView(d, made, madeRow.total, crypto.randomUUID()));
-      assert.equal(madePayTrips, 1, 'kept from its making: the close in one statement');
-
-      // a check this server seated: kept from the start, so its first line is 1 too
-      const table = (await t.db('tables').where({ active: true }).orderBy('id', 'desc').offset(2).first())!;
-      const check = await openTable(d, table.id, 2, {});
-      const [first, firstTrips] = await counted(() => orders.addLineAndView(d, check, { productId, quantity: 1, modifierIds, note: null }));
-      assert.equal(firstTrips, 1, 'the line and the totals where the check is at the version it was seated with');
-      assert.equal(first.view.tableName, table.name);
-      assert.deepEqual(first.view, await orders.getOrderView(one, check));
-    } finally {
-      await listener.stop();
-      await one.destroy();
-    }
+    // a check seated at a table: its first line's screen names the table
+    const table = (await t.db('tables').where({ active: true }).orderBy('id', 'desc').offset(2).first())!;
+    const check = await openTable(d, table.id, 2, {});
+    const first = await orders.addLineAndView(d, check, { productId, quantity: 1, modifierIds, note: null });
+    assert.equal(first.view.tableName, table.name);
+    assert.deepEqual(first.view, await orders.getOrderView(t.db, check));
   });
 });

@@ -10,7 +10,6 @@ import { WebhookSink } from '../fakes/webhook-sink';
 import { createApiToken } from '../../server/api/tokens';
 import { backoffMs, WebhookWorker } from '../../server/webhooks/worker';
 import type { Lookup } from '../../server/webhooks/target';
-import { forgetSettings } from '../../server/settings/service';
 import type { Db } from '../../server/db/knex';
 import { testLog } from '../helpers/log';
 import { FakeClock } from '../helpers/clock';
@@ -19,7 +18,6 @@ import { PINS, pairedClient, type Client } from '../helpers/client';
 /** Turns the lab setting (webhooks to private and loopback addresses) on or off in this database. */
 async function setLabSetting(db: Db, on: boolean): Promise<void> {
   await db('settings').insert({ key: 'webhooksAllowPrivateTargets', value: JSON.stringify(on), updated_at: new Date() }).onConflict('key').merge();
-  forgetSettings(db);
 }
 
 

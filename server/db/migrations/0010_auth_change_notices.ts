@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 
 /**
  * The server keeps the auth lookup's answers (terminal, session, staff) and the business settings
- * in memory (server/auth/cache.ts, server/settings/service.ts). These triggers tell it, through
+ * in memory (its auth cache and the settings service, since removed). These triggers tell it, through
  * NOTIFY on the channel `store_auth_changed`, when anything changes them: its own writes and
  * anyone else's (another process, psql). The payload is the table's name.
  *

@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 
 /**
  * The server keeps products (with their tax rate and modifier groups) and the open orders it
- * last changed in memory, so that adding a line is one statement (server/orders/memory.ts).
+ * last changed in memory, so that adding a line is one statement (the order memory, since removed;
+ * migration 0014 drops these triggers).
  * These triggers tell it, through NOTIFY on the channel `store_catalog_changed`, when anything
  * changes what a kept product says: its own writes and anyone else's (the back office, another
  * process, psql). The payload is the table's name. The floor plan's tables notify too: an

@@ -13,6 +13,8 @@ import * as m0011 from './0011_catalog_change_notices';
 import * as m0012 from './0012_open_orders_indexes';
 import * as m0013 from './0013_pending_deliveries_index';
 import * as m0014 from './0014_attempt_guards';
+import * as m0015 from './0015_drop_change_notices';
+import * as m0016 from './0016_void_idempotency_key';
 
 /**
  * Every migration, in order, bundled as a static list so the binary, the CLI and the tests run
@@ -33,6 +35,8 @@ const migrations: Array<[string, Knex.Migration]> = [
   ['0012_open_orders_indexes', m0012],
   ['0013_pending_deliveries_index', m0013],
   ['0014_attempt_guards', m0014],
+  ['0015_drop_change_notices', m0015],
+  ['0016_void_idempotency_key', m0016],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -5,6 +5,7 @@ import { getSettings } from '../settings/service';
 import type { BusinessSettings } from '../settings/schema';
 import { lockOrder, orderLines, type LineRow, type OrderRow } from './queries';
 import { recompute } from './totals';
+import { discountShares, grownPastLimit } from './discount-limit';
 
 export interface OrderEvents {
   orderChanged(orderId: number, version: number): void;
@@ -53,6 +54,12 @@ export interface ChangeOptions {
    * the order moved on since, so no terminal overwrites what it did not see.
    */
   drawnAt?: number;
+  /**
+   * Answers a permission the change turns out to need (./discount-limit.ts): with it, a discount
+   * whose share grew past the store's limit asks for order:discount-large before anything is
+   * saved. Without it (an internal caller that settled permissions itself) nothing is asked.
+   */
+  authorize?: Authorize;
 }
 
 /**
@@ -77,12 +84,23 @@ export async function changeOrder<T>(deps: OrderDeps, orderId: number, apply: (t
     const order = (await trx('orders').where({ id: orderId }).first()) as OrderRow;
     let version = order.version + 1;
     if (opts.totalsUnchanged) await trx('orders').where({ id: orderId }).update({ version, updated_at: deps.clock.now() });
-    // any change to a split part's lines voids its split-time tax adjustment: its taxes are computed afresh
-    else version = await recompute(trx, deps.clock, order, locked.settings, undefined, order.tax_adjustments !== null);
+    else {
+      const lines = await orderLines(trx, orderId);
+      if (opts.authorize) await checkDiscountLimit(locked, order, lines, opts.authorize);
+      // any change to a split part's lines voids its split-time tax adjustment: its taxes are computed afresh
+      version = await recompute(trx, deps.clock, order, locked.settings, lines, order.tax_adjustments !== null);
+    }
     return { result, version };
   });
   deps.events.orderChanged(orderId, version);
   return result;
+}
+
+/** The store's discount limit, on the order as the change leaves it (./discount-limit.ts). */
+async function checkDiscountLimit(locked: Locked, after: OrderRow, lines: LineRow[], authorize: Authorize): Promise<void> {
+  const { settings } = locked;
+  const grown = grownPastLimit(discountShares(locked.order, locked.lines, settings), discountShares(after, lines, settings), settings.discountLimitPercent);
+  if (grown.length) await authorize('order:discount-large');
 }
 
 /** The order locked, open, with its lines and the settings: the first step of every change. */

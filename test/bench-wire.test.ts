@@ -10,6 +10,7 @@ import { dechunk, SocketPool } from '../scripts/bench/wire';
 describe('the bench\'s HTTP client', () => {
   let server: http.Server;
   let port: number;
+  let dropped = false;
   const seen: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders; body: string; socket: Socket }> = [];
 
   before(async () => {
@@ -29,6 +30,10 @@ describe('the bench\'s HTTP client', () => {
           return;
         }
         if (req.url === '/reset') return req.socket.destroy();
+        if (req.url === '/drop-once' && !dropped) {
+          dropped = true;
+          return req.socket.destroy();
+        }
         if (req.url === '/close') res.setHeader('Connection', 'close');
         res.setHeader('Set-Cookie', ['a=1; Path=/', 'b=2; Path=/']);
         res.end(`${req.method} ${req.url} ${body}`);
@@ -101,6 +106,25 @@ describe('the bench\'s HTTP client', () => {
     assert.equal(reset.status, 'rejected');
     assert.match(String((reset as PromiseRejectedResult).reason), /GET \/reset: /);
     assert.equal(queued.status === 'fulfilled' && queued.value.body.toString(), 'GET /queued ');
+    pool.destroy();
+  });
+
+  it('sends a request once more on a new socket when a reused one breaks before any answer, as a browser does', async () => {
+    const pool = new SocketPool();
+    const c = pool.connection('127.0.0.1', port);
+    assert.equal((await c.request('GET', '/warm', {})).status, 200);
+    // the server closes the kept-alive socket as the next request arrives (its idle timeout)
+    const r = await c.request('POST', '/drop-once', { 'Content-Length': '3' }, 'a=1');
+    assert.equal(r.status, 200);
+    assert.equal(r.body.toString(), 'POST /drop-once a=1');
+    const tries = seen.filter((s) => s.url === '/drop-once');
+    assert.equal(tries.length, 2);
+    assert.equal(tries[0].socket, seen[0].socket, 'first on the reused socket');
+    assert.notEqual(tries[1].socket, tries[0].socket, 'then on a new one');
+    // a fresh socket that breaks is not tried again
+    const fresh = new SocketPool().connection('127.0.0.1', port);
+    await assert.rejects(fresh.request('GET', '/reset', {}), /GET \/reset: /);
+    assert.equal(seen.filter((s) => s.url === '/reset').length, 1);
     pool.destroy();
   });
 

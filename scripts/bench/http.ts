@@ -83,6 +83,11 @@ export class Browser {
     return this.request('POST', path, { ...opts, form });
   }
 
+  /** Closes this browser's socket (a later request opens a new one). */
+  close(): void {
+    this.conn.close();
+  }
+
   private takeCookies(setCookie: string[] | undefined) {
     for (const c of setCookie ?? []) {
       const [pair] = c.split(';');

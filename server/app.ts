@@ -4,10 +4,10 @@ import type { Config } from './config';
 import type { Clock } from './clock';
 import type { Db } from './db/knex';
 import type { Logger } from './logger';
-import { FLOOR_ROOM, orderRoom, stationRoom, terminalRoom, type Io } from './realtime/io';
+import type { EventBus } from './events';
+import { relayToSockets, terminalRoom, type Io } from './realtime/io';
 import { kitchenRoutes } from './kitchen/routes';
 import { tableRoutes } from './tables/routes';
-import type { KitchenEvents } from './kitchen/service';
 import { authRoutes } from './auth/routes';
 import { authenticate, csrf, requires, securityHeaders } from './auth/middleware';
 import { RateLimiter } from './auth/rate-limit';
@@ -34,10 +34,13 @@ export interface AppDeps {
   /** signs cookies and derives CSRF tokens */
   secretKey: string;
   views?: Views;
-  /** Set once the HTTP server exists; services emit through it after commit. */
+  /** Set once the HTTP server exists; it hears the event bus (realtime/io.ts, relayToSockets). */
   realtime: { io?: Io };
-  /** the webhook worker, woken after a commit that wrote outbox rows */
-  webhooks?: { wake(): void };
+  /**
+   * The after-commit event bus (events.ts), made by the composition root: services publish on it,
+   * socket.io (subscribed here) and the outbox worker (subscribed in main.ts) listen.
+   */
+  events: EventBus;
 }
 
 export interface App extends Koa {
@@ -70,29 +73,9 @@ export function createApp(deps: AppDeps): App {
   app.use(authenticate(deps));
   app.use(csrf(deps.secretKey));
 
-  const { db, clock } = deps;
-  const events = {
-    orderChanged(orderId: number, version: number) {
-      deps.realtime.io?.to(orderRoom(orderId)).emit('order:updated', { orderId, version });
-      deps.realtime.io?.to(FLOOR_ROOM).emit('floor:changed');
-    },
-    outboxWritten() {
-      deps.webhooks?.wake();
-    },
-  };
-  const io = () => deps.realtime.io;
-  const kitchenEvents: KitchenEvents = {
-    ticketCreated: (t) => io()?.to([stationRoom(t.stationId), stationRoom('expo')]).emit('ticket:created', t),
-    ticketChanged: (t) => io()?.to([stationRoom(t.stationId), stationRoom('expo')]).emit('ticket:changed', t),
-    orderReady: (o) => {
-      const rooms = [orderRoom(o.orderId), FLOOR_ROOM, ...(o.terminalId ? [terminalRoom(o.terminalId)] : [])];
-      io()?.to(rooms).emit('order:ready', { orderId: o.orderId, number: o.number, tableId: o.tableId });
-    },
-    orderChanged: events.orderChanged,
-    floorChanged: () => io()?.to(FLOOR_ROOM).emit('floor:changed'),
-    outboxWritten: events.outboxWritten,
-  };
-  const kitchenDeps = { db, clock, events: kitchenEvents };
+  const { db, clock, events } = deps;
+  relayToSockets(events, () => deps.realtime.io);
+  const kitchenDeps = { db, clock, events };
   const router = new Router();
   router.get('/healthz', requires('public'), healthz(db, startedAt));
   router.get('/status', requires('device'), async (ctx) => {
@@ -112,10 +95,10 @@ export function createApp(deps: AppDeps): App {
     }),
     orderRoutes({
       db, clock, events, kitchen: kitchenDeps,
-      catalogChanged: (productId, available) => io()?.emit('product:availability', { productId, available }),
+      catalogChanged: (productId, available) => events.publish('product:availability', { productId, available }),
     }),
     kitchenRoutes(kitchenDeps),
-    tableRoutes({ db, clock, events, checks: { db, clock, events: { ...events, floorChanged: kitchenEvents.floorChanged } } }),
+    tableRoutes({ db, clock, events, checks: { db, clock, events } }),
     settingsRoutes({ db, clock }),
     integrationRoutes({ db, clock }),
     apiRoutes({ db, clock, events, kitchen: kitchenDeps, limiter: new RateLimiter(clock, deps.config.RATE_LIMIT_API_PER_MIN) }),

@@ -3,14 +3,17 @@ import { systemClock, type Clock } from './clock';
 import type { Config } from './config';
 import { lockDataDir, type DataDirLock } from './db/data-dir-lock';
 import { openDatabase, type Database } from './db/database';
-import { pruneIdempotencyKeys } from './api/middleware';
 import { migrateLatest } from './db/migrations';
 import type { Db } from './db/knex';
 import { createLogger, type Logger } from './logger';
 import type { Io } from './realtime/io';
 import { listen } from './http/server';
 import { socketAuthorizer } from './auth/socket-auth';
-import { WebhookWorker } from './webhooks/worker';
+import { createEventBus } from './events';
+import { OutboxWorker } from './outbox/worker';
+import { schedulePrune } from './retention';
+import { WEBHOOK_TOPIC } from './webhooks/service';
+import { webhookTopic } from './webhooks/worker';
 import { resolveSecretKey } from './secret-key';
 import { seedSettings } from './settings/service';
 import { seedDemo, type DemoInfo } from './demo/seed';
@@ -31,7 +34,7 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** The composition root: config → lock → database → migrations → http + socket.io → workers. */
+/** The composition root: config → lock → database → migrations → event bus → workers → http + socket.io. */
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const log = opts.log ?? createLogger(config.LOG_LEVEL);
   const clock = opts.clock ?? systemClock;
@@ -58,16 +61,16 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     }
 
     const realtime: { io?: Io } = {};
-    // API idempotency keys are kept IDEMPOTENCY_TTL_MS (24 h); older ones are pruned hourly
-    const prune = () => void pruneIdempotencyKeys(db, clock).catch((err) => log.warn({ err }, 'could not prune expired idempotency keys'));
-    prune();
-    const pruning = setInterval(prune, 3600_000);
-    pruning.unref();
-    undo.push(async () => clearInterval(pruning));
-    const webhooks = new WebhookWorker({ db, clock, log });
-    webhooks.start();
-    undo.push(() => webhooks.stop());
-    const app = createApp({ config, db, clock, log, realtime, secretKey, webhooks });
+    // expired idempotency keys, old sessions, pairing codes and webhook history: at once, then hourly (retention.ts)
+    const pruning = schedulePrune({ db, clock, log });
+    undo.push(() => pruning.stop());
+    // what services tell after commit: socket.io subscribes in createApp, the outbox worker here
+    const events = createEventBus(log);
+    const outbox = new OutboxWorker({ db, clock, log, topics: { [WEBHOOK_TOPIC]: webhookTopic({ db }) } });
+    events.subscribe('outbox:written', () => outbox.wake());
+    outbox.start();
+    undo.push(() => outbox.stop());
+    const app = createApp({ config, db, clock, log, realtime, secretKey, events });
     const http = await listen(app, {
       port: config.PORT,
       host: config.HOST,

@@ -34,14 +34,11 @@ export function apiRoutes(deps: ApiDeps): Router {
   const body = <S extends Parameters<typeof parseInput>[0]>(ctx: Context, s: S) => parseInput(s, ctx.request.body);
   const actor = (ctx: Context): orders.Actor => ({ terminal: `api:${ctx.state.api!.token.name}` });
   const orderDeps = (db: Db = deps.db): orders.OrderDeps => ({ db, clock: deps.clock, events: deps.events });
-  /** the services' deps inside an idempotent write's transaction: what they tell others waits for its COMMIT */
+  /** the services' deps inside an idempotent write's transaction: what they publish waits for its COMMIT (and is dropped on rollback) */
   const inWrite = (trx: Trx, afterCommit: (f: () => void) => void): orders.OrderDeps => ({
     db: trx,
     clock: deps.clock,
-    events: {
-      orderChanged: (id, version) => afterCommit(() => deps.events.orderChanged(id, version)),
-      outboxWritten: () => afterCommit(() => deps.events.outboxWritten?.()),
-    },
+    events: { publish: (name, payload) => afterCommit(() => deps.events.publish(name, payload)) },
   });
   const view = async (id: number) => orderJson(await orders.getOrderView(deps.db, id));
 

@@ -2,23 +2,16 @@ import type { Clock } from '../clock';
 import type { Db, DbOrTrx, Trx } from '../db/knex';
 import { conflict, invalid, notFound } from '../errors';
 import { changeOrder, getOrderView, lineModifiers, type LineRow, type Locked, type OrderRow, type OrderView } from '../orders/service';
-import { emitEvent } from '../webhooks/service';
+import type { Publisher } from '../events';
+import { emitEvent, WEBHOOK_TOPIC } from '../webhooks/service';
 
 export type Marker = 'NEW' | 'ADDITION' | 'VOID' | 'NOTE';
-
-export interface KitchenEvents {
-  ticketCreated(t: { ticketId: number; stationId: number; orderId: number }): void;
-  ticketChanged(t: { ticketId: number; stationId: number; orderId: number; status: 'open' | 'bumped' }): void;
-  orderReady(o: { orderId: number; terminalId: number | null; number: number; tableId: number | null }): void;
-  orderChanged(orderId: number, version: number): void;
-  floorChanged(): void;
-  outboxWritten?(): void;
-}
 
 export interface KitchenDeps {
   db: Db;
   clock: Clock;
-  events: KitchenEvents;
+  /** told after commit: tickets, orders ready, the floor (server/events.ts) */
+  events: Publisher;
 }
 
 type SendOpts = { fireCourse?: number; serverName?: string | null };
@@ -31,8 +24,8 @@ type SendOpts = { fireCourse?: number; serverName?: string | null };
  */
 export async function sendOrder(deps: KitchenDeps, orderId: number, opts: SendOpts = {}): Promise<{ tickets: Array<{ ticketId: number; stationId: number }> }> {
   const tickets = await changeOrder(deps, orderId, (trx, locked) => sendIn(trx, deps.clock, locked, opts), { totalsUnchanged: true });
-  for (const t of tickets) deps.events.ticketCreated({ ...t, orderId });
-  deps.events.floorChanged();
+  for (const t of tickets) deps.events.publish('ticket:created', { ...t, orderId });
+  deps.events.publish('floor:changed', {});
   return { tickets };
 }
 
@@ -200,7 +193,7 @@ export async function bumpItem(deps: KitchenDeps, itemId: number) {
   });
   if ('ticketOnly' in r) {
     const t = await deps.db('kitchen_tickets').where({ id: r.ticketOnly }).first();
-    deps.events.ticketChanged({ ticketId: t.id, stationId: t.station_id, orderId: t.order_id, status: t.status });
+    deps.events.publish('ticket:changed', { ticketId: t.id, stationId: t.station_id, orderId: t.order_id, status: t.status });
   } else announce(deps, r, 'bumped');
 }
 
@@ -215,15 +208,15 @@ export async function recallLast(deps: KitchenDeps, station: number | 'expo') {
     await trx('kitchen_ticket_items').where({ ticket_id: t.id }).update({ bumped_at: null });
     return afterBump(trx, deps, t.id);
   });
-  deps.events.ticketChanged({ ticketId: r.ticket.id, stationId: r.ticket.station_id, orderId: r.ticket.order_id, status: 'open' });
-  deps.events.floorChanged();
+  deps.events.publish('ticket:changed', { ticketId: r.ticket.id, stationId: r.ticket.station_id, orderId: r.ticket.order_id, status: 'open' });
+  deps.events.publish('floor:changed', {});
 }
 
 function announce(deps: KitchenDeps, r: { ticket: { id: number; station_id: number; order_id: number }; ready: boolean; order: OrderRow }, status: 'bumped') {
-  deps.events.outboxWritten?.();
-  deps.events.ticketChanged({ ticketId: r.ticket.id, stationId: r.ticket.station_id, orderId: r.ticket.order_id, status });
-  if (r.ready) deps.events.orderReady({ orderId: r.order.id, terminalId: r.order.terminal_id, number: r.order.number, tableId: r.order.table_id });
-  deps.events.floorChanged();
+  deps.events.publish('outbox:written', { topic: WEBHOOK_TOPIC });
+  deps.events.publish('ticket:changed', { ticketId: r.ticket.id, stationId: r.ticket.station_id, orderId: r.ticket.order_id, status });
+  if (r.ready) deps.events.publish('order:ready', { orderId: r.order.id, terminalId: r.order.terminal_id, number: r.order.number, tableId: r.order.table_id });
+  deps.events.publish('floor:changed', {});
 }
 
 /** 86: a product runs out (or comes back). Every terminal greys it out at once. */

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock';
+import type { Publisher } from '../events';
 import { inTransaction, type Db, type Trx } from '../db/knex';
 import { conflict, notFound } from '../errors';
 import { getSettings } from '../settings/service';
@@ -7,11 +8,8 @@ import { lockOrder, orderLines, type LineRow, type OrderRow } from './queries';
 import { recompute } from './totals';
 import { discountShares, grownPastLimit } from './discount-limit';
 
-export interface OrderEvents {
-  orderChanged(orderId: number, version: number): void;
-  /** outbox rows (webhooks) were committed: wake their worker */
-  outboxWritten?(): void;
-}
+/** What order changes tell others, after commit: the event bus (server/events.ts). */
+export type OrderEvents = Publisher;
 
 export interface OrderDeps {
   db: Db;
@@ -92,7 +90,7 @@ export async function changeOrder<T>(deps: OrderDeps, orderId: number, apply: (t
     }
     return { result, version };
   });
-  deps.events.orderChanged(orderId, version);
+  deps.events.publish('order:changed', { orderId, version });
   return result;
 }
 

@@ -76,7 +76,7 @@ export async function openOrderWithLines(deps: OrderDeps, input: OpenInput, line
     for (const wanted of lines) await addLineIn(trx, deps.clock, order.id, settings, wanted);
     return { id: order.id, version: await recompute(trx, deps.clock, order, settings) };
   });
-  deps.events.orderChanged(made.id, made.version);
+  deps.events.publish('order:changed', { orderId: made.id, version: made.version });
   return made.id;
 }
 

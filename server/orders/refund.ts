@@ -5,7 +5,7 @@ import { conflict, invalid, notFound, unprocessable } from '../errors';
 import { appendEntry } from '../journal/service';
 import { divRound, type Minor } from '../money';
 import { getSettings } from '../settings/service';
-import { emitEvent } from '../webhooks/service';
+import { emitEvent, WEBHOOK_TOPIC } from '../webhooks/service';
 import { assertOpen, type Actor, type OrderDeps } from './change';
 import { lineModifiers, lockOrder, orderLines, refundedByLine, type LineRow } from './queries';
 import { approverRecord, orderRecord, staffRecord } from './record';
@@ -40,8 +40,8 @@ export async function voidOrder(deps: OrderDeps, orderId: number, reason: string
     return { version: order.version + 1, replayed: false };
   });
   if (!done.replayed) {
-    deps.events.orderChanged(orderId, done.version);
-    deps.events.outboxWritten?.();
+    deps.events.publish('order:changed', { orderId, version: done.version });
+    deps.events.publish('outbox:written', { topic: WEBHOOK_TOPIC });
   }
   return done;
 }
@@ -136,6 +136,6 @@ export async function refundOrder(deps: OrderDeps, orderId: number, req: RefundR
     await trx('refund_lines').insert(picked.map((p) => ({ refund_id: refund.id, order_line_id: p.line.id, quantity: p.quantity, net: p.net, tax: p.tax })));
     return { refundId: refund.id as number, total, receiptNo: entry.receipt_no!, replayed: false };
   });
-  if (!result.replayed) deps.events.outboxWritten?.();
+  if (!result.replayed) deps.events.publish('outbox:written', { topic: WEBHOOK_TOPIC });
   return result;
 }

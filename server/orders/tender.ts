@@ -4,7 +4,7 @@ import { invalid, notFound, unprocessable } from '../errors';
 import { appendEntry, type JournalEntry } from '../journal/service';
 import { cashRound, cashTenderLooksMistyped, currencyExponent, type Minor } from '../money';
 import { getSettings } from '../settings/service';
-import { emitEvent } from '../webhooks/service';
+import { emitEvent, WEBHOOK_TOPIC } from '../webhooks/service';
 import { assertOpen, type Actor, type Locked, type OrderDeps } from './change';
 import { lineModifiers, lockOrder, orderLines, orderPayments, paymentByKey, type PaymentRow } from './queries';
 import { orderRecord } from './record';
@@ -70,8 +70,8 @@ export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Min
     const entry = await closeSale(trx, deps.clock, { order, lines, settings, actor, rounding: cashDue - due }, await orderPayments(trx, orderId));
     return { result: { ...done, closed: true, receiptNo: entry.receipt_no! }, version: order.version + 1 };
   });
-  if (version !== undefined) deps.events.orderChanged(orderId, version);
-  if (result.closed && !result.replayed) deps.events.outboxWritten?.();
+  if (version !== undefined) deps.events.publish('order:changed', { orderId, version });
+  if (result.closed && !result.replayed) deps.events.publish('outbox:written', { topic: WEBHOOK_TOPIC });
   return result;
 }
 

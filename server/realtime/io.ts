@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import { Server } from 'socket.io';
 import { isAppError } from '../errors';
+import type { EventBus } from '../events';
 
 /** Every event the server sends, declared once. Names are `feature:verb`. */
 export interface ServerToClientEvents {
@@ -26,6 +27,26 @@ export const orderRoom = (orderId: number) => `order:${orderId}`;
 export const terminalRoom = (terminalId: number) => `terminal:${terminalId}`;
 export const stationRoom = (station: number | 'expo') => `station:${station}`;
 export const FLOOR_ROOM = 'floor';
+
+/**
+ * socket.io's subscriptions to the event bus: which rooms hear what after a commit. A nudge, at
+ * most once: a screen re-reads the database on it and on every (re)connect. `io` is read at each
+ * event: the server is made after the app, and events before it reach nobody.
+ */
+export function relayToSockets(events: Pick<EventBus, 'subscribe'>, io: () => Io | undefined): void {
+  const stations = (stationId: number) => [stationRoom(stationId), stationRoom('expo')];
+  events.subscribe('order:changed', ({ orderId, version }) => {
+    io()?.to(orderRoom(orderId)).emit('order:updated', { orderId, version });
+    io()?.to(FLOOR_ROOM).emit('floor:changed');
+  });
+  events.subscribe('order:ready', ({ orderId, terminalId, number, tableId }) => {
+    io()?.to([orderRoom(orderId), FLOOR_ROOM, ...(terminalId ? [terminalRoom(terminalId)] : [])]).emit('order:ready', { orderId, number, tableId });
+  });
+  events.subscribe('ticket:created', (t) => void io()?.to(stations(t.stationId)).emit('ticket:created', t));
+  events.subscribe('ticket:changed', (t) => void io()?.to(stations(t.stationId)).emit('ticket:changed', t));
+  events.subscribe('floor:changed', () => void io()?.to(FLOOR_ROOM).emit('floor:changed'));
+  events.subscribe('product:availability', (p) => void io()?.emit('product:availability', p));
+}
 
 /**
  * Who a socket is: the terminal its device cookie names, and whether a person is signed in on

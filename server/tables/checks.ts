@@ -14,7 +14,7 @@ import type { BusinessSettings } from '../settings/schema';
 export interface CheckDeps {
   db: Db;
   clock: Clock;
-  events: OrderEvents & { floorChanged(): void };
+  events: OrderEvents;
 }
 
 async function lockOpen(trx: Trx, id: number): Promise<OrderRow> {
@@ -101,11 +101,10 @@ async function moveQuantity(trx: Trx, line: LineRow, q: number, toOrderId: numbe
   if (mods.length) await trx('order_line_modifiers').insert(mods.map(({ id: _m, ...m }: { id: number }) => ({ ...m, line_id: made.id })));
 }
 
+/** After commit: each check changed, and the floor. */
 function announce(deps: CheckDeps, versions: Array<[number, number]>) {
-  for (const [id, v] of versions) {
-    deps.events.orderChanged(id, v);
-  }
-  deps.events.floorChanged();
+  for (const [orderId, version] of versions) deps.events.publish('order:changed', { orderId, version });
+  deps.events.publish('floor:changed', {});
 }
 
 export async function transferToTable(deps: CheckDeps, orderId: number, tableId: number) {

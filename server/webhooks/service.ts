@@ -1,25 +1,34 @@
 import crypto from 'node:crypto';
 import type { Clock } from '../clock';
-import type { DbOrTrx } from '../db/knex';
+import type { Db, DbOrTrx, Trx } from '../db/knex';
 import { invalid, notFound } from '../errors';
+import { discardPending, DELIVERED_RETENTION_MS, enqueue, lockKeys } from '../outbox/outbox';
 import { getSettings } from '../settings/service';
 import { LAB_SETTING_LABEL, refusedHost } from './target';
 
 export const WEBHOOK_EVENTS = ['order.paid', 'order.voided', 'refund.created', 'ticket.ready'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
+/** The outbox topic of webhook deliveries (delivered by ./worker.ts): one row per (event, subscription), keyed by subscription. */
+export const WEBHOOK_TOPIC = 'webhook';
+export const webhookKey = (subscriptionId: number) => `subscription:${subscriptionId}`;
+
 /**
- * Writes an event to the outbox inside the business transaction, with one pending delivery per
- * active subscription that asked for this type. Nothing is sent here: the worker delivers after
- * commit, so a dead endpoint can never slow or break a sale.
+ * Writes an event inside the business transaction, with one delivery per active subscription
+ * that asked for this type, each an outbox row of the 'webhook' topic keyed by its subscription
+ * (so a subscription gets its events in order). Nothing is sent here: the outbox worker delivers
+ * after commit, so a dead endpoint can never slow or break a sale. The caller publishes
+ * `outbox:written` after its commit.
  */
-export async function emitEvent(trx: DbOrTrx, clock: Clock, type: WebhookEventType, data: Record<string, unknown>): Promise<void> {
-  const now = clock.now();
-  const [event] = await trx('webhook_events').insert({ id: crypto.randomUUID(), type, data: JSON.stringify(data), created_at: now }).returning('seq');
+export async function emitEvent(trx: Trx, clock: Clock, type: WebhookEventType, data: Record<string, unknown>): Promise<void> {
   const subscribers: Array<{ id: number }> = await trx('webhook_subscriptions').where({ active: true }).whereRaw('? = any(events)', [type]).orderBy('id').select('id');
-  if (subscribers.length) {
-    await trx('webhook_deliveries').insert(subscribers.map((s) => ({ subscription_id: s.id, event_seq: event.seq, next_attempt_at: now })));
-  }
+  const keys = subscribers.map((s) => ({ topic: WEBHOOK_TOPIC, key: webhookKey(s.id) }));
+  // the subscriptions' keys before the event's sequence number: a subscription gets its events in sequence order
+  await lockKeys(trx, keys);
+  const [event] = await trx('webhook_events').insert({ id: crypto.randomUUID(), type, data: JSON.stringify(data), created_at: clock.now() }).returning('seq');
+  if (!subscribers.length) return;
+  const rows = await enqueue(trx, clock, keys.map((k, i) => ({ ...k, payload: { subscriptionId: subscribers[i].id, eventSeq: event.seq } })));
+  await trx('webhook_deliveries').insert(subscribers.map((s, i) => ({ subscription_id: s.id, event_seq: event.seq, outbox_id: rows[i] })));
 }
 
 export interface Subscription {
@@ -72,20 +81,44 @@ export async function getSubscription(db: DbOrTrx, id: number): Promise<Subscrip
   return row;
 }
 
-/** Stops a subscription: no new deliveries; pending ones are dropped with it. */
-export async function deleteSubscription(db: DbOrTrx, id: number): Promise<void> {
-  const n = await db('webhook_subscriptions').where({ id }).delete();
-  if (!n) throw notFound('That webhook subscription');
+/** Stops a subscription: no new deliveries; pending ones are dropped with it (their outbox rows too). */
+export async function deleteSubscription(db: Db, id: number): Promise<void> {
+  await db.transaction(async (trx) => {
+    const n = await trx('webhook_subscriptions').where({ id }).delete();
+    if (!n) throw notFound('That webhook subscription');
+    await discardPending(trx, WEBHOOK_TOPIC, webhookKey(id));
+  });
 }
 
 export async function listDeliveries(db: DbOrTrx, subscriptionId: number, limit = 100) {
   await getSubscription(db, subscriptionId);
+  // the delivery's state is its outbox row's
   return db('webhook_deliveries as d')
     .join('webhook_events as e', 'e.seq', 'd.event_seq')
+    .join('outbox as o', 'o.id', 'd.outbox_id')
     .where('d.subscription_id', subscriptionId)
     .orderBy('d.event_seq', 'desc')
     .limit(limit)
-    .select('d.id', 'e.id as event_id', 'e.type', 'e.seq', 'd.state', 'd.attempts', 'd.next_attempt_at', 'd.delivered_at', 'd.last_status', 'd.last_error');
+    .select('d.id', 'e.id as event_id', 'e.type', 'e.seq', 'o.state', 'o.attempts', 'o.next_attempt_at', 'o.delivered_at', 'd.last_status', 'o.last_error');
+}
+
+/*
+ * Webhook history is kept DELIVERED_RETENTION_MS (30 days). Delivered deliveries, with their
+ * attempts, go with their outbox rows (pruneDelivered, by cascade); pending ones, and their
+ * events, stay until delivered.
+ */
+
+/** Forgets the delivery attempts logged more than 30 days ago (also those of a delivery still pending). */
+export function pruneWebhookAttempts(db: Db, clock: Clock): Promise<number> {
+  return db('webhook_attempts').where('at', '<', new Date(clock.now().getTime() - DELIVERED_RETENTION_MS)).delete();
+}
+
+/** Forgets the events made more than 30 days ago that no delivery refers to any more (run after pruneDelivered). */
+export function pruneWebhookEvents(db: Db, clock: Clock): Promise<number> {
+  return db('webhook_events as e')
+    .where('e.created_at', '<', new Date(clock.now().getTime() - DELIVERED_RETENTION_MS))
+    .whereNotExists((q) => q.select(1).from('webhook_deliveries as d').whereRaw('d.event_seq = e.seq'))
+    .delete();
 }
 
 export const signBody = (secret: string, body: string) => 'sha256=' + crypto.createHmac('sha256', secret).update(body).digest('hex');

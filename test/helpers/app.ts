@@ -7,7 +7,10 @@ import type { Io } from '../../server/realtime/io';
 import { seedSettings } from '../../server/settings/service';
 import { FakeClock } from './clock';
 import { socketAuthorizer } from '../../server/auth/socket-auth';
-import { WebhookWorker } from '../../server/webhooks/worker';
+import { createEventBus, type EventBus } from '../../server/events';
+import { OutboxWorker } from '../../server/outbox/worker';
+import { WEBHOOK_TOPIC } from '../../server/webhooks/service';
+import { webhookTopic } from '../../server/webhooks/worker';
 import type { App } from '../../server/app';
 import { testConfig } from './config';
 import { testLog } from './log';
@@ -19,7 +22,10 @@ export interface TestApp {
   config: Config;
   http: HttpServer;
   app: App;
-  webhooks: WebhookWorker;
+  /** the app's event bus: publish on it as a service would, or subscribe to hear what services tell */
+  events: EventBus;
+  /** the app's outbox worker, delivering webhooks */
+  outbox: OutboxWorker;
   close(): Promise<void>;
 }
 
@@ -30,15 +36,18 @@ export async function bootApp(db: Db, opts: { clock?: FakeClock; config?: Config
   await seedSettings(db, clock as Clock, {});
   const realtime: { io?: Io } = {};
   const secretKey = config.SECRET_KEY!;
-  const webhooks = new WebhookWorker({ db, clock, log: testLog, pollMs: 100, timeoutMs: opts.webhookTimeoutMs ?? 2000 });
-  webhooks.start();
-  const app = createApp({ config, db, clock, log: testLog, realtime, secretKey, webhooks });
+  // wired as main.ts wires them
+  const events = createEventBus(testLog);
+  const outbox = new OutboxWorker({ db, clock, log: testLog, pollMs: 100, topics: { [WEBHOOK_TOPIC]: webhookTopic({ db, timeoutMs: opts.webhookTimeoutMs ?? 2000 }) } });
+  events.subscribe('outbox:written', () => outbox.wake());
+  outbox.start();
+  const app = createApp({ config, db, clock, log: testLog, realtime, secretKey, events });
   const http = await listen(app, { port: 0, host: '127.0.0.1', timeoutMs: 5000, log: testLog, authorize: socketAuthorizer(db, secretKey) });
   realtime.io = http.io;
   return {
-    url: `http://127.0.0.1:${http.port}`, db, clock, config, http, app, webhooks,
+    url: `http://127.0.0.1:${http.port}`, db, clock, config, http, app, events, outbox,
     close: async () => {
-      await webhooks.stop();
+      await outbox.stop();
       await http.close();
     },
   };

@@ -10,6 +10,8 @@ import { verifyJournal } from '../../server/journal/verify';
 import { appendEntry, type JournalKind } from '../../server/journal/append';
 import fc from 'fast-check';
 import { seedSettings } from '../../server/settings/service';
+import { createEventBus } from '../../server/events';
+import { testLog } from '../helpers/log';
 
 /**
  * RFC 8785 written out here, independently of the library the server uses, for the JSON the
@@ -33,7 +35,7 @@ describe('the journal', function () {
   let t: TestDb;
   let store: Awaited<ReturnType<typeof seedStore>>;
   const clock = new FakeClock();
-  const events = { orderChanged: () => {} };
+  const events = createEventBus(testLog);
   let deps: orders.OrderDeps;
 
   before(async () => {

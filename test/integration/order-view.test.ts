@@ -7,9 +7,11 @@ import * as orders from '../../server/orders/service';
 import { openTable } from '../../server/tables/service';
 import { AppError } from '../../server/errors';
 import { getSettings } from '../../server/settings/service';
-import { holdCourse, sendOrder, sendOrderAndView, type KitchenEvents } from '../../server/kitchen/service';
+import { holdCourse, sendOrder, sendOrderAndView } from '../../server/kitchen/service';
+import { createEventBus } from '../../server/events';
+import { testLog } from '../helpers/log';
 
-const kitchenEvents: KitchenEvents = { ticketCreated() {}, ticketChanged() {}, orderReady() {}, orderChanged() {}, floorChanged() {} };
+const kitchenEvents = createEventBus(testLog); // heard by nobody
 
 describe('the order screen a line add answers', function () {
   this.timeout(60_000);
@@ -21,7 +23,7 @@ describe('the order screen a line add answers', function () {
   before(async () => {
     t = await createTestDb({ poolMax: 10 });
     store = await seedStore(t.db);
-    deps = { db: t.db, clock, events: { orderChanged: () => {} } };
+    deps = { db: t.db, clock, events: createEventBus(testLog) };
   });
   after(() => t.drop());
 
@@ -112,7 +114,7 @@ describe('the order screen a line add answers', function () {
   it('a kitchen send answers the screen after it from its own transaction: first send, an addition, a held course fired', async () => {
     const table = await t.db('tables').orderBy('id').offset(1).first();
     const orderId = await openTable(deps, table.id, 2, {});
-    const kdeps = { ...deps, events: { ...kitchenEvents } };
+    const kdeps = { ...deps, events: kitchenEvents };
     const { productId, modifierIds } = await withModifiers();
     await orders.addLine(deps, orderId, { productId, quantity: 2, modifierIds, note: 'well done', seat: 1 });
     await orders.tenderCash(deps, orderId, 100, crypto.randomUUID()); // a part payment shows on the screen too
@@ -183,7 +185,7 @@ describe('the order screen a line add answers', function () {
       { subtotal: expected.subtotal, discount: expected.discountTotal, tax: expected.taxTotal, total: expected.total, version: 4 },
     );
     assert.ok(added.view.order.total > 0 && row.total > added.view.order.total);
-    const sent = await sendOrderAndView({ ...d, events: { ...kitchenEvents } }, o.id);
+    const sent = await sendOrderAndView({ ...d, events: kitchenEvents }, o.id);
     assert.equal(sent.tickets.length > 0, true);
     assert.deepEqual(sent.view, await orders.getOrderView(t.db, o.id));
     const paid = await orders.tenderCashAndView(d, o.id, row.total + 1000, crypto.randomUUID());

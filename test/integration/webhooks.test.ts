@@ -8,7 +8,9 @@ import { createTestDb, type TestDb } from '../helpers/pg';
 import { seedStore } from '../helpers/store';
 import { WebhookSink } from '../fakes/webhook-sink';
 import { createApiToken } from '../../server/api/tokens';
-import { backoffMs, WebhookWorker } from '../../server/webhooks/worker';
+import { backoffMs, OutboxWorker } from '../../server/outbox/worker';
+import { WEBHOOK_TOPIC } from '../../server/webhooks/service';
+import { webhookTopic } from '../../server/webhooks/worker';
 import type { Lookup } from '../../server/webhooks/target';
 import type { Db } from '../../server/db/knex';
 import { testLog } from '../helpers/log';
@@ -19,6 +21,10 @@ import { PINS, pairedClient, type Client } from '../helpers/client';
 async function setLabSetting(db: Db, on: boolean): Promise<void> {
   await db('settings').insert({ key: 'webhooksAllowPrivateTargets', value: JSON.stringify(on), updated_at: new Date() }).onConflict('key').merge();
 }
+
+/** Webhook deliveries with their state, which is their outbox row's (migration 0017). */
+const deliveries = (db: Db) =>
+  db('webhook_deliveries as d').join('outbox as o', 'o.id', 'd.outbox_id').select('d.id', 'd.subscription_id', 'd.last_status', 'o.state', 'o.attempts');
 
 
 describe('webhooks', function () {
@@ -75,7 +81,7 @@ describe('webhooks', function () {
     const s3 = await sale('RET-KEEPCUP');
     await until('a failed attempt', () => sink.attempts >= 1);
     assert.equal(sink.received.length, 0);
-    const pending = await t.db('webhook_deliveries').where({ state: 'pending' });
+    const pending = await deliveries(t.db).where({ state: 'pending' });
     assert.equal(pending.length, 4, 'three sales and a refund wait');
     assert.ok(pending.some((d: { attempts: number }) => d.attempts >= 1));
     const log = await t.db('webhook_attempts').where({ status: 503 });
@@ -94,7 +100,7 @@ describe('webhooks', function () {
     assert.deepEqual(new Set(sink.received.map((r) => r.id)), new Set(emitted), 'each id at least once, and only those');
     assert.ok(!types.includes('order.voided'), 'no event it did not ask for');
     // the worker marks a delivery delivered once the receiver's answer is in: just after it received it
-    await until('no delivery left pending', async () => (await t.db('webhook_deliveries').where({ state: 'pending' })).length === 0);
+    await until('no delivery left pending', async () => (await deliveries(t.db).where({ state: 'pending' })).length === 0);
   });
 
   it('a bumped kitchen ticket emits ticket.ready to subscribers of it', async () => {
@@ -109,7 +115,7 @@ describe('webhooks', function () {
       const sent = await call('POST', `/orders/${o.body.id}/send`, {});
       assert.equal(sent.body.tickets.length, 1);
       const { bumpTicket } = await import('../../server/kitchen/service');
-      await bumpTicket({ db: t.db, clock: app.clock, events: { ticketCreated() {}, ticketChanged() {}, orderReady() {}, orderChanged() {}, floorChanged() {}, outboxWritten: () => app.webhooks.wake() } }, sent.body.tickets[0].id);
+      await bumpTicket({ db: t.db, clock: app.clock, events: app.events }, sent.body.tickets[0].id);
       await until('ticket.ready', () => hooks.received.length >= 1);
       assert.equal(hooks.received[0].type, 'ticket.ready');
       assert.equal(hooks.received[0].body.data.orderId, o.body.id);
@@ -140,10 +146,10 @@ describe('webhooks', function () {
   it('wakes that come during a look for due deliveries are answered by one more look, not one each', async () => {
     // a worker of its own, on a database of its own, without its timer: every look counted is one of its wakes
     const own = await createTestDb({ poolMax: 2 });
-    const worker = new WebhookWorker({ db: own.db, clock: app.clock, log: testLog, pollMs: 60_000 });
+    const worker = new OutboxWorker({ db: own.db, clock: app.clock, log: testLog, pollMs: 60_000, topics: { [WEBHOOK_TOPIC]: webhookTopic({ db: own.db }) } });
     let looks = 0;
     const onQuery = (q: { sql: string }) => {
-      if (/^select distinct d\.subscription_id from webhook_deliveries/.test(q.sql)) looks++;
+      if (/^select topic, ordering_key from \(/.test(q.sql)) looks++;
     };
     own.db.on('query', onQuery);
     try {
@@ -165,7 +171,7 @@ describe('webhook targets', function () {
   this.timeout(120_000);
   let t: TestDb;
   let app: TestApp;
-  let worker: WebhookWorker;
+  let worker: OutboxWorker;
   let token: string;
   let owner: Client;
 
@@ -184,8 +190,8 @@ describe('webhook targets', function () {
     await seedStore(t.db);
     app = await bootApp(t.db, { webhookTimeoutMs: 1000 });
     // the app's own worker resolves with DNS: replace it with one that asks only the table above
-    await app.webhooks.stop();
-    worker = new WebhookWorker({ db: t.db, clock: app.clock, log: testLog, pollMs: 50, timeoutMs: 1000, lookup });
+    await app.outbox.stop();
+    worker = new OutboxWorker({ db: t.db, clock: app.clock, log: testLog, pollMs: 50, topics: { [WEBHOOK_TOPIC]: webhookTopic({ db: t.db, timeoutMs: 1000, lookup }) } });
     worker.start();
     token = (await createApiToken(t.db, new FakeClock(), { name: 'Targets', scopes: ['orders:write', 'payments:write', 'webhooks:admin'] })).token;
     owner = await pairedClient(app, { pin: PINS.owner, kind: 'back_office', name: 'Office' });
@@ -298,7 +304,7 @@ describe('webhook targets', function () {
       await until('delivered', () => sink.received.length >= 1);
       assert.equal(sink.received[0].type, 'order.paid');
       assert.ok(sink.received[0].signatureOk);
-      await until('marked delivered', async () => (await t.db('webhook_deliveries').where({ subscription_id: id, state: 'delivered' })).length === 1);
+      await until('marked delivered', async () => (await deliveries(t.db).where({ subscription_id: id, state: 'delivered' })).length === 1);
       assert.deepEqual(await attemptsOf(id), [{ status: 204, error: null }]);
       assert.equal((await call('DELETE', `/webhooks/${id}`)).status, 204);
     } finally {
@@ -321,7 +327,7 @@ describe('webhook targets', function () {
     try {
       const id = await subscribe(`http://lab.example.test:${checked.port}/hooks`, checked.secret);
       await sale();
-      await until('delivered', async () => (await t.db('webhook_deliveries').where({ subscription_id: id, state: 'delivered' })).length === 1);
+      await until('delivered', async () => (await deliveries(t.db).where({ subscription_id: id, state: 'delivered' })).length === 1);
       assert.equal(checked.received.length, 1);
       assert.equal(checked.received[0].host, `lab.example.test:${checked.port}`);
       assert.ok(checked.received[0].signatureOk);
@@ -373,7 +379,7 @@ describe('webhook targets', function () {
       assert.deepEqual(await attemptsOf(id), [{ status: 302, error: 'HTTP 302: redirects are not followed' }]);
       assert.equal(sink.attempts, 1);
       assert.equal(elsewhere.connections, 0, 'the redirect was not followed');
-      const [delivery] = await t.db('webhook_deliveries').where({ subscription_id: id });
+      const [delivery] = await deliveries(t.db).where({ subscription_id: id });
       assert.equal(delivery.state, 'pending');
       assert.equal(delivery.last_status, 302);
       assert.equal((await call('DELETE', `/webhooks/${id}`)).status, 204);

@@ -15,6 +15,7 @@ import * as m0013 from './0013_pending_deliveries_index';
 import * as m0014 from './0014_attempt_guards';
 import * as m0015 from './0015_drop_change_notices';
 import * as m0016 from './0016_void_idempotency_key';
+import * as m0017 from './0017_outbox';
 
 /**
  * Every migration, in order, bundled as a static list so the binary, the CLI and the tests run
@@ -37,6 +38,7 @@ const migrations: Array<[string, Knex.Migration]> = [
   ['0014_attempt_guards', m0014],
   ['0015_drop_change_notices', m0015],
   ['0016_void_idempotency_key', m0016],
+  ['0017_outbox', m0017],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

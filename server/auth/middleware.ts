@@ -8,7 +8,7 @@ import { audit } from '../audit/service';
 import { isHtmx } from '../http/render';
 import { getSettings } from '../settings/service';
 import { CSRF_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, csrfToken } from './cookies';
-import { KITCHEN_DEVICE_PERMISSIONS, roleCan, type Permission } from './permissions';
+import { KITCHEN_DEVICE_PERMISSIONS, ROLES, roleCan, type Permission } from './permissions';
 import { checkOverridePin } from './pin-check';
 import { DEVICE_MAX_AGE_MS, decodeDevice, deviceAndSession, deviceDueForSighting, deviceExpired, noteTerminalSeen, endSession, type Staff, type Terminal } from './service';
 import { touchSession } from './activity';
@@ -106,6 +106,9 @@ export function csrf(secretKey: string): Middleware {
       if (a.length !== b.length || !crypto.timingSafeEqual(a, b)) {
         throw new AppError(403, 'csrf', 'The request has no valid CSRF token. Reload the page and try again.');
       }
+      // the approval page sends a refused page (a GET) again as a form, so the manager's PIN is
+      // in no URL; the page's route answers it like the GET it is (views/auth/approval.html)
+      if (ctx.method === 'POST' && body?._approve === 'GET') ctx.method = 'GET';
     }
     return next();
   };
@@ -157,7 +160,8 @@ async function override(ctx: Context, permission: Permission, deps: { db: Db; cl
   const body = ctx.request.body as Record<string, unknown> | undefined;
   const pin = ctx.get('X-Override-PIN') || (typeof body?.override_pin === 'string' ? body.override_pin : '');
   if (!pin) {
-    throw new AppError(403, 'override-required', `${auth.staff!.name} may not do this alone: a manager's PIN is needed.`, {
+    const who = ROLES.find((r) => roleCan(r, permission)) === 'owner' ? "an owner's" : "a manager's";
+    throw new AppError(403, 'override-required', `${auth.staff!.name} may not do this alone: ${who} PIN is needed.`, {
       permission,
       method: ctx.method,
       action: ctx.path,
@@ -173,10 +177,11 @@ async function auditOverride(ctx: Context, permission: Permission, deps: { db: D
   await audit(deps.db, deps.clock, { action: 'override', staffId: auth.staff!.id, approvedBy: auth.approver!.id, terminalId: auth.terminal!.id, details: { permission, path: ctx.path } });
 }
 
-function formFields(body: Record<string, unknown> | undefined): Array<{ name: string; value: string }> {
+/** A form's fields to send again with a manager's PIN: all but the token, the PIN and the approval marker. */
+export function formFields(body: Record<string, unknown> | undefined): Array<{ name: string; value: string }> {
   const out: Array<{ name: string; value: string }> = [];
   for (const [name, v] of Object.entries(body ?? {})) {
-    if (name === '_csrf' || name === 'override_pin') continue;
+    if (name === '_csrf' || name === 'override_pin' || name === '_approve') continue;
     for (const value of Array.isArray(v) ? v : [v]) if (typeof value === 'string') out.push({ name, value });
   }
   return out;

@@ -86,7 +86,12 @@ async function failed(
 ): Promise<AppError> {
   const lockSeconds = await attemptFailed(deps.db, deps.clock, claim);
   await audit(deps.db, deps.clock, { action: a.action, staffId: a.staffId, approvedBy: a.approvedBy, terminalId, details: a.details });
-  if (lockSeconds === undefined) return refusal;
+  if (lockSeconds === undefined) {
+    // how many more wrong PINs before a lock, so the screen can warn (issue 20)
+    const rows: Array<{ key: string; attempts: number }> = await deps.db('attempt_guards').whereIn('key', claim.keys.map((k) => k.key)).select('key', 'attempts');
+    const triesLeft = Math.min(...rows.map((r) => claim.keys.find((k) => k.key === r.key)!.max - r.attempts));
+    return Number.isFinite(triesLeft) ? new AppError(refusal.status, refusal.id, refusal.message, { ...refusal.details, triesLeft: Math.max(0, triesLeft) }) : refusal;
+  }
   await audit(deps.db, deps.clock, { action: 'lockout', staffId: a.staffId, terminalId, details: { seconds: lockSeconds, guards: claim.keys.map((k) => k.key) } });
   return lockedFor(lockSeconds);
 }

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Clock } from '../clock';
 import type { Db } from '../db/knex';
 import { audit, listAudit } from '../audit/service';
-import { redirectAfterPost, render } from '../http/render';
+import { formView, redirectAfterPost, render, type FormView } from '../http/render';
 import { idParam, validate } from '../http/validate';
 import { getSettings } from '../settings/service';
 import { DEVICE_COOKIE, SESSION_COOKIE } from './cookies';
@@ -27,13 +27,31 @@ export interface AuthRouteDeps {
 export function authRoutes(deps: AuthRouteDeps): Router {
   const router = new Router();
   const need = (a: Parameters<typeof requires>[0]) => requires(a, deps);
+  const terminalsPage = async () => ({
+    settings: await getSettings(deps.db), terminals: await auth.listTerminals(deps.db), kinds: auth.TERMINAL_KINDS, stations: await deps.db('stations').orderBy(['position', 'id']),
+  });
+  const staffPage = async () => ({ settings: await getSettings(deps.db), staff: await auth.listStaff(deps.db) });
+  // the forms that re-render with what was typed when refused (docs/UI.md, "Form errors")
+  const forms = {
+    setup: { page: 'auth/setup.html', partial: 'auth/_setup_form.html', target: () => '#setup-form', data: async () => ({ settings: await getSettings(deps.db) }) },
+    pairing: { page: 'backoffice/terminals.html', partial: 'backoffice/_pairing.html', target: () => '#pairing', formId: () => 'pairing', data: terminalsPage },
+    defaults: {
+      page: 'backoffice/terminals.html', partial: 'backoffice/_terminal_defaults.html', target: (ctx) => `#defaults-${ctx.params.id}`, formId: (ctx) => `defaults-${ctx.params.id}`,
+      data: async (ctx) => { const page = await terminalsPage(); return { ...page, t: page.terminals.find((t) => String(t.id) === ctx.params.id) }; },
+    },
+    newStaff: { page: 'backoffice/staff.html', partial: 'backoffice/_new_staff.html', target: () => '#new-staff', formId: () => 'new-staff', data: staffPage },
+    staffPin: {
+      page: 'backoffice/staff.html', partial: 'backoffice/_staff_pin.html', target: (ctx) => `#pin-${ctx.params.id}`, formId: (ctx) => `pin-${ctx.params.id}`,
+      data: async (ctx) => { const page = await staffPage(); return { ...page, s: page.staff.find((m) => String(m.id) === ctx.params.id) }; },
+    },
+  } satisfies Record<string, FormView>;
 
   router.get('/setup', need('public'), async (ctx) => {
     if (await auth.storeHasStaff(deps.db)) return ctx.redirect('/login');
     render(ctx, 'auth/setup.html', null, { settings: await getSettings(deps.db) });
   });
 
-  router.post('/setup', need('public'), validate(schema.Setup), async (ctx) => {
+  router.post('/setup', need('public'), formView(forms.setup), validate(schema.Setup), async (ctx) => {
     const input = ctx.state.input as { owner_name: string; pin: string; terminal_name: string };
     const made = await auth.setupStore(deps, { ownerName: input.owner_name, pin: input.pin, terminalName: input.terminal_name });
     ctx.cookies.set(DEVICE_COOKIE, auth.encodeDevice(made.credential), cookieOpts(ctx, DEVICE_MAX_AGE));
@@ -89,19 +107,16 @@ export function authRoutes(deps: AuthRouteDeps): Router {
   });
 
   router.get('/backoffice/terminals', need('terminals:pair'), async (ctx) => {
-    render(ctx, 'backoffice/terminals.html', null, {
-      settings: await getSettings(deps.db), terminals: await auth.listTerminals(deps.db), kinds: auth.TERMINAL_KINDS, stations: await deps.db('stations').orderBy(['position', 'id']),
-    });
+    render(ctx, 'backoffice/terminals.html', null, await terminalsPage());
   });
 
-  router.post('/backoffice/terminals/pairing-codes', need('terminals:pair'), validate(schema.NewPairingCode), async (ctx) => {
+  router.post('/backoffice/terminals/pairing-codes', need('terminals:pair'), formView(forms.pairing), validate(schema.NewPairingCode), async (ctx) => {
     const input = ctx.state.input as { name: string; kind: auth.TerminalKind };
     const a = ctx.state.auth;
     const { code, expiresAt } = await createPairingCode(deps, input, { staffId: a.staff!.id, terminalId: a.terminal!.id });
-    const settings = await getSettings(deps.db);
-    render(ctx, 'backoffice/terminals.html', 'backoffice/_pairing_code.html', {
-      code, name: input.name, expiresAt: new Intl.DateTimeFormat('en-GB', { timeZone: settings.timezone, timeStyle: 'short' }).format(expiresAt),
-      settings, terminals: await auth.listTerminals(deps.db), kinds: auth.TERMINAL_KINDS, stations: await deps.db('stations').orderBy(['position', 'id']),
+    const page = await terminalsPage();
+    render(ctx, 'backoffice/terminals.html', 'backoffice/_pairing.html', {
+      ...page, code, name: input.name, expiresAt: new Intl.DateTimeFormat('en-GB', { timeZone: page.settings.timezone, timeStyle: 'short' }).format(expiresAt),
     });
   });
 
@@ -110,31 +125,31 @@ export function authRoutes(deps: AuthRouteDeps): Router {
     const a = ctx.state.auth;
     await auth.revokeTerminal(deps, id, { staffId: a.staff!.id, terminalId: a.terminal!.id });
     deps.disconnectTerminal(id);
-    redirectAfterPost(ctx, '/backoffice/terminals');
+    redirectAfterPost(ctx, '/backoffice/terminals', { toast: 'Terminal revoked: it needs a new pairing code to work again.' });
   });
 
-  router.post('/backoffice/terminals/:id/defaults', need('terminals:pair'), validate(schema.TerminalDefaults), async (ctx) => {
+  router.post('/backoffice/terminals/:id/defaults', need('terminals:pair'), formView(forms.defaults), validate(schema.TerminalDefaults), async (ctx) => {
     const id = idParam(ctx, 'id');
     const input = ctx.state.input as { station_id: number | null; printer: string | null };
     await auth.setTerminalDefaults(deps, id, { stationId: input.station_id, printer: input.printer }, { staffId: ctx.state.auth.staff!.id, terminalId: ctx.state.auth.terminal!.id });
-    redirectAfterPost(ctx, '/backoffice/terminals');
+    redirectAfterPost(ctx, '/backoffice/terminals', { toast: 'Station and printer saved.' });
   });
 
   router.get('/backoffice/staff', need('staff:manage'), async (ctx) => {
-    render(ctx, 'backoffice/staff.html', null, { settings: await getSettings(deps.db), staff: await auth.listStaff(deps.db) });
+    render(ctx, 'backoffice/staff.html', null, await staffPage());
   });
 
-  router.post('/backoffice/staff', need('staff:manage'), validate(schema.NewStaff), async (ctx) => {
+  router.post('/backoffice/staff', need('staff:manage'), formView(forms.newStaff), validate(schema.NewStaff), async (ctx) => {
     const input = ctx.state.input as { name: string; role: Role; pin: string };
     const a = ctx.state.auth;
-    await auth.createStaff(deps, input, { staff: a.staff!, terminalId: a.terminal!.id });
-    redirectAfterPost(ctx, '/backoffice/staff');
+    const made = await auth.createStaff(deps, input, { staff: a.staff!, terminalId: a.terminal!.id });
+    redirectAfterPost(ctx, '/backoffice/staff', { toast: `${made.name} can now sign in with their PIN.` });
   });
 
-  router.post('/backoffice/staff/:id/pin', need('staff:manage'), validate(schema.StaffPin), async (ctx) => {
+  router.post('/backoffice/staff/:id/pin', need('staff:manage'), formView(forms.staffPin), validate(schema.StaffPin), async (ctx) => {
     const a = ctx.state.auth;
     await auth.setStaffPin(deps, idParam(ctx, 'id'), (ctx.state.input as { pin: string }).pin, { staff: a.staff!, terminalId: a.terminal!.id });
-    redirectAfterPost(ctx, '/backoffice/staff');
+    redirectAfterPost(ctx, '/backoffice/staff', { toast: 'New PIN set. The old one no longer works.' });
   });
 
   router.get('/backoffice/audit', need('audit:view'), async (ctx) => {

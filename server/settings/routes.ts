@@ -6,7 +6,7 @@ import { audit } from '../audit/service';
 import { requires } from '../auth/middleware';
 import { conflict, invalid } from '../errors';
 import { hostAllowed, hostName } from '../http/allowed-hosts';
-import { render } from '../http/render';
+import { formView, render, toast, type FormView } from '../http/render';
 import { parseInput } from '../http/validate';
 import { BusinessSettings } from './schema';
 import { getSettings } from './service';
@@ -33,12 +33,36 @@ const SettingsForm = z.object({
   webhooksAllowPrivateTargets: checkbox,
 }).pipe(BusinessSettings);
 
+/** The settings as the form shows them: what one would type. */
+const asForm = (s: BusinessSettings) => ({ ...s, allowedHosts: s.allowedHosts.join('\n') });
+
+/** A refused save shows the page again with what was typed, each problem beside its field, in these words. */
+const settingsForm = (db: Db): FormView => ({
+  page: 'backoffice/settings.html',
+  data: async () => ({ settings: await getSettings(db) }),
+  messages: {
+    storeName: 'Give the store a name (up to 120 characters).',
+    timezone: 'Not a time zone this server knows.',
+    currency: 'Not a currency this server knows.',
+    cashRounding: 'A whole number of steps, from 1 (no rounding) up.',
+    businessDayStart: 'Use a time as HH:MM, like 04:00.',
+    idleLockSeconds: 'A whole number of seconds, from 15 to 86400 (a day).',
+    sessionMaxHours: 'A whole number of hours, from 1 to 72.',
+    discountLimitPercent: 'A percent from 0 to 100.',
+    kitchenWarnMinutes: 'A whole number of minutes, from 1 to 240.',
+    kitchenLateMinutes: 'A whole number of minutes, from 1 to 480.',
+    receiptHeader: 'At most 500 characters.',
+    receiptFooter: 'At most 500 characters.',
+  },
+});
+
 export function settingsRoutes(deps: { db: Db; clock: Clock }): Router {
   const router = new Router();
   router.get('/backoffice/settings', requires('settings:edit', deps), async (ctx) => {
-    render(ctx, 'backoffice/settings.html', null, { settings: await getSettings(deps.db), form: await getSettings(deps.db) });
+    const settings = await getSettings(deps.db);
+    render(ctx, 'backoffice/settings.html', null, { settings, form: asForm(settings) });
   });
-  router.post('/backoffice/settings', requires('settings:edit', deps), async (ctx) => {
+  router.post('/backoffice/settings', requires('settings:edit', deps), formView(settingsForm(deps.db)), async (ctx) => {
     const next = parseInput(SettingsForm, ctx.request.body);
     if (!hostAllowed(ctx.host, next.allowedHosts)) {
       // saving would refuse this very browser's next request
@@ -62,7 +86,8 @@ export function settingsRoutes(deps: { db: Db; clock: Clock }): Router {
         });
       }
     });
-    render(ctx, 'backoffice/settings.html', null, { settings: next, form: next, saved: true });
+    toast(ctx, 'Settings saved. Every terminal uses them from its next tap.');
+    render(ctx, 'backoffice/settings.html', null, { settings: next, form: asForm(next) });
   });
   return router;
 }

@@ -28,8 +28,30 @@
       if (input && focused === t.dataset.tableId && document.activeElement !== input) input.focus();
     }
   };
+  // a plan is as high as its tables need; the back office's preview also scales down to fit its
+  // width (nothing in it to scroll to); a phone lays the live floor out as a grid (app.css)
+  const fit = () => {
+    for (const plan of document.querySelectorAll('.plan')) {
+      const tiles = [...plan.querySelectorAll('.table-tile[data-x]')];
+      const grid = getComputedStyle(plan).display === 'grid';
+      plan.classList.toggle('fitted', tiles.length > 0 && !grid);
+      if (!tiles.length || grid) { plan.style.height = ''; continue; }
+      const width = Math.max(...tiles.map((t) => Number(t.dataset.x) + t.offsetWidth)) + 16;
+      const height = Math.max(...tiles.map((t) => Number(t.dataset.y) + t.offsetHeight)) + 16;
+      if (!plan.classList.contains('editor-plan')) { plan.style.height = `${height}px`; continue; }
+      const k = Math.min(1, plan.clientWidth / width);
+      for (const t of tiles) {
+        t.style.left = `${Number(t.dataset.x) * k}px`;
+        t.style.top = `${Number(t.dataset.y) * k}px`;
+        t.style.transform = k < 1 ? `scale(${k})` : '';
+      }
+      plan.style.height = `${Math.ceil(height * k)}px`;
+    }
+  };
   place();
-  document.addEventListener('htmx:after:swap', place);
+  fit();
+  window.addEventListener('resize', fit);
+  document.addEventListener('htmx:after:swap', () => { place(); fit(); });
   const floor = () => document.getElementById('floor');
   if (window.io && floor()) {
     const socket = window.io({ transports: ['websocket', 'polling'] });

@@ -9,10 +9,10 @@
     const socket = window.io({ transports: ['websocket', 'polling'] });
     socket.on('connect', () => {
       socket.emit('kitchen:watch', { station: board().dataset.station === 'expo' ? 'expo' : Number(board().dataset.station) });
-      if (state) { state.textContent = 'live'; state.className = 'tag tag-paid'; }
+      if (state) { state.textContent = 'live'; state.className = 'badge badge-ok'; }
       resync();
     });
-    socket.on('disconnect', () => { if (state) { state.textContent = 'reconnecting…'; state.className = 'tag tag-voided'; } });
+    socket.on('disconnect', () => { if (state) { state.textContent = 'reconnecting…'; state.className = 'badge badge-warn'; } });
     socket.on('ticket:created', resync);
     socket.on('ticket:changed', resync);
   }

@@ -45,3 +45,12 @@ function noop(): void {}
 export function inTransaction<T>(db: DbOrTrx, fn: (trx: Trx) => Promise<T>): Promise<T> {
   return db.isTransaction ? fn(db as Trx) : db.transaction(fn);
 }
+
+/**
+ * `fn`'s reads from one snapshot: a read-only REPEATABLE READ transaction on `db`, or, given a
+ * transaction, that one. A screen read in several statements after commit would otherwise mix
+ * two commits of a busy order (its version from one, its lines from the next).
+ */
+export function inSnapshot<T>(db: DbOrTrx, fn: (trx: Trx) => Promise<T>): Promise<T> {
+  return db.isTransaction ? fn(db as Trx) : db.transaction(fn, { isolationLevel: 'repeatable read', readOnly: true });
+}

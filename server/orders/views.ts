@@ -1,4 +1,4 @@
-import type { DbOrTrx } from '../db/knex';
+import { inSnapshot, type DbOrTrx } from '../db/knex';
 import { notFound } from '../errors';
 import { cashRound, PPM, type Minor, type Totals } from '../money';
 import { getSettings } from '../settings/service';
@@ -20,11 +20,13 @@ export interface OrderView {
   tableName: string | null;
 }
 
-/** The order's screen, as committed. */
+/** The order's screen, as committed: every part of it from one snapshot. */
 export async function getOrderView(db: DbOrTrx, orderId: number): Promise<OrderView> {
-  const b = await loadOrderBundle(db, orderId);
-  if (!b) throw notFound('That order');
-  return viewOf(b, await getSettings(db));
+  return inSnapshot(db, async (trx) => {
+    const b = await loadOrderBundle(trx, orderId);
+    if (!b) throw notFound('That order');
+    return viewOf(b, await getSettings(trx));
+  });
 }
 
 function viewOf(b: OrderBundle, settings: BusinessSettings): OrderView {

@@ -6,7 +6,7 @@ import type { Logger } from '../logger';
 import { AppError, forbidden, tooManyRequests } from '../errors';
 import { audit } from '../audit/service';
 import { isHtmx } from '../http/render';
-import { getSettings } from '../settings/service';
+import { settingsFor } from '../settings/service';
 import { CSRF_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, csrfToken } from './cookies';
 import { KITCHEN_DEVICE_PERMISSIONS, ROLES, roleCan, type Permission } from './permissions';
 import { checkOverridePin } from './pin-check';
@@ -63,7 +63,7 @@ export function authenticate(deps: { db: Db; clock: Clock; log?: Logger }): Midd
         ctx.cookies.set(DEVICE_COOKIE, deviceCookie, cookieOpts(ctx, DEVICE_MAX_AGE));
       }
       if (session) {
-        const settings = await getSettings(deps.db);
+        const settings = await settingsFor(ctx.state, deps.db);
         const idle = now.getTime() - session.last_active_at.getTime() > settings.idleLockSeconds * 1000;
         const tooOld = now.getTime() - session.created_at.getTime() > settings.sessionMaxHours * 3600_000;
         if (idle || tooOld) {

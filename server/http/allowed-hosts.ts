@@ -2,7 +2,7 @@ import type { Context, Next } from 'koa';
 import type { Db } from '../db/knex';
 import { hostNotAllowed } from '../errors';
 import { normalizeHost } from '../settings/schema';
-import { getSettings } from '../settings/service';
+import { settingsFor } from '../settings/service';
 
 /**
  * The allowedHosts setting (issue 18): when it lists names, a request whose Host header names
@@ -18,7 +18,7 @@ import { getSettings } from '../settings/service';
 export function allowedHosts(db: Db) {
   return async (ctx: Context, next: Next) => {
     if (ctx.path === '/healthz') return next();
-    const { allowedHosts: list } = await getSettings(db);
+    const { allowedHosts: list } = await settingsFor(ctx.state, db);
     if (!hostAllowed(ctx.host, list)) {
       throw hostNotAllowed(`This server does not answer to the name "${hostName(ctx.host)}". Use one of the names in the back office's Allowed hosts setting.`);
     }

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock';
 import type { Db, DbOrTrx, Trx } from '../db/knex';
 import { conflict, invalid, notFound } from '../errors';
-import { changeOrder, getOrderView, lineModifiers, type LineRow, type Locked, type OrderRow, type OrderView } from '../orders/service';
+import { changeOrder, lineModifiers, withView, type LineRow, type Locked, type OrderRow, type OrderView } from '../orders/service';
 import type { Publisher } from '../events';
 import { emitEvent, WEBHOOK_TOPIC } from '../webhooks/service';
 
@@ -29,10 +29,10 @@ export async function sendOrder(deps: KitchenDeps, orderId: number, opts: SendOp
   return { tickets };
 }
 
-/** sendOrder, answering the order's screen after it too (read after commit). */
+/** sendOrder, answering the order's screen as the send leaves it (read in its transaction). */
 export async function sendOrderAndView(deps: KitchenDeps, orderId: number, opts: SendOpts = {}): Promise<{ tickets: Array<{ ticketId: number; stationId: number }>; view: OrderView }> {
-  const { tickets } = await sendOrder(deps, orderId, opts);
-  return { tickets, view: await getOrderView(deps.db, orderId) };
+  const { result, view } = await withView(deps, orderId, (d) => sendOrder(d, orderId, opts));
+  return { tickets: result.tickets, view };
 }
 
 async function sendIn(trx: Trx, clock: Clock, { order, lines }: Locked, opts: SendOpts) {

@@ -7,6 +7,7 @@ import type { BusinessSettings } from '../settings/schema';
 import { lockOrder, orderLines, type LineRow, type OrderRow } from './queries';
 import { recompute } from './totals';
 import { discountShares, grownPastLimit } from './discount-limit';
+import { getOrderView, type OrderView } from './views';
 
 /** What order changes tell others, after commit: the event bus (server/events.ts). */
 export type OrderEvents = Publisher;
@@ -121,4 +122,21 @@ export function lineOf(locked: Locked, lineId: number): LineRow {
   const line = locked.lines.find((l) => l.id === lineId);
   if (!line) throw notFound('That line');
   return line;
+}
+
+/**
+ * `change`, and the order's screen as that change leaves it, in one transaction: the screen is
+ * read by the change's own transaction before it commits (what it wrote and nothing later), so an
+ * answer needs no second transaction. What the change publishes is held until the commit; inside
+ * a caller's transaction the caller's publisher already does that.
+ */
+export async function withView<T, D extends OrderDeps>(deps: D, orderId: number, change: (d: D) => Promise<T>): Promise<{ result: T; view: OrderView }> {
+  const held: Array<() => void> = [];
+  const events: Publisher = deps.db.isTransaction ? deps.events : { publish: (name, payload) => void held.push(() => deps.events.publish(name, payload)) };
+  const out = await inTransaction(deps.db, async (trx) => {
+    const result = await change({ ...deps, db: trx, events } as D);
+    return { result, view: await getOrderView(trx, orderId) };
+  });
+  for (const publish of held) publish();
+  return out;
 }

@@ -7,7 +7,7 @@ import { isHtmx, redirectAfterPost, render } from '../http/render';
 import { idParam, parseInput, validate } from '../http/validate';
 import { formatLocal } from '../business-date';
 import { quickCash } from '../money';
-import { getSettings } from '../settings/service';
+import { settingsFor } from '../settings/service';
 import * as schema from './schema';
 import * as orders from './service';
 import type { OrderDeps, Actor } from './service';
@@ -56,7 +56,7 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
 
   router.get('/terminal', need('order:sell'), async (ctx) => {
     const categories = await listCategories(deps.db);
-    const settings = await getSettings(deps.db);
+    const settings = await settingsFor(ctx.state, deps.db);
     const open = await orders.openOrders(deps.db);
     render(ctx, 'orders/terminal.html', null, { categories, settings, openOrders: open, order: null });
   });
@@ -64,7 +64,7 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
   router.get('/terminal/products', need('order:sell'), validate(schema.ProductSearch, 'query'), async (ctx) => {
     const { category, q } = ctx.state.input as { category?: number; q?: string };
     const orderId = Number(ctx.query.order) || null;
-    const settings = await getSettings(deps.db);
+    const settings = await settingsFor(ctx.state, deps.db);
     const products = await listProducts(deps.db, q ? { search: q } : { categoryId: category });
     render(ctx, 'orders/_grid.html', 'orders/_grid.html', { products, settings, orderId, search: q, gridUrl: ctx.url });
   });
@@ -76,13 +76,13 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
   });
 
   router.get('/terminal/availability', need('order:sell'), async (ctx) => {
-    const settings = await getSettings(deps.db);
+    const settings = await settingsFor(ctx.state, deps.db);
     const products = await listProducts(deps.db, {});
     render(ctx, 'orders/availability.html', null, { settings, products });
   });
 
   router.get('/orders', need('order:sell'), async (ctx) => {
-    const settings = await getSettings(deps.db);
+    const settings = await settingsFor(ctx.state, deps.db);
     const open = await orders.openOrders(deps.db);
     render(ctx, 'orders/open-orders.html', null, { openOrders: open, settings });
   });
@@ -99,7 +99,7 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
     const orderId = idParam(ctx, 'id');
     const product = await sellableProduct(deps.db, idParam(ctx, 'productId'));
     const groups = await productModifierGroups(deps.db, product.id);
-    const settings = await getSettings(deps.db);
+    const settings = await settingsFor(ctx.state, deps.db);
     render(ctx, 'orders/_options.html', 'orders/_options.html', { product, groups, orderId, settings });
   });
 
@@ -250,7 +250,7 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
   router.post('/orders/:id/payments', need('order:sell'), validate(schema.CashTender), async (ctx) => {
     const id = idParam(ctx, 'id');
     const { tendered, idempotency_key } = ctx.state.input as { tendered: string; idempotency_key: string };
-    const settings = await getSettings(deps.db);
+    const settings = await settingsFor(ctx.state, deps.db);
     const { result, view } = await orders.tenderCashAndView(deps, id, orders.toMinor(tendered, settings.currency, 'tendered'), idempotency_key, actor(ctx));
     if (result.closed) {
       render(ctx, 'orders/_paid.html', 'orders/_paid.html', merged(view, { result, printedAt: formatLocal(view.order.closed_at!, view.settings.timezone), duplicate: result.replayed }));

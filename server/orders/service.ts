@@ -1,7 +1,8 @@
 import type { OrderDeps } from './change';
 import { addLine } from './lines';
 import type { NewLine } from './open';
-import { getOrderView, type OrderView } from './views';
+import type { OrderView } from './views';
+import { withView } from './change';
 
 /**
  * The order feature's services, by capability: change.ts (the one way an order changes),
@@ -9,7 +10,7 @@ import { getOrderView, type OrderView } from './views';
  * screen), totals.ts and record.ts (the rules they share). Other features and the routes
  * import them from here.
  */
-export { assertOpen, changeOrder, lineOf, lockOpenOrder, type Actor, type ChangeOptions, type Authorize, type Locked, type OrderDeps, type OrderEvents } from './change';
+export { assertOpen, changeOrder, withView, lineOf, lockOpenOrder, type Actor, type ChangeOptions, type Authorize, type Locked, type OrderDeps, type OrderEvents } from './change';
 export { addLineIn, openOrder, openOrderWithLines, reserveOrderNumber, type NewLine, type OpenInput, type ReservedNumber } from './open';
 export { addLine, compLine, type EditOptions, compsFor, overridePrice, removeLine, setCustomerName, setLineDiscount, setNote, setOrderDiscount, setParked, setQuantity } from './lines';
 export { closeSale, tenderCash, tenderCashAndView, type Sale, type TenderResult } from './tender';
@@ -18,8 +19,8 @@ export { getOrderView, type OrderView } from './views';
 export { recompute, toDiscount, toMinor, totalsFor } from './totals';
 export { isOpen, lineModifiers, lockOrder, nextOrderNumber, openOrders, orderLines, type LineRow, type ModifierRow, type OrderRow, type PaymentRow } from './queries';
 
-/** addLine, answering the order's screen after it too (read after commit). */
+/** addLine, answering the order's screen as the change leaves it (read in its transaction). */
 export async function addLineAndView(deps: OrderDeps, orderId: number, input: NewLine): Promise<{ lineId: number; view: OrderView }> {
-  const lineId = await addLine(deps, orderId, input);
-  return { lineId, view: await getOrderView(deps.db, orderId) };
+  const { result: lineId, view } = await withView(deps, orderId, (d) => addLine(d, orderId, input));
+  return { lineId, view };
 }

@@ -5,11 +5,11 @@ import { appendEntry, type JournalEntry } from '../journal/service';
 import { cashRound, cashTenderLooksMistyped, currencyExponent, type Minor } from '../money';
 import { getSettings } from '../settings/service';
 import { emitEvent, WEBHOOK_TOPIC } from '../webhooks/service';
-import { assertOpen, type Actor, type Locked, type OrderDeps } from './change';
+import { assertOpen, withView, type Actor, type Locked, type OrderDeps } from './change';
 import { lineModifiers, lockOrder, orderLines, orderPayments, paymentByKey, type PaymentRow } from './queries';
 import { orderRecord } from './record';
 import { MAX_AMOUNT, totalsFor } from './totals';
-import { getOrderView, type OrderView } from './views';
+import type { OrderView } from './views';
 
 export interface TenderResult {
   paymentId: number;
@@ -75,10 +75,9 @@ export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Min
   return result;
 }
 
-/** tenderCash, answering the order's screen after it too (read after commit). */
-export async function tenderCashAndView(deps: OrderDeps, orderId: number, tendered: Minor, idempotencyKey: string, actor: Actor = {}, tip: Minor = 0): Promise<{ result: TenderResult; view: OrderView }> {
-  const result = await tenderCash(deps, orderId, tendered, idempotencyKey, actor, tip);
-  return { result, view: await getOrderView(deps.db, orderId) };
+/** tenderCash, answering the order's screen as the tender leaves it (read in its transaction). */
+export function tenderCashAndView(deps: OrderDeps, orderId: number, tendered: Minor, idempotencyKey: string, actor: Actor = {}, tip: Minor = 0): Promise<{ result: TenderResult; view: OrderView }> {
+  return withView(deps, orderId, (d) => tenderCash(d, orderId, tendered, idempotencyKey, actor, tip));
 }
 
 export interface Sale extends Locked {

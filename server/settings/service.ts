@@ -11,6 +11,21 @@ export async function getSettings(db: DbOrTrx): Promise<BusinessSettings> {
   return Object.freeze(BusinessSettings.parse(merged)) as BusinessSettings;
 }
 
+declare module 'koa' {
+  interface DefaultState {
+    /** this request's business settings, read on first use (settingsFor) */
+    settings?: Promise<BusinessSettings>;
+  }
+}
+
+/**
+ * The business settings for one request: read once, on first use, and shared by the middleware
+ * and the route that serve it (`state` is the request's Koa state). Nothing is kept past the request.
+ */
+export function settingsFor(state: { settings?: Promise<BusinessSettings> }, db: DbOrTrx): Promise<BusinessSettings> {
+  return (state.settings ??= getSettings(db));
+}
+
 /**
  * Seeds the business settings on first start only: a key already present is never overwritten,
  * so STORE_NAME and friends cannot silently change a running store.

@@ -17,8 +17,8 @@ describe('scanner contract', () => {
     function () {
       this.timeout(40_000);
       scannerContract(async () => ({
-        source: new HidScannerSource({ match: { path: real! }, log: (m) => console.log(`      ${m}`) }),
-        scan: async () => console.log('      scan a barcode now'),
+        source: new HidScannerSource({ match: { path: real! }, log: (m) => process.stderr.write(`      ${m}\n`) }),
+        scan: async () => void process.stderr.write('      scan a barcode now\n'),
         waitMs: 30_000,
       }));
     },

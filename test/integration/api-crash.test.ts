@@ -203,7 +203,7 @@ describe('the API after kill -9 under 300 payments in flight', function () {
     const summary =
       `${ORDERS} payments sent; the kill landed after ${answersBeforeKill} answers with ${waitingAtKill} sales waiting for the chain head (${JSON.stringify(crashTally)}); ` +
       `of the ${lost.length} lost, ${saved.size} were saved and ${lost.length - saved.size} not; idempotency keys left "in progress": ${keysLeftRunning}`;
-    console.log(`      ${summary}`);
+    process.stderr.write(`      ${summary}\n`); // what the kill caught: a line for whoever reads the run
 
     // -- the same database, a new server process
     const second = await start();

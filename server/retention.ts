@@ -3,6 +3,7 @@ import type { Db } from './db/knex';
 import type { Logger } from './logger';
 import { IDEMPOTENCY_TTL_MS, pruneIdempotencyKeys } from './api/middleware';
 import { DELIVERED_RETENTION_MS, pruneDelivered } from './outbox/outbox';
+import { REQUEST_KEY_TTL_MS, pruneRequestKeys } from './orders/request-keys';
 import { pruneWebhookAttempts, pruneWebhookEvents } from './webhooks/service';
 
 /**
@@ -12,6 +13,7 @@ import { pruneWebhookAttempts, pruneWebhookEvents } from './webhooks/service';
  * | what | kept for | after |
  * |---|---|---|
  * | API idempotency keys | 24 h (IDEMPOTENCY_TTL_MS) | they were first used |
+ * | terminal taps' keys (add line) | 24 h (REQUEST_KEY_TTL_MS) | they were first used |
  * | sessions | 30 days | they ended (sign-out, a new login, a revoked terminal) |
  * | pairing codes | 7 days | they were used or expired |
  * | outbox rows delivered (webhook deliveries with them) | 30 days (DELIVERED_RETENTION_MS) | they were delivered |
@@ -19,10 +21,11 @@ import { pruneWebhookAttempts, pruneWebhookEvents } from './webhooks/service';
  * | webhook events | 30 days | they were made, once no delivery refers to them |
  *
  * Pending outbox rows are never pruned: they are work not yet done. The htmx forms' idempotency
- * keys are columns of the payment, refund or void they guard, and are kept with them.
+ * keys of a payment, refund or void are columns of the row they guard, and are kept with it.
  */
 export const RETENTION = {
   idempotencyKeysMs: IDEMPOTENCY_TTL_MS,
+  requestKeysMs: REQUEST_KEY_TTL_MS,
   endedSessionsMs: 30 * 24 * 3600_000,
   closedPairingCodesMs: 7 * 24 * 3600_000,
   deliveredOutboxMs: DELIVERED_RETENTION_MS,
@@ -43,6 +46,7 @@ export async function pruneExpired(db: Db, clock: Clock, log: Logger): Promise<P
   const before = (ms: number) => new Date(clock.now().getTime() - ms);
   const steps: Array<[string, () => Promise<number>]> = [
     ['idempotencyKeys', () => pruneIdempotencyKeys(db, clock)],
+    ['requestKeys', () => pruneRequestKeys(db, clock)],
     // sessions and pairing codes belong to auth/; their deletes live here, with the other retention rules
     ['sessions', () => db('sessions').whereNotNull('ended_at').where('ended_at', '<', before(RETENTION.endedSessionsMs)).delete()],
     ['pairingCodes', () => db('pairing_codes').whereRaw('coalesce(used_at, expires_at) < ?', [before(RETENTION.closedPairingCodesMs)]).delete()],

@@ -4,13 +4,23 @@ import { conflict, invalid, unprocessable } from '../errors';
 import type { Minor } from '../money';
 import { changeOrder, lineOf, type Actor, type Authorize, type Locked, type OrderDeps } from './change';
 import { addLineIn, type NewLine } from './open';
+import { claimRequestKey } from './request-keys';
 import { MAX_QTY } from './schema';
 import { discountValue, toDiscount, toMinor } from './totals';
 
 /** Line changes on an open order: each one changeOrder (lock, read, rule, write, commit, tell). */
 
-export function addLine(deps: OrderDeps, orderId: number, input: NewLine): Promise<number> {
-  return changeOrder(deps, orderId, (trx, { settings }) => addLineIn(trx, deps.clock, orderId, settings, input));
+/**
+ * Adds a line; returns its id. With `requestKey` (a terminal's tap, ./request-keys.ts) a retry of
+ * a tap already made adds nothing and returns null.
+ */
+export function addLine(deps: OrderDeps, orderId: number, input: NewLine): Promise<number>;
+export function addLine(deps: OrderDeps, orderId: number, input: NewLine, requestKey: string | undefined): Promise<number | null>;
+export function addLine(deps: OrderDeps, orderId: number, input: NewLine, requestKey?: string): Promise<number | null> {
+  return changeOrder(deps, orderId, async (trx, { settings }) => {
+    if (requestKey && !(await claimRequestKey(trx, deps.clock, requestKey, orderId))) return null;
+    return addLineIn(trx, deps.clock, orderId, settings, input);
+  });
 }
 
 /** For a caller that settled permissions itself (a test, a trusted internal caller): nothing more to ask. */

@@ -109,7 +109,7 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
     const { view } = await orders.addLineAndView(deps, id, {
       productId: input.product_id, quantity: input.quantity, modifierIds: input.modifier_ids, note: input.note, openPrice: input.open_price,
       course: input.course, seat: input.seat,
-    });
+    }, input.idempotency_key);
     await panel(ctx, id, {}, view);
   });
 

@@ -29,6 +29,8 @@ export const AddLine = z.object({
   open_price: decimal.optional(),
   course: z.coerce.number().int().min(1).max(9).default(1),
   seat: z.union([z.literal('').transform(() => undefined), z.coerce.number().int().min(1).max(99)]).optional(),
+  // the tap's key: a terminal retrying after a lost link sends it again (./request-keys.ts)
+  idempotency_key: idempotencyKey.optional(),
 });
 export type AddLine = z.infer<typeof AddLine>;
 

@@ -16,11 +16,12 @@ export { addLine, compLine, type EditOptions, compsFor, overridePrice, removeLin
 export { closeSale, tenderCash, tenderCashAndView, type Sale, type TenderResult } from './tender';
 export { refundOrder, voidOrder, type RefundRequest } from './refund';
 export { getOrderView, type OrderView } from './views';
+export { claimRequestKey, orderOfRequestKey, pruneRequestKeys } from './request-keys';
 export { recompute, toDiscount, toMinor, totalsFor } from './totals';
 export { isOpen, lineModifiers, lockOrder, nextOrderNumber, openOrders, orderLines, type LineRow, type ModifierRow, type OrderRow, type PaymentRow } from './queries';
 
-/** addLine, answering the order's screen as the change leaves it (read in its transaction). */
-export async function addLineAndView(deps: OrderDeps, orderId: number, input: NewLine): Promise<{ lineId: number; view: OrderView }> {
-  const { result: lineId, view } = await withView(deps, orderId, (d) => addLine(d, orderId, input));
+/** addLine, answering the order's screen as the change leaves it (read in its transaction); `lineId` null for a retried tap. */
+export async function addLineAndView(deps: OrderDeps, orderId: number, input: NewLine, requestKey?: string): Promise<{ lineId: number | null; view: OrderView }> {
+  const { result: lineId, view } = await withView(deps, orderId, (d) => addLine(d, orderId, input, requestKey));
   return { lineId, view };
 }

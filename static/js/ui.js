@@ -187,6 +187,95 @@
   // with a keyboard, a PIN page starts in its field (a touch screen keeps its keypad, not the system's)
   if (!coarse && !document.activeElement.matches('input')) { const pin = $('main .keypad-target'); if (pin) pin.focus(); }
 
+  // ---- connection lost (docs/UI.md, "Wi-Fi blips"): a request that got no answer at all -------------
+  // The bar shows at once. A tap whose request carries an idempotency key (a product tile marked
+  // data-idempotent gets a fresh one per tap here; the pay form has its own) is queued and sent
+  // again, same key and same fields, once the server answers /healthz: the server counts it once.
+  // A tap without a key is not sent again, and the bar says so. When the link is back, the order on
+  // screen is read again, so what the screen shows is what the server has.
+  const newKey = () => [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join(''); // randomUUID needs https
+  document.addEventListener('htmx:config:request', (e) => {
+    const ctx = e.detail.ctx;
+    const body = ctx.request.body;
+    const el = ctx.sourceElement;
+    if (body && el && el.closest && el.closest('[data-idempotent]') && !body.get('idempotency_key')) body.set('idempotency_key', newKey());
+  });
+  const retries = []; // { method, action, values, source, target, swap, answered }
+  let unsent = 0; // taps lost that had no key
+  let probing = false;
+  const connectionBar = () => {
+    let bar = $('#connection-bar');
+    if (!bar) {
+      bar = document.createElement('div');
+      bar.id = 'connection-bar';
+      bar.className = 'connection-bar';
+      bar.setAttribute('role', 'alert');
+      document.body.prepend(bar);
+    }
+    return bar;
+  };
+  const sayConnection = () => {
+    const n = retries.length;
+    const parts = ['Connection lost — retrying…'];
+    if (n) parts.push(`${n} ${n === 1 ? 'tap' : 'taps'} will be sent when the link is back.`);
+    if (unsent) parts.push(`${unsent === 1 ? 'One tap was' : `${unsent} taps were`} not sent: check the order and tap again.`);
+    connectionBar().textContent = parts.join(' ');
+    document.body.classList.add('offline');
+  };
+  const online = async () => {
+    try { return (await fetch('/healthz', { cache: 'no-store' })).ok; } catch { return false; }
+  };
+  const targetOf = (item) => (item.target && item.target.isConnected ? item.target : (item.targetId && document.getElementById(item.targetId)) || null);
+  const probe = async () => {
+    if (probing) return;
+    probing = true;
+    let wait = 1000;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, wait));
+      wait = Math.min(wait * 2, 5000);
+      if (!(await online())) continue;
+      // the link is back: send the queued taps in order, each with its own key; stop if one gets no answer
+      while (retries.length) {
+        const item = retries[0];
+        const source = item.source && item.source.isConnected ? item.source : document.body;
+        await window.htmx.ajax(item.method, item.action, { source, target: targetOf(item) || undefined, swap: item.swap, values: item.values, retryOf: item });
+        if (!item.answered) break;
+        retries.shift();
+      }
+      if (retries.length) { sayConnection(); continue; }
+      break;
+    }
+    probing = false;
+    const bar = $('#connection-bar');
+    if (unsent && bar) {
+      bar.textContent = `Connection is back. ${unsent === 1 ? 'One tap was' : `${unsent} taps were`} not sent: check the order.`;
+      bar.classList.add('connection-back');
+      bar.append(Object.assign(document.createElement('button'), { type: 'button', className: 'btn', textContent: 'OK' }));
+      bar.lastChild.setAttribute('data-dismiss-bar', '');
+    } else if (bar) bar.remove();
+    unsent = 0;
+    document.body.classList.remove('offline');
+    showToast('Connection is back.');
+    const panel = $('#order-panel[data-order-id]');
+    if (panel) window.htmx.trigger(panel, 'order-changed');
+  };
+  document.addEventListener('click', (e) => { if (e.target.closest && e.target.closest('[data-dismiss-bar]')) { const b = $('#connection-bar'); if (b) b.remove(); } });
+  document.addEventListener('htmx:after:request', (e) => { const ctx = e.detail.ctx; if (ctx.retryOf && ctx.response) ctx.retryOf.answered = true; });
+  document.addEventListener('htmx:error', (e) => {
+    const ctx = e.detail.ctx;
+    if (!ctx || !ctx.request || ctx.response || !ctx.request.action) return; // an answer came: not the link
+    if (!ctx.retryOf) {
+      const body = ctx.request.body;
+      const key = body && typeof body.get === 'function' ? body.get('idempotency_key') : null;
+      if (ctx.request.method !== 'GET' && key) {
+        const target = ctx.target instanceof Element ? ctx.target : null;
+        retries.push({ method: ctx.request.method, action: ctx.request.action, values: Object.fromEntries(body), source: ctx.sourceElement, target, targetId: target && target.id, swap: ctx.swap });
+      } else if (ctx.request.method !== 'GET') unsent++;
+    }
+    sayConnection();
+    probe();
+  });
+
   // ---- toasts: success, for a few seconds ----------------------------------------------------------
   const TOAST_MS = 6000;
   const fade = (el) => setTimeout(() => el.remove(), TOAST_MS);

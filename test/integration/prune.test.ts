@@ -21,16 +21,19 @@ describe('the prune job: expired idempotency keys, old sessions, pairing codes a
   let terminalId: number;
   let tokenId: number;
   let subscriptionId: number;
+  let orderId: number;
 
   before(async () => {
     t = await createTestDb({ poolMax: 4 });
     [{ id: terminalId }] = await t.db('terminals').insert({ name: 'Till', kind: 'counter', token_hash: 'x', created_at: ago(90 * DAY) }).returning('id');
     [{ id: tokenId }] = await t.db('api_tokens').insert({ name: 'Shop', token_hash: 'y', scopes: ['payments:write'], created_at: ago(90 * DAY) }).returning('id');
+    [{ id: orderId }] = await t.db('orders').insert({ number: 1, business_date: '2026-03-01', type: 'counter', created_at: ago(90 * DAY), updated_at: ago(90 * DAY) }).returning('id');
     [{ id: subscriptionId }] = await t.db('webhook_subscriptions').insert({ url: 'https://hooks.example.test/', events: ['order.paid'], secret: 's', created_at: ago(90 * DAY) }).returning('id');
   });
   after(() => t.drop());
 
   const key = (name: string, age: number) => t.db('api_idempotency').insert({ token_id: tokenId, key: name, request_hash: 'h', status: 201, response: '{}', created_at: ago(age) });
+  const tap = (name: string, age: number) => t.db('request_keys').insert({ key: name, order_id: orderId, created_at: ago(age) });
   const session = (id: string, endedAge: number | null, createdAge = 60 * DAY) =>
     t.db('sessions').insert({ id, terminal_id: terminalId, created_at: ago(createdAge), last_active_at: ago(createdAge), ended_at: endedAge === null ? null : ago(endedAge) });
   const pairing = (name: string, expiresAge: number, usedAge: number | null) =>
@@ -47,6 +50,7 @@ describe('the prune job: expired idempotency keys, old sessions, pairing codes a
   };
   const names = {
     keys: () => t.db('api_idempotency').orderBy('key').pluck('key'),
+    taps: () => t.db('request_keys').orderBy('key').pluck('key'),
     sessions: () => t.db('sessions').orderBy('id').pluck('id'),
     pairing: () => t.db('pairing_codes').orderBy('terminal_name').pluck('terminal_name'),
     outbox: () => t.db('outbox').orderBy('id').select(t.db.raw("payload ->> 'name' as name")).then((rs: Array<{ name: string }>) => rs.map((r) => r.name)),
@@ -61,6 +65,8 @@ describe('the prune job: expired idempotency keys, old sessions, pairing codes a
     await key('key-24h-and-a-second', DAY + 1000);
     await key('key-23h', 23 * HOUR);
     await key('key-now', 0);
+    await tap('tap-25h', 25 * HOUR);
+    await tap('tap-23h', 23 * HOUR);
 
     await session('ended-31-days', 31 * DAY);
     await session('ended-29-days', 29 * DAY);
@@ -82,13 +88,14 @@ describe('the prune job: expired idempotency keys, old sessions, pairing codes a
     const pruned = await pruneExpired(t.db, clock, testLog);
 
     assert.deepEqual(await names.keys(), ['key-23h', 'key-now']);
+    assert.deepEqual(await names.taps(), ['tap-23h'], "a terminal tap's key is kept 24 h");
     assert.deepEqual(await names.sessions(), ['ended-29-days', 'ended-just-now', 'open-since-60-days']);
     assert.deepEqual(await names.pairing(), ['expired-6-days', 'open', 'used-6-days']);
     assert.deepEqual(await names.outbox(), ['delivered-29-days', 'pending-60-days'], 'pending rows stay, however old');
     assert.equal(await names.deliveries(), 2, 'the delivery of the pruned row went with it');
     assert.deepEqual(await names.events(), ['delivered-29-days', 'pending-60-days', 'no-subscriber-29-days']);
     assert.deepEqual(await names.attempts(), ['HTTP 503 (delivered-29-days)', 'HTTP 503 (pending-60-days)'], 'attempts older than 30 days go, also of a pending delivery');
-    assert.deepEqual(pruned, { idempotencyKeys: 2, sessions: 1, pairingCodes: 2, outboxDelivered: 1, webhookAttempts: 1, webhookEvents: 2 });
+    assert.deepEqual(pruned, { idempotencyKeys: 2, requestKeys: 1, sessions: 1, pairingCodes: 2, outboxDelivered: 1, webhookAttempts: 1, webhookEvents: 2 });
 
     // a day later the next ones reach their limits exactly: kept; a millisecond more, and they go
     clock.advance(DAY);

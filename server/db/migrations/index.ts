@@ -16,6 +16,7 @@ import * as m0014 from './0014_attempt_guards';
 import * as m0015 from './0015_drop_change_notices';
 import * as m0016 from './0016_void_idempotency_key';
 import * as m0017 from './0017_outbox';
+import * as m0018 from './0018_request_keys';
 
 /**
  * Every migration, in order, bundled as a static list so the binary, the CLI and the tests run
@@ -39,6 +40,7 @@ const migrations: Array<[string, Knex.Migration]> = [
   ['0015_drop_change_notices', m0015],
   ['0016_void_idempotency_key', m0016],
   ['0017_outbox', m0017],
+  ['0018_request_keys', m0018],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

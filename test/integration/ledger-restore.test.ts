@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { createDb, type Db } from '../../server/db/knex';
+import { listEntries } from '../../server/journal/service';
+import { verifyJournal } from '../../server/journal/verify';
+import { ledgerStatus, markRestored } from '../../server/ledger/service';
+import { LedgerReceiver } from '../fakes/ledger-receiver';
+import { PINS } from '../helpers/client';
+import { assertChainsEqual, bootLedgerApp, LEDGER_SECRET, pairWith, pointAt, seller, type LedgerApp } from '../helpers/ledger';
+import { createTestDb, testCluster, type TestDb } from '../helpers/pg';
+import { seedStore } from '../helpers/store';
+
+/**
+ * Issue 25: the store's database restored from an older backup while the cloud ledger holds
+ * more. The restored store must not issue a receipt number twice: a start flagged "after
+ * restore" closes no sale before it compared heads; the entries the ledger holds beyond the
+ * journal are pulled, verified by the hash rule and appended, and the next receipt number
+ * follows the ledger's last. An owner may let sales go on when the ledger cannot be reached
+ * (audited); the numbers it then issues again are caught as a fork, and nothing is overwritten.
+ *
+ * The backup is a real copy of the store's database (CREATE DATABASE … TEMPLATE) taken part way.
+ */
+describe('a store restored from an older backup while the cloud ledger is ahead', function () {
+  this.timeout(180_000);
+  let live: TestDb;
+  let liveDb: Db;
+  const backups: Array<{ name: string; db: Db }> = [];
+  const r = new LedgerReceiver();
+  let ledgerUrl: string;
+  let brownie: number;
+  let app: LedgerApp | undefined;
+
+  /** A copy of the live store's database as it is now (the app on it stopped first: a template has no other sessions). */
+  async function backUp(): Promise<string> {
+    await app?.close();
+    app = undefined;
+    await liveDb.destroy();
+    const name = `${live.name}_bak${backups.length}`;
+    const admin = createDb(testCluster().connectionString('postgres'), { poolMax: 1 });
+    await admin.raw(`create database ${name} template ${live.name}`);
+    await admin.destroy();
+    liveDb = createDb(live.url, { poolMax: 20 });
+    return name;
+  }
+
+  /** A database restored from the backup: a fresh copy of it (the backup itself stays as it was). */
+  async function restore(name: string): Promise<Db> {
+    const copy = `${name}_r${backups.length}`;
+    const admin = createDb(testCluster().connectionString('postgres'), { poolMax: 1 });
+    await admin.raw(`create database ${copy} template ${name}`);
+    await admin.destroy();
+    const db = createDb(testCluster().connectionString(copy), { poolMax: 20 });
+    backups.push({ name: copy, db });
+    return db;
+  }
+
+  async function sales(a: LedgerApp, n: number): Promise<number[]> {
+    const s = await seller(a);
+    const receipts: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = await s.sell(brownie);
+      assert.equal(p.status, 201, JSON.stringify(p.body));
+      receipts.push(p.body.receiptNo as number);
+    }
+    return receipts;
+  }
+
+  before(async () => {
+    live = await createTestDb();
+    liveDb = live.db;
+    brownie = (await (await seedStore(live.db)).product('Brownie')).id;
+    r.secret = LEDGER_SECRET;
+    ledgerUrl = await r.start();
+    app = await bootLedgerApp(liveDb);
+    await pointAt(liveDb, app.config.SECRET_KEY!, ledgerUrl, { ledgerBatchSize: 100 });
+  });
+
+  after(async () => {
+    await app?.close();
+    await r.stop();
+    for (const b of backups) await b.db.destroy();
+    await liveDb.destroy();
+    const admin = createDb(testCluster().connectionString('postgres'), { poolMax: 1 });
+    for (const name of [...backups.map((b) => b.name), backup]) if (name) await admin.raw(`drop database if exists ${name} with (force)`);
+    await admin.raw(`drop database if exists ${live.name} with (force)`);
+    await admin.destroy();
+  });
+
+  let backup: string;
+
+  it('(the store sells 10, is backed up, sells 15 more, all shipped: the ledger holds 25)', async () => {
+    assert.deepEqual(await sales(app!, 10), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    await app!.ledger.shipNow();
+    backup = await backUp();
+    app = await bootLedgerApp(liveDb);
+    assert.deepEqual(await sales(app, 15), Array.from({ length: 15 }, (_, i) => 11 + i));
+    await app.ledger.shipNow();
+    assert.equal(await assertChainsEqual(liveDb, r), 25);
+    await app.close();
+    app = undefined;
+  });
+
+  it('restored with the ledger out of reach: no sale closes; a ledger that sends an entry that does not verify changes nothing; once it answers truly, its entries are pulled and verified before the next sale closes, and that sale takes receipt 26', async () => {
+    const db = await restore(backup);
+    assert.equal((await listEntries(db, 0, 100)).length, 10, 'the backup holds the first 10');
+    assert.equal(await markRestored(db), true, 'what `start --after-restore` does');
+    r.mode = 'down';
+    app = await bootLedgerApp(db);
+    await app.ledger.tick();
+    assert.equal((await ledgerStatus(db, app.clock)).restorePending, true);
+
+    const s = await seller(app);
+    const refused = await s.sell(brownie);
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.type, '/problems/ledger-restore-check');
+    assert.match(refused.body.title as string, /restored from a backup/);
+    assert.equal((await listEntries(db, 0, 100)).length, 10, 'no receipt number was issued');
+    assert.equal(Number((await db('payments').count<{ n: string }[]>('* as n'))[0].n), 10, 'and no payment kept');
+    const owner = await pairWith(app, { pin: PINS.owner, kind: 'back_office', name: 'Office' });
+    assert.match((await owner.get('/backoffice/ledger', { htmx: false })).text, /id="ledger-restore"/);
+    const till = await pairWith(app, { pin: PINS.cashier });
+    assert.match((await till.get('/ledger/banner')).text, /Restored from a backup/);
+
+    // the ledger back, but serving a tampered entry 12: nothing is taken, sales still wait
+    r.mode = 'up';
+    const good = r.held[11];
+    r.held[11] = { entry: { ...good.entry, total: 1 }, line: JSON.stringify({ ...good.entry, total: 1 }) };
+    app.clock.advance(60_000);
+    await app.ledger.tick();
+    const st = await ledgerStatus(db, app.clock);
+    assert.equal(st.restorePending, true);
+    assert.match(st.lastError!, /does not verify/);
+    assert.equal((await listEntries(db, 0, 100)).length, 10);
+    assert.equal((await s.sell(brownie)).status, 409);
+
+    r.held[11] = good;
+    app.clock.advance(60_000);
+    await app.ledger.tick();
+    assert.equal((await ledgerStatus(db, app.clock)).restorePending, false);
+    const pulled = await listEntries(db, 0, 100);
+    assert.equal(pulled.length, 25, 'the 15 the journal lacked were pulled');
+    assert.ok((await verifyJournal(db)).ok);
+    assert.equal(await assertChainsEqual(db, r), 25, 'entry for entry the ledger\'s');
+
+    const next = await s.sell(brownie);
+    assert.equal(next.status, 201);
+    assert.equal(next.body.receiptNo, 26, 'the next receipt number follows the ledger\'s last');
+    await app.ledger.shipNow();
+    assert.equal(await assertChainsEqual(db, r), 26);
+    await app.close();
+    app = undefined;
+  });
+
+  it('restored with the ledger out of reach, the owner allows sales (audited): the numbers issued again are caught as a fork when the ledger answers, and nothing is overwritten', async () => {
+    const db = await restore(backup);
+    await markRestored(db);
+    r.mode = 'down';
+    app = await bootLedgerApp(db);
+    const owner = await pairWith(app, { pin: PINS.owner, kind: 'back_office', name: 'Office' });
+    await owner.get('/backoffice/ledger', { htmx: false });
+    const allowed = await owner.post('/backoffice/ledger/allow-sales');
+    assert.equal(allowed.status, 200);
+    assert.doesNotMatch(allowed.text, /id="ledger-restore"/);
+    const [audit] = await db('audit_log').where({ action: 'override' }).select('staff_id', 'details');
+    assert.ok(audit, 'the override is in the audit log');
+    assert.match(JSON.stringify(audit.details), /sales allowed after a restore/);
+    assert.ok(audit.staff_id, 'with who did it');
+
+    const s = await seller(app);
+    const sale = await s.sell(brownie);
+    assert.equal(sale.status, 201);
+    assert.equal(sale.body.receiptNo, 11, 'a number the ledger already holds for another sale');
+
+    r.mode = 'up';
+    const heldBefore = r.held.map((h) => h.line);
+    await app.ledger.tick();
+    const st = await ledgerStatus(db, app.clock);
+    assert.equal(st.fork?.atSeq, 11, 'caught as a fork at 11');
+    assert.deepEqual(r.held.map((h) => h.line), heldBefore, 'the ledger keeps what it had');
+    assert.equal((await listEntries(db, 0, 100)).length, 11, 'the store keeps what it has');
+    assert.match((await owner.get('/backoffice/ledger', { htmx: false })).text, /id="ledger-fork"/);
+    await app.close();
+    app = undefined;
+  });
+});

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { FakeEscposPrinter } from '../../test/fakes/escpos-printer';
 import { encodeJob, type PrintDoc } from './encode';
 import { NetworkPrinter } from './network-printer';
@@ -179,6 +180,29 @@ describe('NetworkPrinter against the fake ESC/POS printer on loopback', () => {
     assert.equal(fake.maxOpen, 1);
     assert.equal(fake.connections, 3);
     await printer.close();
+  });
+
+  it('writes the job, then GS r 1 as 1d 72 01 (pinned from the reference, not from commands.ts), and waits for its answer; DLE EOT n as 10 04 n', async () => {
+    // a bare TCP peer that records the bytes and answers by hand: no shared decoder in the loop
+    const got: Buffer[] = [];
+    const server = net.createServer((s) => {
+      s.on('data', (d) => {
+        got.push(d);
+        const all = Buffer.concat(got);
+        if (all.subarray(-3).equals(Buffer.from([0x1d, 0x72, 0x01]))) s.write(Buffer.from([0x00]));
+        if (all.subarray(-12).equals(Buffer.from('100401100402100403100404', 'hex'))) s.write(Buffer.from([0x12, 0x12, 0x12, 0x12]));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const printer = new NetworkPrinter({ address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`, profile: defaultProfile(80), ackTimeoutMs: 2000 });
+    const job = Buffer.from('1b401b741341420a1b64041d5600', 'hex');
+    assert.deepEqual(await printer.send(job), { acknowledgedBy: 'gs-r', paper: { nearEnd: false, out: false } });
+    assert.equal(Buffer.concat(got).toString('hex'), '1b401b741341420a1b64041d5600' + '1d7201');
+    got.length = 0;
+    assert.equal((await printer.status()).online, true);
+    assert.equal(Buffer.concat(got).toString('hex'), '100401100402100403100404');
+    await printer.close();
+    await new Promise<void>((r) => server.close(() => r()));
   });
 
   it('after close(), send and status reject with printer-closed', async () => {

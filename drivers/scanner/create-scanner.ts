@@ -6,10 +6,10 @@ import { SimulatedHidSource } from './simulated-source';
 export type ScannerSettings = { kind: 'hid'; match: DeviceMatch } | { kind: 'simulated' };
 
 /** The one place a ScannerSource is chosen from its settings; node-hid is loaded only when a 'hid' source starts. */
-export function createScanner(settings: ScannerSettings, deps: { log: (message: string) => void; loadHid?: () => Promise<NodeHid> }): ScannerSource {
+export function createScanner(settings: ScannerSettings, deps: { log: (message: string) => void; loadHid?: () => Promise<NodeHid>; pollMs?: number }): ScannerSource {
   switch (settings.kind) {
     case 'hid':
-      return new HidScannerSource({ match: settings.match, log: deps.log, load: deps.loadHid });
+      return new HidScannerSource({ match: settings.match, log: deps.log, load: deps.loadHid, pollMs: deps.pollMs });
     case 'simulated':
       return new SimulatedHidSource();
   }

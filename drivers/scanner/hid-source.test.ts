@@ -105,6 +105,7 @@ describe('HidScannerSource: node-hid loaded lazily, devices opened and re-opened
     assert.equal(s.state, 'waiting');
     assert.equal(logs.length, 1);
     assert.match(logs[0]!, /\/dev\/hidraw3 is not readable by this user; install the udev rule .*SUBSYSTEM=="hidraw".*GROUP="store-server", MODE="0660"/);
+    assert.equal(s.detail, logs[0], 'the back office shows it too');
     allowed = true;
     await waitFor(() => s.state === 'open');
   });

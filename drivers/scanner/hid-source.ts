@@ -67,6 +67,10 @@ export class HidScannerSource implements ScannerSource {
 
   constructor(private readonly options: HidSourceOptions) {}
 
+  get detail(): string | undefined {
+    return this.lastMessage || undefined;
+  }
+
   onScan(listener: (code: string) => void): void {
     this.listeners.push(listener);
   }

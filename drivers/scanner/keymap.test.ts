@@ -55,6 +55,27 @@ describe('HID keyboard boot reports → barcode strings (US layout)', () => {
     );
   });
 
+  it('reads an EAN-13 from a fast scanner that rolls from key to key, releasing only between repeats, Enter in the last report', () => {
+    // 4 0 0 6 3 8 1 3 3 3 9 3 1 ⏎: a new key replaces the last one in slot 1; a repeated key needs an empty report first
+    const reports = [
+      '00 00 21 00 00 00 00 00', '00 00 27 00 00 00 00 00', RELEASE, '00 00 27 00 00 00 00 00', '00 00 23 00 00 00 00 00',
+      '00 00 20 00 00 00 00 00', '00 00 25 00 00 00 00 00', '00 00 1e 00 00 00 00 00', '00 00 20 00 00 00 00 00', RELEASE,
+      '00 00 20 00 00 00 00 00', RELEASE, '00 00 20 00 00 00 00 00', '00 00 26 00 00 00 00 00', '00 00 20 00 00 00 00 00',
+      '00 00 1e 28 00 00 00 00', RELEASE,
+    ];
+    assert.deepEqual(decode(...reports), ['4006381333931']);
+  });
+
+  it('keeps two codes apart, and a shifted symbol between digits: "AB-12⏎" then "9⏎"', () => {
+    assert.deepEqual(
+      decode(
+        '02 00 04 00 00 00 00 00', '02 00 05 00 00 00 00 00', RELEASE, '00 00 2d 00 00 00 00 00', '00 00 1e 00 00 00 00 00',
+        '00 00 1f 00 00 00 00 00', '00 00 28 00 00 00 00 00', RELEASE, '00 00 26 00 00 00 00 00', '00 00 28 00 00 00 00 00', RELEASE,
+      ),
+      ['AB-12', '9'],
+    );
+  });
+
   it('skips ErrorRollOver reports (01 in every slot) and keys that type nothing', () => {
     const d = new HidReportDecoder();
     assert.deepEqual(d.push(r('00 00 01 01 01 01 01 01')), []);

@@ -9,6 +9,8 @@ export interface ScannerSource {
   /** Called with every complete code (the characters before Enter). */
   onScan(listener: (code: string) => void): void;
   readonly state: ScannerState;
+  /** the last thing the source said about its device ("… is not readable by this user; …"), for the back office */
+  readonly detail?: string;
 }
 
 /**

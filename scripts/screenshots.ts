@@ -54,8 +54,8 @@ async function main() {
     await page.click('.categories button:has-text("Coffee")');
     await page.click('#product-grid button.product:has-text("Flat white")');
     await page.waitForSelector('#modal #options-form');
-    await page.check('#modal label:has-text("Regular") input');
-    await page.check('#modal label:has-text("Oat milk") input');
+    await page.click('#modal label.tile:has-text("Regular")');
+    await page.click('#modal label.tile:has-text("Oat milk")');
     await page.click('#add-with-options');
     await page.waitForSelector('#order-lines tr.line:has-text("Flat white")');
     await page.click('#send');

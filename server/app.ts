@@ -20,11 +20,19 @@ import { requestLog } from './http/request-log';
 import { noStoreByDefault, serveStatic } from './http/static';
 import { allowedHosts } from './http/allowed-hosts';
 import { orderRoutes } from './orders/routes';
+import { historyRoutes } from './orders/history';
 import { settingsRoutes } from './settings/routes';
 import { apiRoutes } from './api/routes';
 import { integrationRoutes } from './api/backoffice-routes';
 import { getSettings } from './settings/service';
 import { CookieKeys } from './auth/cookies';
+import { deviceRoutes } from './devices/routes';
+import { printingRoutes } from './printing/routes';
+import { PrinterPool } from './printing/service';
+import { LedgerShipper } from './ledger/service';
+import { ledgerRoutes } from './ledger/routes';
+import { scannerRoutes } from './devices/scanner-routes';
+import type { ScannerService } from './devices/scanners';
 
 export interface AppDeps {
   config: Config;
@@ -41,6 +49,12 @@ export interface AppDeps {
    * socket.io (subscribed here) and the outbox worker (subscribed in main.ts) listen.
    */
   events: EventBus;
+  /** the printers' drivers, shared with the print queue's worker (main.ts); made here when not given */
+  printers?: PrinterPool;
+  /** the cloud ledger's shipper (server/ledger/), made and started by main.ts; without it, one that ships only when asked */
+  ledger?: LedgerShipper;
+  /** the USB barcode scanners' service (server/devices/scanners.ts), made and started by main.ts */
+  scanners?: ScannerService;
 }
 
 export interface App extends Koa {
@@ -74,8 +88,10 @@ export function createApp(deps: AppDeps): App {
   app.use(csrf(deps.secretKey));
 
   const { db, clock, events } = deps;
+  const ledger = deps.ledger ?? new LedgerShipper({ db, clock, log: deps.log, secretKey: deps.secretKey });
   relayToSockets(events, () => deps.realtime.io);
   const kitchenDeps = { db, clock, events };
+  const printers = deps.printers ?? new PrinterPool({ dataDir: deps.config.dataDir });
   const router = new Router();
   router.get('/healthz', requires('public'), healthz(db, startedAt));
   router.get('/status', requires('device'), async (ctx) => {
@@ -91,8 +107,9 @@ export function createApp(deps: AppDeps): App {
     authRoutes({
       db, clock,
       limits: { login: new RateLimiter(clock, deps.config.RATE_LIMIT_LOGIN_PER_MIN), pair: new RateLimiter(clock, deps.config.RATE_LIMIT_PAIR_PER_MIN) },
-      disconnectTerminal: (id) => deps.realtime.io?.in(terminalRoom(id)).disconnectSockets(true),
     }),
+    // before the order routes: /orders/:id would take /orders/history
+    historyRoutes({ db, clock }),
     orderRoutes({
       db, clock, events, kitchen: kitchenDeps,
       catalogChanged: (productId, available) => events.publish('product:availability', { productId, available }),
@@ -101,7 +118,14 @@ export function createApp(deps: AppDeps): App {
     tableRoutes({ db, clock, events, checks: { db, clock, events } }),
     settingsRoutes({ db, clock }),
     integrationRoutes({ db, clock }),
-    apiRoutes({ db, clock, events, kitchen: kitchenDeps, limiter: new RateLimiter(clock, deps.config.RATE_LIMIT_API_PER_MIN) }),
+    deviceRoutes({
+      db, clock, events, pool: printers, dataDir: deps.config.dataDir,
+      disconnectTerminal: (id) => deps.realtime.io?.in(terminalRoom(id)).disconnectSockets(true),
+    }),
+    printingRoutes({ db, clock, events }),
+    ledgerRoutes({ db, clock, secretKey: deps.secretKey, ledger }),
+    scannerRoutes({ db, clock, events, scanners: deps.scanners }),
+    apiRoutes({ db, clock, events, ledger, kitchen: kitchenDeps, limiter: new RateLimiter(clock, deps.config.RATE_LIMIT_API_PER_MIN), scanners: deps.scanners, printers }),
   ];
   for (const r of routers) {
     app.use(r.routes());

@@ -15,6 +15,8 @@ import crypto from 'node:crypto';
 import { isValidPin } from './auth/pin';
 import { resetOwnerPin } from './auth/service';
 import { API_SCOPES, createApiToken, parseScopes, type ApiScope } from './api/tokens';
+import { resolveSecretKey } from './secret-key';
+import { LEDGER_USAGE, ledgerCommands } from './ledger/cli';
 
 /**
  * The one command line. npm scripts and the packaged binary both call it.
@@ -23,7 +25,9 @@ import { API_SCOPES, createApiToken, parseScopes, type ApiScope } from './api/to
 const USAGE = `usage: store-server <command> [options]
 
 commands:
-  start [--demo]   run the store server (--demo seeds the demo café into an empty store)
+  start [--demo] [--after-restore]
+                   run the store server (--demo seeds the demo café into an empty store;
+                   --after-restore: no sale closes before the journal was compared with the cloud ledger)
   migrate          apply database migrations
   seed-demo        seed the demo café into an empty store
   journal-verify   walk the journal's hash chain; names the first broken link, exit 1 if any
@@ -31,7 +35,8 @@ commands:
                    create an API token (printed once; only its hash is kept)
   reset-owner-pin [--pin NNNN]
                    give the owner a new PIN (random when not given); needs the box itself
-  version          print the version`;
+  version          print the version
+${LEDGER_USAGE}`;
 
 type Command = (args: string[], config: () => Config) => Promise<number>;
 
@@ -69,7 +74,7 @@ const commands: Record<string, Command> = {
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     process.on('SIGINT', () => onSignal('SIGINT'));
     try {
-      server = await startServer(cfg, { demo, log });
+      server = await startServer(cfg, { demo, log, afterRestore: args.includes('--after-restore') });
     } catch (err) {
       process.removeAllListeners('SIGTERM');
       process.removeAllListeners('SIGINT');
@@ -142,6 +147,7 @@ const commands: Record<string, Command> = {
       return 0;
     });
   },
+  ...ledgerCommands({ withDatabase: (c, fn) => withDatabase(c, fn), secretKey: resolveSecretKey }),
 };
 
 function printDemo(url: string | undefined, demo: { seeded: boolean; pairingCode?: string; staff: Array<{ name: string; role: string; pin: string }> }) {

@@ -17,6 +17,8 @@ export interface EventMap {
   'product:availability': { productId: number; available: boolean };
   /** outbox rows of `topic` were committed: its worker may deliver them now (server/outbox/) */
   'outbox:written': { topic: string };
+  /** a printer failed a job (level 'error', with why and how many jobs wait) or prints again ('ok'): every terminal shows it (server/printing/) */
+  'printer:alert': { printerId: number; name: string; level: 'error' | 'ok'; message: string; waiting: number };
 }
 
 export type EventName = keyof EventMap;

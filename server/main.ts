@@ -14,15 +14,23 @@ import { OutboxWorker } from './outbox/worker';
 import { schedulePrune } from './retention';
 import { WEBHOOK_TOPIC } from './webhooks/service';
 import { webhookTopic } from './webhooks/worker';
+import { PRINT_TOPIC, PrinterPool, printTopic } from './printing/service';
 import { resolveSecretKey } from './secret-key';
 import { seedSettings } from './settings/service';
 import { seedDemo, type DemoInfo } from './demo/seed';
 import { createPairingCode } from './auth/pairing';
+import { LedgerShipper, markRestored } from './ledger/service';
+import { ScannerService } from './devices/scanners';
+import type { NodeHid } from '../drivers/scanner/hid-source';
 
 export interface StartOptions {
   demo?: boolean;
   clock?: Clock;
   log?: Logger;
+  /** the database was just restored from a backup: no sale closes before the journal was compared with the cloud ledger */
+  afterRestore?: boolean;
+  /** loads node-hid for the USB scanners; injected so a test can make it fail */
+  loadHid?: () => Promise<NodeHid>;
 }
 
 export interface RunningServer {
@@ -31,6 +39,7 @@ export interface RunningServer {
   db: Db;
   io: Io;
   demo?: DemoInfo & { pairingCode?: string };
+  scanners: ScannerService;
   stop(): Promise<void>;
 }
 
@@ -66,11 +75,22 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     undo.push(() => pruning.stop());
     // what services tell after commit: socket.io subscribes in createApp, the outbox worker here
     const events = createEventBus(log);
-    const outbox = new OutboxWorker({ db, clock, log, topics: { [WEBHOOK_TOPIC]: webhookTopic({ db }) } });
+    // the printers' drivers, shared by the print queue and the back office's live status
+    const printers = new PrinterPool({ dataDir: config.dataDir });
+    undo.push(() => printers.close());
+    const outbox = new OutboxWorker({ db, clock, log, topics: { [WEBHOOK_TOPIC]: webhookTopic({ db }), [PRINT_TOPIC]: printTopic({ db, clock, log, events, pool: printers }) } });
     events.subscribe('outbox:written', () => outbox.wake());
+    events.subscribe('ticket:created', () => outbox.wake()); // a send's chits are print jobs, written with its tickets (server/printing/)
     outbox.start();
     undo.push(() => outbox.stop());
-    const app = createApp({ config, db, clock, log, realtime, secretKey, events });
+    // the journal to the cloud ledger (server/ledger/): at once (it asks the ledger's head), then every interval
+    if (opts.afterRestore && (await markRestored(db))) log.warn('started after a restore: sales wait until the journal was compared with the cloud ledger');
+    const ledger = new LedgerShipper({ db, clock, log, secretKey });
+    ledger.start();
+    undo.push(() => ledger.stop());
+    // USB barcode scanners: started once socket.io exists (a scan tells its terminal)
+    const scanners = new ScannerService({ db, clock, events, log, io: () => realtime.io, loadHid: opts.loadHid });
+    const app = createApp({ config, db, clock, log, realtime, secretKey, ledger, events, scanners, printers });
     const http = await listen(app, {
       port: config.PORT,
       host: config.HOST,
@@ -80,6 +100,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       authorize: socketAuthorizer(db, secretKey),
     });
     realtime.io = http.io;
+    undo.push(() => scanners.stop());
+    await scanners.start();
     const { url, port, io } = http;
     log.info({ url }, 'store server listening');
 
@@ -91,7 +113,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         await rollback();
         log.info('stopped');
       })());
-    return { url, port, db, io, demo, stop };
+    return { url, port, db, io, demo, scanners, stop };
   } catch (err) {
     await rollback();
     throw err;

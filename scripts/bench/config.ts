@@ -4,7 +4,7 @@
  * and prints without writing docs/PERFORMANCE.md. Every variable is listed in the document's
  * "How to run" (run.ts), from ENV_DOC below.
  */
-export const SECTIONS = ['coldstart', 'paced', 'saturated', 'kitchen', 'floor', 'pending'] as const;
+export const SECTIONS = ['coldstart', 'paced', 'saturated', 'kitchen', 'scan', 'print', 'floor', 'pending'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** The commit before issue 19's simplification: the "before" of the comparison (BENCH_BASE_REF). */
@@ -19,6 +19,12 @@ export interface BenchConfig {
   /** the same SQL replayed through pg: the same levels as `saturated`, on a pool the size of the server's */
   floor: { warmupSeconds: number; seconds: number; pool: number };
   kitchen: { clients: number; sends: number };
+  /** scans timed from a simulated scanner to its bound terminal */
+  scan: { scans: number };
+  /** print jobs drained through the queue to the fake printer; sales timed without and with a receipt printer that is off */
+  print: { jobs: number; sales: number };
+  /** journal entries in the backlog the ledger shipper catches up */
+  ledger: { entries: number };
   coldStarts: number;
   /** git ref of the "before" server; null: no comparison */
   baseRef: string | null;
@@ -48,6 +54,10 @@ export const ENV_DOC: Array<[string, string, string]> = [
   ['BENCH_FLOOR_POOL', '8', 'connections of the replay, as the server\'s pool (its DB_POOL_MAX default)'],
   ['BENCH_KITCHEN_CLIENTS', '30', 'kitchen screens on socket.io'],
   ['BENCH_KITCHEN_SENDS', '30 (10)', 'sends timed to every screen'],
+  ['BENCH_SCAN_SCANS', '30 (10)', 'scans timed from a scanner of the server to its bound terminal'],
+  ['BENCH_PRINT_JOBS', '300 (30)', 'print jobs drained through the queue to the fake ESC/POS printer'],
+  ['BENCH_PRINT_SALES', '30 (5)', 'sales timed with no receipt printer, and as many with one that is off'],
+  ['BENCH_LEDGER_ENTRIES', '100000 (2000)', 'journal entries in the backlog shipped to the fake cloud ledger'],
   ['BENCH_COLD_STARTS', '3 (1)', 'cold starts timed (median shown)'],
   ['BENCH_BASE_REF', DEFAULT_BASE_REF, 'the "before" server: a git ref built in a temporary worktree; `none` or empty: no comparison'],
   ['BENCH_ONLY', 'all', `comma list of ${SECTIONS.join(', ')}`],
@@ -116,6 +126,9 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
       clients: int(env, 'BENCH_KITCHEN_CLIENTS', 30, 1, 500),
       sends: int(env, 'BENCH_KITCHEN_SENDS', q(30, 10), 1, 10_000),
     },
+    scan: { scans: int(env, 'BENCH_SCAN_SCANS', q(30, 10), 1, 10_000) },
+    print: { jobs: int(env, 'BENCH_PRINT_JOBS', q(300, 30), 1, 10_000), sales: int(env, 'BENCH_PRINT_SALES', q(30, 5), 1, 10_000) },
+    ledger: { entries: int(env, 'BENCH_LEDGER_ENTRIES', q(100_000, 2_000), 1, 1_000_000) },
     coldStarts: int(env, 'BENCH_COLD_STARTS', q(3, 1), 0, 50),
     baseRef: base === '' || base === 'none' ? null : base,
     sections: new Set<Section>(only.length ? (only as Section[]) : SECTIONS),

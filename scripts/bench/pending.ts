@@ -1,3 +1,4 @@
+import { measureLedgerCatchUp as catchUp } from './ledger';
 import { notBuilt, type Row } from './report';
 
 /**
@@ -5,19 +6,13 @@ import { notBuilt, type Row } from './report';
  * feature lands, its measurement replaces one function and nothing else.
  */
 
-/** Scan to screen: a simulated HID report from a scanner bound to a terminal → the event at that terminal. */
-export async function measureScanToScreen(): Promise<Row[]> {
-  // To build: start the server with the scanner simulator, bind it to a paired terminal connected over
-  // socket.io, inject a HID report for a known barcode, time report → the terminal's event (p50/p99).
-  return [notBuilt('Scan to screen (p50 / p99)', 'p99 < 50 ms', 'no scanner driver or scan route yet')];
-}
-
-/** Ledger catch-up: entries per second shipped from a 100 000-entry backlog to the fake cloud ledger. */
-export async function measureLedgerCatchUp(): Promise<Row[]> {
-  // To build: make a 100 000-entry journal on a scratch store (through the server's public
-  // surfaces or its seeding entry points), point the ledger URL at the fake ledger on loopback,
-  // time until the ledger has acknowledged the last entry.
-  return [notBuilt('Ledger catch-up, 100 000-entry backlog', '≥ 20 000 entries/s', 'no ledger shipper yet')];
+/** Ledger catch-up: entries per second shipped from a 100 000-entry backlog to the fake cloud ledger (./ledger.ts). */
+export async function measureLedgerCatchUp(entries: number): Promise<Row[]> {
+  try {
+    return await catchUp({ entries });
+  } catch (err) {
+    return [{ ...notBuilt('Ledger catch-up, 100 000-entry backlog', '≥ 20 000 entries/s', ''), now: 'failed', note: (err as Error).message.split('\n')[0] }];
+  }
 }
 
 /** Reports: sales summary and product mix over 1 000 000 order lines. */

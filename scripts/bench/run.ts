@@ -15,7 +15,9 @@ import { ENV_DOC, benchConfig, unknownSettings, type BenchConfig } from './confi
 import { captureSale, createScratchDb, everyCoreForCluster, measureFloor, replayPlan, type CapturedSale, type FloorRun, type ReplayPlan } from './floor';
 import { keepAliveAgent, type Browser } from './http';
 import { kitchenRig, type KitchenRun } from './kitchen';
-import { measureLedgerCatchUp, measureReports, measureScanToScreen, measureZClosure } from './pending';
+import { measureLedgerCatchUp, measureReports, measureZClosure } from './pending';
+import { measureScans, type ScanRun } from './scan';
+import { measurePrinting, type PrintRun } from './printing';
 import { fmtMs, fmtPercentiles, machineLine, markdownTable, ratio, writeReport, type Machine, type Row, type Section } from './report';
 import {
   linesFor, paced, saleSteps, saturate, stepSummary, uniqueSteps,
@@ -30,6 +32,7 @@ const AIMS = {
   tapP99Ms: 50,
   oursOverFloor: 0.5,
   kitchenP99Ms: 30,
+  scanP99Ms: 50,
   rssBytes: 200 * 1024 * 1024,
   coldStartMs: 2000,
 };
@@ -94,6 +97,8 @@ interface Target {
   paced?: PacedRun;
   saturated: Map<number, SaturatedRun>;
   kitchen?: KitchenRun;
+  scan?: ScanRun;
+  print?: PrintRun;
   capture?: CapturedSale;
   plan?: ReplayPlan;
   floor: Map<number, FloorRun>;
@@ -251,6 +256,22 @@ async function kitchenSection(t: Target, cfg: BenchConfig): Promise<void> {
       await rig.close();
     }
     note(`${t.label}: kitchen push: ${t.kitchen.latencies.length} events, ${t.kitchen.missing} missing, p99 ${fmtMs(percentiles(t.kitchen.latencies).p99)}`);
+  });
+}
+
+async function scanSection(t: Target, cfg: BenchConfig): Promise<void> {
+  await measure(t, 'scan to screen', async (server) => {
+    t.agent.destroy();
+    t.scan = await measureScans({ store: t.store!, baseUrl: server.url, counter: t.terminals[0], counterName: 'Bench counter 1', scans: cfg.scan.scans });
+    note(`${t.label}: scan to screen: ${t.scan.latencies.length} scans, ${t.scan.missing} missing, ${t.scan.errors} errors, p99 ${fmtMs(percentiles(t.scan.latencies).p99)}`);
+  });
+}
+
+async function printSection(t: Target, cfg: BenchConfig): Promise<void> {
+  await measure(t, 'printing', async () => {
+    t.print = await measurePrinting({ store: t.store!, counter: t.terminals[0], counterName: 'Bench counter 1', recipes: t.recipes, jobs: cfg.print.jobs, sales: cfg.print.sales });
+    const p = t.print;
+    note(`${t.label}: printing: ${p.jobs} jobs in ${fmtMs(p.drainMs)} (${p.missing} missing); pay tap p99 ${fmtMs(percentiles(p.payNoPrinter).p99)} with no printer, ${fmtMs(percentiles(p.payPrinterOff).p99)} with it off`);
   });
 }
 
@@ -433,6 +454,54 @@ function sections(cfg: BenchConfig, steps: Step[], now: Target, before: Target |
     });
   }
 
+  if (cfg.sections.has('scan')) {
+    const pa = now.scan ? percentiles(now.scan.latencies) : undefined;
+    const s = now.scan;
+    out.push({
+      title: 'Scan to screen: a scanner of the store server → the line on its bound terminal, over socket.io',
+      rows: [{
+        figure: 'Scan → line on the bound terminal (p50 / p95 / p99)',
+        now: fmtPercentiles(pa),
+        before: before ? '–' : '',
+        ratio: '',
+        aim: `p99 < ${AIMS.scanP99Ms} ms`,
+        met: pa?.n ? (pa.p99 < AIMS.scanP99Ms ? 'yes' : 'no') : '',
+        note: [
+          missingNote('scan to screen'),
+          s && `${s.latencies.length} scans${s.missing ? `, ${s.missing} MISSING` : ''}${s.errors ? `, ${s.errors} ERRORS (first: ${s.firstError})` : ''}, no other load`,
+          'from sending the scan (the back office types it into a simulated scanner: HID reports through the real decoder) to the terminal\'s order:updated',
+          before ? 'before: no scanners' : undefined,
+        ].filter(Boolean).join('; '),
+      }],
+    });
+  }
+
+  if (cfg.sections.has('print')) {
+    const p = now.print;
+    const off = p ? percentiles(p.tapsPrinterOff) : undefined;
+    const none = p ? percentiles(p.tapsNoPrinter) : undefined;
+    const payOff = p ? percentiles(p.payPrinterOff) : undefined;
+    const payNone = p ? percentiles(p.payNoPrinter) : undefined;
+    const failedNote = missingNote('printing');
+    out.push({
+      title: 'Printing: the print queue to a fake ESC/POS printer on loopback, and a sale\'s taps with the printer off',
+      rows: [
+        {
+          figure: 'Print jobs per second through the queue (to the printer\'s GS r 1 answer)',
+          now: p && Number.isFinite(p.drainMs) ? `${fmt((p.jobs - p.missing) / (p.drainMs / 1000))} jobs/s` : '',
+          before: before ? '–' : '', ratio: '', aim: '', met: '',
+          note: [failedNote, p && `${p.jobs} test pages queued on a printer that is off, moved by hand to the fake printer; ${fmtMs(p.drainMs)} from the move to the last answer${p.missing ? `, ${p.missing} MISSING` : ''}; DLE EOT and one connection per job`, before ? 'before: no printing' : undefined].filter(Boolean).join('; '),
+        },
+        {
+          figure: 'A sale\'s taps with its receipt printer off (p50 / p95 / p99)',
+          now: fmtPercentiles(off),
+          before: fmtPercentiles(none), ratio: off?.n && none?.n ? ratio(off.p99, none.p99) : '', aim: 'must not grow', met: off?.n && none?.n ? (off.p99 <= none.p99 * 1.5 + 5 ? 'yes' : 'no') : '',
+          note: [failedNote, p && `${p.payPrinterOff.length} sales (open, line, pay) with the terminal's receipt printer off, beside ${p.payNoPrinter.length} with none (the "before" column, same server); pay alone p99 ${fmtMs(payOff?.p99 ?? NaN)} off, ${fmtMs(payNone?.p99 ?? NaN)} none${p.errors ? `; ${p.errors} ERRORS (first: ${p.firstError})` : ''}; no other load`].filter(Boolean).join('; '),
+        },
+      ],
+    });
+  }
+
   if (cfg.sections.has('coldstart')) {
     out.push({
       title: 'Cold start',
@@ -469,8 +538,8 @@ function summary(cfg: BenchConfig, now: Target, before: Target | undefined): str
   return out;
 }
 
-async function pendingSection(): Promise<Section> {
-  return { title: 'Aims of features not built yet', rows: [...(await measureScanToScreen()), ...(await measureReports()), ...(await measureZClosure()), ...(await measureLedgerCatchUp())] };
+async function pendingSection(cfg: BenchConfig): Promise<Section> {
+  return { title: 'Aims of features not built yet', rows: [...(await measureReports()), ...(await measureZClosure()), ...(await measureLedgerCatchUp(cfg.ledger.entries))] };
 }
 
 // ---- the figures as JSON (BENCH_JSON), for tests and tools -----------------------------------
@@ -494,6 +563,7 @@ function figuresJson(cfg: BenchConfig, machine: Machine, now: Target, before: Ta
     floor: Object.fromEntries([...t.floor].map(([n, f]) => [n, { salesPerSec: f.loop.perSec, errors: f.loop.errors, replayed: f.checked.replayed, paid: f.checked.paid ?? null }])),
     sqlPerSale: t.capture ? { statements: t.capture.statements.length, transactions: t.capture.transactions, requests: t.capture.requests } : null,
     kitchen: t.kitchen ? { ...percentiles(t.kitchen.latencies), missing: t.kitchen.missing, sendErrors: t.kitchen.sendErrors } : null,
+    scan: t.scan ? { ...percentiles(t.scan.latencies), missing: t.scan.missing, errors: t.scan.errors } : null,
   });
   return { machine, quick: cfg.quick, baseRef, now: one(now), before: before ? one(before) : null, problems };
 }
@@ -569,6 +639,12 @@ ${problems.length ? `\n## Problems seen in this run\n\n${problems.map((x) => `- 
 - **Kitchen push**: kitchen screens paired in the back office as kitchen terminals, connected over
   socket.io (websocket) with their device cookie, each watching the station of the product sent;
   the time from sending POST /orders/:id/send to each screen's ticket:created for that order.
+- **Scan to screen**: a simulated scanner added in the back office (Devices, scanners) and bound to
+  a logged-in counter terminal connected over socket.io (websocket) with its device cookie; a first
+  scan starts a sale there, the terminal's socket watches it; then, one after another, each scan
+  is typed into the scanner with the back office's scan form (HID key reports through the decoder a
+  USB scanner's reports go through) and timed from sending that form to the terminal's
+  order:updated for the order. Only this tree: the "before" commit has no scanners.
 - **Cold start**: SIGTERM, wait for the exit, start again on the same DATA_DIR, time to the first
   200 from /healthz. The cold starts come before the terminals log in, so the loads run on a
   server that has just seen a store's opening: dozens of PIN checks, each a scrypt.
@@ -662,10 +738,12 @@ async function main(): Promise<void> {
   if (cfg.sections.has('paced')) for (const t of targets) await pacedSection(t, cfg, steps);
   if (cfg.sections.has('saturated')) for (const t of targets) await saturatedSection(t, cfg, steps);
   if (cfg.sections.has('kitchen')) for (const t of targets) await kitchenSection(t, cfg);
+  if (cfg.sections.has('scan')) await scanSection(now, cfg); // the "before" server has no scanners
+  if (cfg.sections.has('print')) await printSection(now, cfg); // nor printers
   if (cfg.sections.has('floor')) for (const t of targets) await floorSection(t, cfg, steps);
 
   const all = sections(cfg, steps, now, before);
-  if (cfg.sections.has('pending')) all.push(await pendingSection());
+  if (cfg.sections.has('pending')) all.push(await pendingSection(cfg));
   const table = markdownTable(all, { now: now.tree?.commit ?? '–', before: before ? (before.tree?.commit ?? cfg.baseRef ?? '–') : undefined });
   process.stdout.write(`\n${table}\n\n${summary(cfg, now, before).join('\n')}\n\n`);
   if (before?.missing) process.stdout.write(`The "before" server was not measured: ${before.missing}\n\n`);

@@ -37,6 +37,24 @@ const productProps = {
   id: int, name: str, categoryId: int, price: { ...int, description: 'minor units' }, taxRateId: int, sku: nullable(str),
   barcodes: { type: 'array', items: str }, stationId: nullable(int), active: { type: 'boolean' }, available: { type: 'boolean' }, openPrice: { type: 'boolean' },
 };
+const scannerInput = {
+  name: { type: 'string', minLength: 1, maxLength: 80 }, kind: { enum: ['hid', 'simulated'], description: 'hid: a USB scanner; simulated: the simulator (demos)' },
+  vendorId: nullable({ type: 'integer', minimum: 0, maximum: 65535 }), productId: nullable({ type: 'integer', minimum: 0, maximum: 65535 }),
+  path: nullable({ type: 'string', maxLength: 300, description: 'the device path (/dev/hidrawN), to tell two scanners of one model apart' }),
+  terminalId: nullable({ ...int, description: 'the terminal whose open order its scans go to; null: scans are dropped' }), enabled: { type: 'boolean' },
+};
+const printerInput = {
+  name: { type: 'string', minLength: 1, maxLength: 60 },
+  address: { type: 'string', description: 'host:port of an ESC/POS network printer (port 9100 when left out), or "simulator": writes its prints under DATA_DIR/prints' },
+  paperWidth: { enum: [58, 80] }, codePage: { type: 'integer', description: 'the printer\'s ESC t number of its code page: 19 is PC858 (with €) on Epson\'s table' },
+  acknowledgement: { type: 'boolean', description: 'a job counts as printed when the printer answers GS r 1 after it (true), or on write (false: for a printer that cannot answer)' },
+  fallbackPrinterId: nullable(int), failoverAfterSeconds: { type: 'integer', minimum: 5, maximum: 86400 },
+};
+const printerProps = {
+  id: int, ...printerInput, columns: { enum: [32, 42, 48] }, stationIds: { type: 'array', items: int }, terminalIds: { type: 'array', items: int },
+  downSince: nullable({ ...str, description: 'failing since (its jobs fail over to the fallback after failoverAfterSeconds)' }), lastError: nullable(str),
+  waiting: { ...int, description: 'jobs queued, not printed yet' },
+};
 const webhookProps = { id: int, url: str, events: { type: 'array', items: { enum: [...WEBHOOK_EVENTS] } }, active: { type: 'boolean' }, createdAt: str };
 
 const schemas: Json = {
@@ -88,8 +106,38 @@ const schemas: Json = {
     },
     description: 'hash = hex(SHA-256(prev_hash + RFC 8785 canonical JSON of the entry without hash)).',
   },
+  Scanner: obj({
+    id: int, ...scannerInput,
+    state: { enum: ['open', 'waiting', 'off', 'disabled', 'stopped'], description: 'open: reading; waiting: not plugged in, or its device node is not readable; off: USB scanner support did not load on the server' },
+    detail: nullable({ type: 'string', description: 'what the server last found about the device (not connected, its device node not readable and the udev rule to install, …)' }),
+  }),
+  Printer: obj(printerProps),
+  PrinterDetail: obj({
+    ...printerProps,
+    status: nullable(obj({
+      state: { enum: ['ready', 'paper-low', 'paper-out', 'cover-open', 'offline', 'error', 'busy', 'not-answering', 'unreachable'] }, label: str,
+      flags: nullable({ type: 'object', description: 'the DLE EOT flags: online, coverOpen, paperNearEnd, paperOut, drawerOpen, error' }),
+    })),
+    queue: obj({ waiting: { type: 'array', items: ref('PrintJob') }, recent: { type: 'array', items: ref('PrintJob'), description: 'the last printed, newest first' } }),
+  }),
+  PrintJob: obj({
+    id: int, kind: { enum: ['receipt', 'kitchen', 'guest-check', 'refund', 'test', 'drawer'] }, state: { enum: ['queued', 'sending', 'printed'] },
+    possibleDuplicate: { type: 'boolean', description: 'it may have printed before (in flight at a crash, or unconfirmed): its print says POSSIBLE DUPLICATE' },
+    orderId: nullable(int), reprintOf: nullable(int), attempts: int, lastError: nullable(str), printedOn: nullable({ ...int, description: 'the printer it came out of (its fallback after a failover)' }),
+    createdAt: str, printedAt: nullable(str),
+  }),
   Webhook: obj(webhookProps),
   WebhookCreated: obj({ ...webhookProps, secret: str }),
+  LedgerStatus: obj({
+    enabled: { type: 'boolean', description: 'the ledger URL and store id are set: the journal is shipped' }, url: str, storeId: str,
+    secretSet: { type: 'boolean', description: 'a store secret is set (it is never shown)' },
+    journalHead: int, ackedThrough: { ...int, description: 'the ledger holds the journal up to this seq' }, backlog: { ...int, description: 'entries not yet acknowledged' },
+    oldestUnshippedAt: nullable(str), oldestAgeSeconds: nullable(int), backlogAlert: { type: 'boolean', description: 'the oldest unshipped entry is older than the alert setting' },
+    lastSuccessAt: nullable(str), lastError: nullable(str), lastErrorAt: nullable(str), failing: { type: 'boolean' }, failures: { ...int, description: 'failed attempts in a row' },
+    nextAttemptAt: nullable(str), headCheckedAt: nullable(str),
+    fork: nullable(obj({ atSeq: int, error: str, at: str })),
+    restorePending: { type: 'boolean', description: 'a start after a restore waits to compare with the ledger before a sale may close' },
+  }),
   Delivery: obj({
     id: int, eventId: str, type: str, sequence: int, state: { enum: ['pending', 'delivered'] }, attempts: int, nextAttemptAt: str,
     deliveredAt: nullable(str), lastStatus: nullable(int), lastError: nullable(str),
@@ -162,15 +210,58 @@ export const openApiDocument = {
     },
     '/payments/{id}': { get: op('A payment', 'payments:write', { 200: json('The payment', ref('Payment')), ...pick(401, 403, 404) }, { parameters: [idParam('id')] }) },
     '/payments/{id}/refunds': {
-      post: op('Refund the sale a payment paid, whole or by line', 'payments:write', { 201: json('The refund', ref('Refund')), ...pick(400, 401, 403, 404, 409, 422) }, {
+      post: op('Refund the sale a payment paid: whole, by line, or an amount (spread over its lines; at most what is still refundable)', 'payments:write', { 201: json('The refund', ref('Refund')), ...pick(400, 401, 403, 404, 409, 422) }, {
         parameters: [idParam('id')],
-        ...body(obj({ reason: str, idempotencyKey: str, lines: { type: 'array', items: obj({ lineId: int, qty: int }) } }, ['reason', 'idempotencyKey'])),
+        ...body(obj({
+          reason: str, idempotencyKey: str, lines: { type: 'array', items: obj({ lineId: int, qty: int }) },
+          amount: { type: 'integer', minimum: 1, description: 'minor units; instead of lines' },
+        }, ['reason', 'idempotencyKey'])),
       }),
     },
     '/journal': {
       get: op('Journal entries after a seq, with their hashes', 'journal:read', {
         200: json('A page of entries', obj({ entries: { type: 'array', items: ref('JournalEntry') }, nextAfterSeq: int })), ...pick(400, 401, 403),
       }, { parameters: [{ name: 'afterSeq', in: 'query', schema: { type: 'integer', minimum: 0 } }, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000 } }] }),
+    },
+    '/scanners': {
+      get: op('USB barcode scanners bound to terminals, and the HID devices plugged in that could be one', 'devices:admin', {
+        200: json('Bindings with their live state', obj({
+          items: { type: 'array', items: ref('Scanner') },
+          detected: { type: 'array', items: obj({ vendorId: int, productId: int, path: str, product: nullable(str), manufacturer: nullable(str) }) },
+          feature: { enum: ['on', 'off', 'stopped'], description: 'off: USB scanner support could not load on the server (see its log)' },
+        })),
+        ...pick(401, 403),
+      }),
+      post: op('Bind a scanner to a terminal: by vendorId and productId, or by path; a scan adds the product with that barcode to the terminal\'s open order', 'devices:admin', {
+        201: json('The binding', ref('Scanner')), ...pick(400, 401, 403, 422),
+      }, body({ type: 'object', additionalProperties: false, required: ['name'], properties: scannerInput })),
+    },
+    '/scanners/{id}': {
+      get: op('A scanner binding', 'devices:admin', { 200: json('The binding', ref('Scanner')), ...pick(401, 403, 404) }, { parameters: [idParam('id')] }),
+      patch: op('Change a binding: its terminal, enabled, name or device', 'devices:admin', { 200: json('The binding', ref('Scanner')), ...pick(400, 401, 403, 404, 422) },
+        { parameters: [idParam('id')], ...body({ type: 'object', additionalProperties: false, properties: scannerInput }) }),
+      delete: op('Remove a binding', 'devices:admin', { 204: { description: 'Removed' }, ...pick(401, 403, 404) }, { parameters: [idParam('id')] }),
+    },
+    '/printers': {
+      get: op('Printers with their routes and how they are doing', 'devices:admin', { 200: json('Printers', obj({ items: { type: 'array', items: ref('Printer') } })), ...pick(401, 403) }),
+      post: op('Add a printer: its address, paper, code page, the kitchen stations it prints for, the terminals whose receipts it prints, its fallback', 'devices:admin', {
+        201: json('The printer', ref('Printer')), ...pick(400, 401, 403), 409: problem('There is a printer with that name already.'),
+      }, body({
+        type: 'object', additionalProperties: false, required: ['name', 'address'],
+        properties: { ...printerInput, columns: { enum: [32, 42, 48], description: '32 on 58 mm; 42 or 48 on 80 mm (48 when left out)' }, stationIds: { type: 'array', items: int }, terminalIds: { type: 'array', items: int } },
+      })),
+    },
+    '/printers/{id}': {
+      get: op('A printer with its live status (asked now: DLE EOT) and its queue', 'devices:admin', {
+        200: json('The printer', ref('PrinterDetail')),
+        ...pick(401, 403, 404),
+      }, { parameters: [idParam('id')] }),
+      patch: op('Change a printer: any of its fields; stationIds and terminalIds, when given, become exactly those', 'devices:admin', {
+        200: json('The printer', ref('Printer')), ...pick(400, 401, 403, 404),
+      }, { parameters: [idParam('id')], ...body({ type: 'object', additionalProperties: false, properties: { ...printerInput, columns: { enum: [32, 42, 48] }, stationIds: { type: 'array', items: int }, terminalIds: { type: 'array', items: int } } }) }),
+    },
+    '/printers/{id}/test': {
+      post: op('Queue a test page on the printer (it prints after the jobs before it)', 'devices:admin', { 202: json('Queued', obj({ jobId: int })), ...pick(401, 403, 404) }, { parameters: [idParam('id')] }),
     },
     '/webhooks': {
       get: op('Webhook subscriptions', 'webhooks:admin', { 200: json('Subscriptions', obj({ items: { type: 'array', items: ref('Webhook') } })), ...pick(401, 403) }),
@@ -182,6 +273,12 @@ export const openApiDocument = {
       }, body(obj({ url: str, events: { type: 'array', items: { enum: [...WEBHOOK_EVENTS] } }, secret: str }, ['url', 'events']))),
     },
     '/webhooks/{id}': { delete: op('Delete a subscription', 'webhooks:admin', { 204: { description: 'Deleted' }, ...pick(401, 403, 404) }, { parameters: [idParam('id')] }) },
+    '/ledger/status': {
+      get: op('Shipping the journal to the cloud ledger: backlog, last success and error, next attempt, a fork', 'ledger:admin', { 200: json('The status', ref('LedgerStatus')), ...pick(401, 403) }),
+    },
+    '/ledger/ship': {
+      post: op('Ship now: one cycle at once, whatever the backoff says (answers when it ends, or after 10 s with the status as it stands)', 'ledger:admin', { 200: json('The status after the cycle', ref('LedgerStatus')), ...pick(401, 403) }),
+    },
     '/webhooks/{id}/deliveries': {
       get: op('The delivery log of a subscription', 'webhooks:admin', { 200: json('Deliveries, newest first', obj({ items: { type: 'array', items: ref('Delivery') } })), ...pick(401, 403, 404) }, { parameters: [idParam('id')] }),
     },

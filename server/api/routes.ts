@@ -15,6 +15,12 @@ import { bearer, idempotently, scope } from './middleware';
 import { openApiDocument } from './openapi';
 import * as schema from './schema';
 import { orderJson, paymentJson, productJson } from './serialize';
+import { ledgerApiRoutes } from '../ledger/api-routes';
+import type { LedgerShipper } from '../ledger/service';
+import { scannerApiRoutes } from '../devices/scanner-routes';
+import type { ScannerService } from '../devices/scanners';
+import { printerApiRoutes } from '../devices/printer-api';
+import type { PrinterPool } from '../printing/service';
 
 export interface ApiDeps {
   db: Db;
@@ -22,6 +28,12 @@ export interface ApiDeps {
   events: OrderEvents;
   limiter: RateLimiter;
   kitchen: KitchenDeps;
+  /** the cloud ledger's shipper, for "ship now" (server/ledger/) */
+  ledger: LedgerShipper;
+  /** the scanner service, for the bindings' live state (server/devices/scanners.ts) */
+  scanners?: ScannerService;
+  /** the printers' drivers, for a printer's live status (server/printing/) */
+  printers?: PrinterPool;
 }
 
 /**
@@ -143,7 +155,7 @@ export function apiRoutes(deps: ApiDeps): Router {
       lines!.set(l.lineId, l.qty);
     }
     await idempotently(deps, ctx, async (trx, afterCommit) => {
-      const r = await orders.refundOrder(inWrite(trx, afterCommit), payment.order_id, { reason: input.reason, idempotencyKey: input.idempotencyKey, lines }, actor(ctx));
+      const r = await orders.refundOrder(inWrite(trx, afterCommit), payment.order_id, { reason: input.reason, idempotencyKey: input.idempotencyKey, lines, amount: input.amount }, actor(ctx));
       const refund = await trx('refunds').where({ id: r.refundId }).first();
       return {
         status: 201,
@@ -186,6 +198,11 @@ export function apiRoutes(deps: ApiDeps): Router {
       })),
     };
   });
+
+  scannerApiRoutes(router, { db: deps.db, clock: deps.clock, scanners: deps.scanners, auth, scope: scope('devices:admin') });
+  printerApiRoutes(router, { db: deps.db, clock: deps.clock, events: deps.events, pool: deps.printers, auth, scope: scope('devices:admin') });
+
+  ledgerApiRoutes(router, { db: deps.db, clock: deps.clock, ledger: deps.ledger, auth, scope: scope('ledger:admin') });
 
   return router;
 }

@@ -34,11 +34,15 @@ export const PaymentInput = z.strictObject({
   idempotencyKey: key,
 });
 
-export const RefundInput = z.strictObject({
-  reason: z.string().trim().min(3).max(200),
-  lines: z.array(z.strictObject({ lineId: id, qty: z.number().int().min(1).max(999) })).min(1).max(100).optional(),
-  idempotencyKey: key,
-});
+export const RefundInput = z
+  .strictObject({
+    reason: z.string().trim().min(3).max(200),
+    lines: z.array(z.strictObject({ lineId: id, qty: z.number().int().min(1).max(999) })).min(1).max(100).optional(),
+    /** a sum of money to give back (minor units), spread over the sale's lines; instead of `lines` */
+    amount: money.refine((n) => n > 0, 'must be more than zero').optional(),
+    idempotencyKey: key,
+  })
+  .refine((r) => !(r.lines && r.amount !== undefined), { message: 'give lines or an amount, not both', path: ['amount'] });
 
 export const ProductQuery = z.object({
   category: z.coerce.number().int().positive().optional(),

@@ -5,7 +5,8 @@ export type AuditAction =
   | 'setup' | 'login' | 'logout' | 'pin_failed' | 'lockout' | 'override' | 'override_failed'
   | 'void' | 'comp' | 'refund' | 'price_override' | 'discount' | 'settings_changed' | 'product_availability'
   | 'terminal_paired' | 'terminal_revoked' | 'pairing_code_created' | 'pairing_failed'
-  | 'staff_created' | 'staff_changed' | 'owner_pin_reset' | 'pin_blocked';
+  | 'staff_created' | 'staff_changed' | 'owner_pin_reset' | 'pin_blocked'
+  | 'no_sale' | 'reprint'; // the cash drawer opened without a sale; a receipt printed again (server/printing/)
 
 export interface AuditInput {
   action: AuditAction;

@@ -66,14 +66,19 @@ export function authenticate(deps: { db: Db; clock: Clock; log?: Logger }): Midd
         const settings = await settingsFor(ctx.state, deps.db);
         const idle = now.getTime() - session.last_active_at.getTime() > settings.idleLockSeconds * 1000;
         const tooOld = now.getTime() - session.created_at.getTime() > settings.sessionMaxHours * 3600_000;
+        // a page's own poll or refresh (X-Background: 1, static/js/ui.js) is nobody's tap: it neither
+        // keeps the session awake nor ends it; the next tap finds the lock and says so
+        const background = ctx.get('X-Background') === '1';
         if (idle || tooOld) {
-          await endSession(deps, session.id);
-          auth.idleLocked = idle;
-          auth.sessionExpired = !idle;
+          if (!background) {
+            await endSession(deps, session.id);
+            auth.idleLocked = idle;
+            auth.sessionExpired = !idle;
+          }
         } else {
           auth.sessionId = session.id;
           auth.staff = session.staff;
-          if (now.getTime() - session.last_active_at.getTime() > 2000) await touchSession(deps.db, session.id, now);
+          if (!background && now.getTime() - session.last_active_at.getTime() > 2000) await touchSession(deps.db, session.id, now);
         }
       }
     }

@@ -16,6 +16,7 @@ export const PERMISSIONS = [
   'reports:view',
   'backoffice:access',
   'terminals:pair',
+  'devices:manage', // printers, their queues and routes (the back office's devices page)
   'staff:manage',
   'settings:edit',
   'audit:view',
@@ -29,7 +30,7 @@ const server: Permission[] = ['order:sell'];
 const cashier: Permission[] = [...server, 'order:discount'];
 const manager: Permission[] = [
   ...cashier, 'kitchen:bump', 'order:discount-large', 'order:price-override', 'order:void', 'order:void-sent', 'order:comp', 'order:refund', 'drawer:no-sale',
-  'reports:view', 'backoffice:access', 'terminals:pair', 'audit:view',
+  'reports:view', 'backoffice:access', 'terminals:pair', 'devices:manage', 'audit:view',
 ];
 const owner: Permission[] = [...PERMISSIONS];
 

@@ -11,15 +11,13 @@ import type { Role } from './permissions';
 import type { RateLimiter } from './rate-limit';
 import * as schema from './schema';
 import * as auth from './service';
-import { createPairingCode, pairWithCode } from './pairing';
+import { pairWithCode } from './pairing';
 import { checkLoginPin } from './pin-check';
 
 export interface AuthRouteDeps {
   db: Db;
   clock: Clock;
   limits: { login: RateLimiter; pair: RateLimiter };
-  /** closes the sockets of a revoked terminal */
-  disconnectTerminal(terminalId: number): void;
 }
 
 
@@ -27,18 +25,10 @@ export interface AuthRouteDeps {
 export function authRoutes(deps: AuthRouteDeps): Router {
   const router = new Router();
   const need = (a: Parameters<typeof requires>[0]) => requires(a, deps);
-  const terminalsPage = async () => ({
-    settings: await getSettings(deps.db), terminals: await auth.listTerminals(deps.db), kinds: auth.TERMINAL_KINDS, stations: await deps.db('stations').orderBy(['position', 'id']),
-  });
   const staffPage = async () => ({ settings: await getSettings(deps.db), staff: await auth.listStaff(deps.db) });
   // the forms that re-render with what was typed when refused (docs/UI.md, "Form errors")
   const forms = {
     setup: { page: 'auth/setup.html', partial: 'auth/_setup_form.html', target: () => '#setup-form', data: async () => ({ settings: await getSettings(deps.db) }) },
-    pairing: { page: 'backoffice/terminals.html', partial: 'backoffice/_pairing.html', target: () => '#pairing', formId: () => 'pairing', data: terminalsPage },
-    defaults: {
-      page: 'backoffice/terminals.html', partial: 'backoffice/_terminal_defaults.html', target: (ctx) => `#defaults-${ctx.params.id}`, formId: (ctx) => `defaults-${ctx.params.id}`,
-      data: async (ctx) => { const page = await terminalsPage(); return { ...page, t: page.terminals.find((t) => String(t.id) === ctx.params.id) }; },
-    },
     newStaff: { page: 'backoffice/staff.html', partial: 'backoffice/_new_staff.html', target: () => '#new-staff', formId: () => 'new-staff', data: staffPage },
     staffPin: {
       page: 'backoffice/staff.html', partial: 'backoffice/_staff_pin.html', target: (ctx) => `#pin-${ctx.params.id}`, formId: (ctx) => `pin-${ctx.params.id}`,
@@ -106,34 +96,7 @@ export function authRoutes(deps: AuthRouteDeps): Router {
     render(ctx, 'backoffice/index.html', null, { settings: await getSettings(deps.db) });
   });
 
-  router.get('/backoffice/terminals', need('terminals:pair'), async (ctx) => {
-    render(ctx, 'backoffice/terminals.html', null, await terminalsPage());
-  });
-
-  router.post('/backoffice/terminals/pairing-codes', need('terminals:pair'), formView(forms.pairing), validate(schema.NewPairingCode), async (ctx) => {
-    const input = ctx.state.input as { name: string; kind: auth.TerminalKind };
-    const a = ctx.state.auth;
-    const { code, expiresAt } = await createPairingCode(deps, input, { staffId: a.staff!.id, terminalId: a.terminal!.id });
-    const page = await terminalsPage();
-    render(ctx, 'backoffice/terminals.html', 'backoffice/_pairing.html', {
-      ...page, code, name: input.name, expiresAt: new Intl.DateTimeFormat('en-GB', { timeZone: page.settings.timezone, timeStyle: 'short' }).format(expiresAt),
-    });
-  });
-
-  router.post('/backoffice/terminals/:id/revoke', need('terminals:pair'), async (ctx) => {
-    const id = idParam(ctx, 'id');
-    const a = ctx.state.auth;
-    await auth.revokeTerminal(deps, id, { staffId: a.staff!.id, terminalId: a.terminal!.id });
-    deps.disconnectTerminal(id);
-    redirectAfterPost(ctx, '/backoffice/terminals', { toast: 'Terminal revoked: it needs a new pairing code to work again.' });
-  });
-
-  router.post('/backoffice/terminals/:id/defaults', need('terminals:pair'), formView(forms.defaults), validate(schema.TerminalDefaults), async (ctx) => {
-    const id = idParam(ctx, 'id');
-    const input = ctx.state.input as { station_id: number | null; printer: string | null };
-    await auth.setTerminalDefaults(deps, id, { stationId: input.station_id, printer: input.printer }, { staffId: ctx.state.auth.staff!.id, terminalId: ctx.state.auth.terminal!.id });
-    redirectAfterPost(ctx, '/backoffice/terminals', { toast: 'Station and printer saved.' });
-  });
+  // the terminals' pages and forms are on the devices page (server/devices/routes.ts)
 
   router.get('/backoffice/staff', need('staff:manage'), async (ctx) => {
     render(ctx, 'backoffice/staff.html', null, await staffPage());

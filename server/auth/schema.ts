@@ -15,5 +15,5 @@ export const StaffPin = z.object({ pin });
 export const NewStaff = z.object({ name, role: z.enum(ROLES as [string, ...string[]]), pin });
 export const TerminalDefaults = z.object({
   station_id: z.union([z.literal('').transform(() => null), z.coerce.number().int().positive()]).default(null),
-  printer: z.string().trim().max(120).transform((v) => v || null).default(null),
+  receipt_printer_id: z.union([z.literal('').transform(() => null), z.coerce.number().int().positive()]).default(null),
 });

@@ -14,7 +14,8 @@ export interface Terminal {
   id: number;
   name: string;
   kind: TerminalKind;
-  default_printer: string | null;
+  /** the printer its receipts go to (server/printing/); none: the browser's print dialog */
+  receipt_printer_id: number | null;
   default_station_id: number | null;
   revoked_at: Date | null;
   /** when the terminal was last seen, written at most daily (a terminal unseen too long must pair again) */
@@ -96,9 +97,10 @@ export async function revokeTerminal(deps: AuthDeps, terminalId: number, by: { s
 export const listTerminals = (db: DbOrTrx) => db('terminals').orderBy('id');
 
 /** A terminal's defaults: the kitchen station its screen shows, the printer its receipts go to. */
-export async function setTerminalDefaults(deps: AuthDeps, terminalId: number, d: { stationId: number | null; printer: string | null }, by: { staffId: number; terminalId: number | null }) {
+export async function setTerminalDefaults(deps: AuthDeps, terminalId: number, d: { stationId: number | null; printerId: number | null }, by: { staffId: number; terminalId: number | null }) {
   if (d.stationId && !(await deps.db('stations').where({ id: d.stationId }).first('id'))) throw notFound('That station');
-  const n = await deps.db('terminals').where({ id: terminalId }).whereNull('revoked_at').update({ default_station_id: d.stationId, default_printer: d.printer });
+  if (d.printerId && !(await deps.db('printers').where({ id: d.printerId }).first('id'))) throw notFound('That printer');
+  const n = await deps.db('terminals').where({ id: terminalId }).whereNull('revoked_at').update({ default_station_id: d.stationId, receipt_printer_id: d.printerId });
   if (!n) throw notFound('That terminal');
   await audit(deps.db, deps.clock, { action: 'settings_changed', staffId: by.staffId, terminalId: by.terminalId, details: { terminal: terminalId, defaults: d } });
 }
@@ -218,7 +220,7 @@ export async function deviceAndSession(db: DbOrTrx, cred: DeviceCredential | und
   if (!cred) return {};
   const row: DeviceAndSessionRow | undefined = (await db.raw(DEVICE_AND_SESSION_SQL, [sessionId ?? '', cred.terminalId])).rows[0];
   if (!row || row.revoked_at || !secretMatches(row.token_hash, cred.secret)) return {};
-  const terminal: Terminal = { id: row.id, name: row.name, kind: row.kind, default_printer: row.default_printer, default_station_id: row.default_station_id, revoked_at: row.revoked_at, last_seen_at: row.last_seen_at };
+  const terminal: Terminal = { id: row.id, name: row.name, kind: row.kind, receipt_printer_id: row.receipt_printer_id, default_station_id: row.default_station_id, revoked_at: row.revoked_at, last_seen_at: row.last_seen_at };
   const session = row.s_id && row.s_staff_id !== null && row.s_last_active_at && row.st_active
     ? { id: row.s_id, created_at: row.s_created_at!, last_active_at: row.s_last_active_at, staff: { id: row.s_staff_id, name: row.st_name!, role: row.st_role!, active: row.st_active } }
     : undefined;

@@ -108,12 +108,12 @@ const categories: CategorySpec[] = [
   {
     name: 'Retail', colour: '#4338ca', tax: 'reduced',
     products: [
-      { name: 'House blend beans 250 g', price: 1190, sku: 'RET-BEANS-250', barcodes: ['4260123450017'], station: null },
-      { name: 'Single origin beans 250 g', price: 1490, sku: 'RET-SO-250', barcodes: ['4260123450024'], station: null },
-      { name: 'Ground coffee 500 g', price: 1890, sku: 'RET-GROUND-500', barcodes: ['4260123450031', '4260123450048'], station: null },
-      { name: 'Loose-leaf tea tin', price: 990, sku: 'RET-TEA-TIN', barcodes: ['4260123450055'], station: null },
+      { name: 'House blend beans 250 g', price: 1190, sku: 'RET-BEANS-250', barcodes: ['4260123450014'], station: null },
+      { name: 'Single origin beans 250 g', price: 1490, sku: 'RET-SO-250', barcodes: ['4260123450021'], station: null },
+      { name: 'Ground coffee 500 g', price: 1890, sku: 'RET-GROUND-500', barcodes: ['4260123450038', '4260123450045'], station: null },
+      { name: 'Loose-leaf tea tin', price: 990, sku: 'RET-TEA-TIN', barcodes: ['4260123450052'], station: null },
       { name: 'Keep cup', price: 1500, sku: 'RET-KEEPCUP', barcodes: ['9312345678907'], station: null, tax: 'standard' },
-      { name: 'Café mug', price: 1200, sku: 'RET-MUG', barcodes: ['4260123450062'], station: null, tax: 'standard' },
+      { name: 'Café mug', price: 1200, sku: 'RET-MUG', barcodes: ['4260123450069'], station: null, tax: 'standard' },
       { name: 'Gift voucher', price: 0, sku: 'RET-VOUCHER', station: null, openPrice: true, tax: 'standard' },
     ],
   },

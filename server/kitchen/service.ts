@@ -4,6 +4,7 @@ import { conflict, invalid, notFound } from '../errors';
 import { changeOrder, lineModifiers, withView, type LineRow, type Locked, type OrderRow, type OrderView } from '../orders/service';
 import type { Publisher } from '../events';
 import { emitEvent, WEBHOOK_TOPIC } from '../webhooks/service';
+import { queueKitchenChits } from '../printing/service';
 
 export type Marker = 'NEW' | 'ADDITION' | 'VOID' | 'NOTE';
 
@@ -14,7 +15,12 @@ export interface KitchenDeps {
   events: Publisher;
 }
 
-type SendOpts = { fireCourse?: number; serverName?: string | null };
+export type SendOpts = {
+  fireCourse?: number;
+  /** every held course goes too: the order is closing, so nothing could fire it later (a pay) */
+  fireHeld?: boolean;
+  serverName?: string | null;
+};
 
 /**
  * Fire: tells each station only what changed since the last send, keyed by line id. One change
@@ -24,9 +30,14 @@ type SendOpts = { fireCourse?: number; serverName?: string | null };
  */
 export async function sendOrder(deps: KitchenDeps, orderId: number, opts: SendOpts = {}): Promise<{ tickets: Array<{ ticketId: number; stationId: number }> }> {
   const tickets = await changeOrder(deps, orderId, (trx, locked) => sendIn(trx, deps.clock, locked, opts), { totalsUnchanged: true });
-  for (const t of tickets) deps.events.publish('ticket:created', { ...t, orderId });
+  announceTickets(deps.events, orderId, tickets);
   deps.events.publish('floor:changed', {});
   return { tickets };
+}
+
+/** After the commit of a send: each station's screens hear of their ticket (socket.io, realtime/io.ts). */
+export function announceTickets(events: Publisher, orderId: number, tickets: Array<{ ticketId: number; stationId: number }>): void {
+  for (const t of tickets) events.publish('ticket:created', { ...t, orderId });
 }
 
 /** sendOrder, answering the order's screen as the send leaves it (read in its transaction). */
@@ -35,9 +46,15 @@ export async function sendOrderAndView(deps: KitchenDeps, orderId: number, opts:
   return { tickets: result.tickets, view };
 }
 
-async function sendIn(trx: Trx, clock: Clock, { order, lines }: Locked, opts: SendOpts) {
+/**
+ * The send itself, inside the caller's transaction with the order locked and its lines read after
+ * the lock: sendOrder's change, and a pay that sends (orders/tender.ts). Writes the tickets and
+ * what each line's kitchen now has; tells nobody: the caller announces the tickets after commit.
+ * Lines already sent unchanged, and lines of no station, send nothing: then no ticket is made.
+ */
+export async function sendIn(trx: Trx, clock: Clock, { order, lines }: Locked, opts: SendOpts): Promise<Array<{ ticketId: number; stationId: number }>> {
   const orderId = order.id;
-  let held = order.held_courses ?? [];
+  let held = opts.fireHeld ? [] : order.held_courses ?? [];
   if (opts.fireCourse !== undefined) {
     if (!held.includes(opts.fireCourse)) throw conflict(`Course ${opts.fireCourse} is not on hold.`, 'course-not-held');
     held = held.filter((c) => c !== opts.fireCourse);
@@ -86,7 +103,7 @@ async function sendIn(trx: Trx, clock: Clock, { order, lines }: Locked, opts: Se
     for (const l of sent) await trx('order_lines').where({ id: l.id }).update({ sent_quantity: l.quantity, sent_note: l.note });
   }
   await trx('orders').where({ id: orderId }).update({ held_courses: held, ...(byStation.size && !order.first_sent_at ? { first_sent_at: now } : {}) });
-  return tickets;
+  return queueKitchenChits(trx, clock, tickets); // each station's chit on its printer, if it has one (server/printing/)
 }
 
 /** Keeps a course back from the next sends until it is fired. */

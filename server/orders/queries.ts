@@ -170,6 +170,17 @@ export function isOpen(alias?: string): string {
   return `${alias ? `${alias}.` : ''}status = 'open'`;
 }
 
-export function openOrders(db: DbOrTrx) {
-  return db('orders').whereRaw(isOpen()).orderBy('id', 'desc').limit(200);
+/**
+ * The open orders a terminal lists, newest first. Not an empty one (no line, nothing paid): an
+ * order exists once it has a line (issue 20), and one left empty (opened through the API, or by
+ * an older terminal) is nobody's sale. A seated table's order before its first line is listed:
+ * the table is taken.
+ */
+export function openOrders(db: DbOrTrx): Promise<OrderRow[]> {
+  return db('orders as o')
+    .whereRaw(isOpen('o'))
+    .where((q) => q.whereExists(db('order_lines as l').select(db.raw('1')).whereRaw('l.order_id = o.id')).orWhere('o.paid_total', '>', 0).orWhereNotNull('o.table_id'))
+    .orderBy('o.id', 'desc')
+    .limit(200)
+    .select('o.*');
 }

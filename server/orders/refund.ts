@@ -3,12 +3,13 @@ import { audit } from '../audit/service';
 import { businessDate } from '../business-date';
 import { conflict, invalid, notFound, unprocessable } from '../errors';
 import { appendEntry } from '../journal/service';
-import { divRound, type Minor } from '../money';
+import { allocate, divRound, formatMoney, type Minor } from '../money';
 import { getSettings } from '../settings/service';
 import { emitEvent, WEBHOOK_TOPIC } from '../webhooks/service';
 import { assertOpen, type Actor, type OrderDeps } from './change';
 import { lineModifiers, lockOrder, orderLines, refundedByLine, type LineRow } from './queries';
 import { approverRecord, orderRecord, staffRecord } from './record';
+import { remainingOf, type Refunded } from './refundable';
 
 /**
  * Voids an unpaid order with a reason: a journal entry with its full record and a receipt number.
@@ -49,16 +50,29 @@ export async function voidOrder(deps: OrderDeps, orderId: number, reason: string
 export interface RefundRequest {
   reason: string;
   idempotencyKey: string;
-  /** per line id, how many to refund; undefined refunds everything not yet refunded */
+  /** per line id, how many to refund; undefined (and no amount) refunds everything not yet refunded */
   lines?: Map<number, number>;
+  /** a sum of money (minor units) to give back, up to what is still refundable: spread over the lines */
+  amount?: Minor;
+}
+
+/** What one refund takes from one line: a quantity (0 for a refund by amount) and its exact net and tax. */
+interface Pick {
+  line: LineRow;
+  quantity: number;
+  net: Minor;
+  tax: Minor;
 }
 
 /**
- * Refunds a paid sale, whole or by line: a new negative record with its own receipt number;
- * the original order and its journal entry stay untouched. Amounts are the exact shares of what
- * was charged; the last refund of a line takes whatever remains, so refunds never exceed a sale.
+ * Refunds a paid sale, whole, by line, or by an amount: a new negative record with its own receipt
+ * number; the original order and its journal entry stay untouched. Amounts are the exact shares of
+ * what was charged; a refund never takes more of a line than is left of it (the last refund of a
+ * line takes whatever remains), so refunds never exceed a sale. A refund by amount is spread over
+ * what is left of each line, in proportion, and recorded as lines with quantity 0.
  */
 export async function refundOrder(deps: OrderDeps, orderId: number, req: RefundRequest, actor: Actor = {}) {
+  if (req.lines && req.amount !== undefined) throw invalid('Refund either items or an amount, not both.');
   const result = await inTransaction(deps.db, async (trx) => {
     const order = await lockOrder(trx, orderId);
     if (!order) throw notFound('That order');
@@ -71,25 +85,9 @@ export async function refundOrder(deps: OrderDeps, orderId: number, req: RefundR
     const settings = await getSettings(trx);
     const lines = await orderLines(trx, orderId);
     const done = await refundedByLine(trx, orderId);
-    const picked: Array<{ line: LineRow; quantity: number; net: Minor; tax: Minor }> = [];
-    if (req.lines) {
-      for (const lineId of req.lines.keys()) {
-        if (!lines.some((l) => l.id === lineId)) throw unprocessable(`Line ${lineId} is not part of this sale.`, 'unknown-line');
-      }
-    }
-    for (const line of lines) {
-      const prev = done.get(line.id) ?? { quantity: 0, net: 0, tax: 0 };
-      const remaining = line.quantity - prev.quantity;
-      const q = req.lines ? req.lines.get(line.id) ?? 0 : remaining;
-      if (q === 0) continue;
-      if (!Number.isInteger(q) || q < 0) throw invalid('Refund quantities must be whole numbers.');
-      if (q > remaining) throw unprocessable(`Only ${remaining} of ${line.name} can still be refunded.`, 'refund-too-much');
-      const last = q === remaining;
-      const net = last ? line.net! - prev.net : Number(divRound(BigInt(line.net!) * BigInt(q), BigInt(line.quantity)));
-      const tax = last ? line.tax! - prev.tax : Number(divRound(BigInt(line.tax!) * BigInt(q), BigInt(line.quantity)));
-      picked.push({ line, quantity: q, net, tax });
-    }
+    const picked = req.amount !== undefined ? pickAmount(lines, done, req.amount, settings.pricesIncludeTax, settings.currency) : pickLines(lines, done, req.lines);
     if (!picked.length) throw unprocessable('Nothing left to refund on this sale.', 'nothing-to-refund');
+    const scope = req.amount !== undefined ? 'amount' : req.lines ? 'lines' : 'all';
     const net = picked.reduce((s, p) => s + p.net, 0);
     const taxTotal = picked.reduce((s, p) => s + p.tax, 0);
     const total = settings.pricesIncludeTax ? net : net + taxTotal;
@@ -111,10 +109,12 @@ export async function refundOrder(deps: OrderDeps, orderId: number, req: RefundR
         currency: settings.currency,
         prices_include_tax: settings.pricesIncludeTax,
         reason: req.reason,
+        scope,
+        ...(req.amount !== undefined ? { amount: req.amount } : {}),
         staff: staffRecord(actor),
         approved_by: approverRecord(actor),
         terminal: actor.terminal ?? null,
-        lines: picked.map((p) => ({ line_id: p.line.id, product_id: p.line.product_id, name: p.line.name, quantity: -p.quantity, unit_price: p.line.unit_price, net: -p.net, tax: -p.tax, tax_rate: { id: p.line.tax_rate_id, name: p.line.tax_name, ppm: p.line.tax_ppm } })),
+        lines: picked.map((p) => ({ line_id: p.line.id, product_id: p.line.product_id, name: p.line.name, quantity: p.quantity ? -p.quantity : 0, unit_price: p.line.unit_price, net: -p.net, tax: -p.tax, tax_rate: { id: p.line.tax_rate_id, name: p.line.tax_name, ppm: p.line.tax_ppm } })),
         taxes: [...byRate.entries()].map(([id, r]) => ({ tax_rate_id: id, name: r.name, ppm: r.ppm, base: -(settings.pricesIncludeTax ? r.net - r.tax : r.net), tax: -r.tax })),
         tax_total: -taxTotal,
         total: -total,
@@ -138,4 +138,56 @@ export async function refundOrder(deps: OrderDeps, orderId: number, req: RefundR
   });
   if (!result.replayed) deps.events.publish('outbox:written', { topic: WEBHOOK_TOPIC });
   return result;
+}
+
+/** By line: per line the quantity asked (or, with no list, all that is left), at its exact share of the line. */
+function pickLines(lines: LineRow[], done: Map<number, Refunded>, asked: Map<number, number> | undefined): Pick[] {
+  if (asked) {
+    for (const lineId of asked.keys()) {
+      if (!lines.some((l) => l.id === lineId)) throw unprocessable(`Line ${lineId} is not part of this sale.`, 'unknown-line');
+    }
+  }
+  const picked: Pick[] = [];
+  for (const line of lines) {
+    const prev = done.get(line.id) ?? { quantity: 0, net: 0, tax: 0 };
+    const remaining = line.quantity - prev.quantity;
+    const q = asked ? asked.get(line.id) ?? 0 : remaining;
+    if (q === 0) continue;
+    if (!Number.isInteger(q) || q < 0) throw invalid('Refund quantities must be whole numbers.');
+    if (q > remaining) throw unprocessable(`Only ${remaining} of ${line.name} can still be refunded.`, 'refund-too-much');
+    const left = remainingOf(line, prev, true);
+    if (q === remaining) {
+      picked.push({ line, quantity: q, net: left.net, tax: left.tax });
+      continue;
+    }
+    // a share of the line, never more than a refund by amount left of it
+    const net = Math.min(left.net, Number(divRound(BigInt(line.net!) * BigInt(q), BigInt(line.quantity))));
+    const tax = Math.min(left.tax, Number(divRound(BigInt(line.tax!) * BigInt(q), BigInt(line.quantity))));
+    picked.push({ line, quantity: q, net, tax });
+  }
+  return picked;
+}
+
+/**
+ * By amount: `amount` (what goes back to the customer) spread over what is left of each line in
+ * proportion, each line's part split into net and tax as what is left of it is.
+ */
+function pickAmount(lines: LineRow[], done: Map<number, Refunded>, amount: Minor, pricesIncludeTax: boolean, currency: string): Pick[] {
+  if (!Number.isSafeInteger(amount) || amount <= 0) throw invalid('The amount to refund must be more than zero.', [{ field: 'amount', message: 'must be more than zero' }]);
+  const left = lines.map((line) => remainingOf(line, done.get(line.id), pricesIncludeTax));
+  const refundable = left.reduce((s, l) => s + l.gross, 0);
+  if (refundable <= 0) throw unprocessable('Nothing left to refund on this sale.', 'nothing-to-refund');
+  if (amount > refundable) {
+    throw unprocessable(`Only ${formatMoney(refundable, currency)} can still be refunded.`, 'refund-too-much', { fields: [{ field: 'amount', message: `at most ${formatMoney(refundable, currency)}` }], refundable });
+  }
+  const shares = allocate(amount, left.map((l) => l.gross));
+  const picked: Pick[] = [];
+  lines.forEach((line, i) => {
+    const share = shares[i];
+    const l = left[i];
+    if (share === 0) return;
+    const tax = share === l.gross ? l.tax : Number(divRound(BigInt(l.tax) * BigInt(share), BigInt(l.gross)));
+    picked.push({ line, quantity: 0, net: pricesIncludeTax ? share : share - tax, tax });
+  });
+  return picked;
 }

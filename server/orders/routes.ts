@@ -2,8 +2,8 @@ import crypto from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { listCategories, listProducts, productModifierGroups, sellableProduct } from '../catalog/service';
-import { invalid, unprocessable } from '../errors';
-import { isHtmx, redirectAfterPost, render } from '../http/render';
+import { invalid, notFound, unprocessable } from '../errors';
+import { formView, isHtmx, redirectAfterPost, render } from '../http/render';
 import { idParam, parseInput, validate } from '../http/validate';
 import { formatLocal } from '../business-date';
 import { quickCash } from '../money';
@@ -17,6 +17,9 @@ import { audit } from '../audit/service';
 import * as kitchen from '../kitchen/service';
 import type { KitchenDeps } from '../kitchen/service';
 import { merged } from '../merge';
+import { findOrder } from './queries';
+import { setLinePlace, setOrderType } from './placing';
+import { startSale } from './start-sale';
 
 const newKey = () => crypto.randomUUID();
 
@@ -49,16 +52,51 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
   /** the order panel; `known`: the view a service already answered, so it is not read again */
   const panel = async (ctx: Context, orderId: number, extra: object = {}, known?: orders.OrderView) => {
     const view = known ?? (await orders.getOrderView(deps.db, orderId));
-    render(ctx, 'orders/terminal.html', 'orders/_panel.html', merged(view, extra, { closeModal: true }));
+    render(ctx, 'orders/terminal.html', 'orders/_panel.html', merged(view, { closeModal: true }, extra));
   };
+
+  /** a change asked from the line editor (its forms send `editor=1`): answered with the editor, not the panel alone */
+  const fromEditor = (ctx: Context) => (ctx.request.body as Record<string, unknown> | undefined)?.editor === '1';
+  /** the line editor with the line as it now is, and the panel out of band (withPanel) */
+  const editorData = async (ctx: Context) => {
+    const view = await orders.getOrderView(deps.db, idParam(ctx, 'id'));
+    return merged(view, { line: view.lines.find((l) => l.id === idParam(ctx, 'lineId')) ?? null, withPanel: true });
+  };
+  /**
+   * After a change to a line: the panel; from the line editor, the editor again (it stays open
+   * until Done) with the panel updated beside it, or, when the line is gone, the panel alone and
+   * the editor closed.
+   */
+  const lineAnswer = async (ctx: Context, orderId: number) => {
+    if (!fromEditor(ctx)) return panel(ctx, orderId);
+    const data = await editorData(ctx);
+    if (data.line && data.order.status === 'open') return render(ctx, 'orders/terminal.html', 'orders/_line_edit.html', data);
+    if (isHtmx(ctx)) {
+      ctx.set('HX-Retarget', '#order-panel');
+      ctx.set('HX-Reswap', 'outerHTML');
+    }
+    await panel(ctx, orderId, {}, data);
+  };
+  /** a refused change from the line editor shows beside its field in the editor, with what was typed (docs/UI.md) */
+  const editorForm = formView({
+    page: 'orders/terminal.html',
+    partial: 'orders/_line_edit.html',
+    target: () => '#line-editor',
+    formId: (ctx) => ctx.path.split('/').pop() ?? '',
+    data: editorData,
+  });
+  const inEditor = (ctx: Context, next: () => Promise<unknown>) => (fromEditor(ctx) ? editorForm(ctx, next) : next());
 
   router.get('/', need('device'), (ctx) => ctx.redirect('/terminal'));
 
-  router.get('/terminal', need('order:sell'), async (ctx) => {
+  // The idle terminal: no order until the first product is tapped (POST /terminal/lines). Its
+  // sale key, drawn with the screen, makes every tap on it land in the one sale it starts.
+  router.get('/terminal', need('order:sell'), validate(schema.SaleStart, 'query'), async (ctx) => {
+    const { type, category } = ctx.state.input as { type: string; category?: number };
     const categories = await listCategories(deps.db);
     const settings = await settingsFor(ctx.state, deps.db);
     const open = await orders.openOrders(deps.db);
-    render(ctx, 'orders/terminal.html', null, { categories, settings, openOrders: open, order: null });
+    render(ctx, 'orders/terminal.html', null, { categories, settings, openOrders: open, order: null, saleType: type, saleKey: newKey(), category });
   });
 
   router.get('/terminal/products', need('order:sell'), validate(schema.ProductSearch, 'query'), async (ctx) => {
@@ -66,7 +104,26 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
     const orderId = Number(ctx.query.order) || null;
     const settings = await settingsFor(ctx.state, deps.db);
     const products = await listProducts(deps.db, q ? { search: q } : { categoryId: category });
-    render(ctx, 'orders/_grid.html', 'orders/_grid.html', { products, settings, orderId, search: q, gridUrl: ctx.url });
+    render(ctx, 'orders/_grid.html', 'orders/_grid.html', { products, settings, orderId, search: q, category: q ? undefined : category, gridUrl: ctx.url });
+  });
+
+  // the options of a sale's first product; the dialog adds it through POST /terminal/lines
+  router.get('/terminal/products/:productId/options', need('order:sell'), validate(schema.SaleStart, 'query'), async (ctx) => {
+    const sale = ctx.state.input as { type: string; sale_key?: string; category?: number };
+    const product = await sellableProduct(deps.db, idParam(ctx, 'productId'));
+    const groups = await productModifierGroups(deps.db, product.id);
+    const settings = await settingsFor(ctx.state, deps.db);
+    render(ctx, 'orders/_options.html', 'orders/_options.html', { product, groups, orderId: null, orderType: sale.type, sale, settings });
+  });
+
+  // The first tap of a sale: the order is opened with its line, in one transaction, then shown.
+  router.post('/terminal/lines', need('order:sell'), validate(schema.StartSale), async (ctx) => {
+    const input = ctx.state.input as schema.StartSale;
+    const id = await startSale(deps, {
+      type: input.type, saleKey: input.sale_key, requestKey: input.idempotency_key,
+      line: { productId: input.product_id, quantity: input.quantity, modifierIds: input.modifier_ids, note: input.note, openPrice: input.open_price, course: input.course, seat: input.seat },
+    }, actor(ctx));
+    redirectAfterPost(ctx, `/orders/${id}${input.category ? `?category=${input.category}` : ''}`);
   });
 
   router.post('/orders', need('order:sell'), validate(schema.OpenOrder), async (ctx) => {
@@ -90,17 +147,27 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
   router.get('/orders/:id', need('order:sell'), async (ctx) => {
     const view = await orders.getOrderView(deps.db, idParam(ctx, 'id'));
     const categories = await listCategories(deps.db);
-    render(ctx, 'orders/terminal.html', null, { ...view, categories });
+    // the grid's category when the sale started (POST /terminal/lines), so the next tap is where the first was
+    const category = /^\d{1,15}$/.test(String(ctx.query.category ?? '')) ? Number(ctx.query.category) : undefined;
+    render(ctx, 'orders/terminal.html', null, { ...view, categories, category });
   });
 
   router.get('/orders/:id/panel', need('order:sell'), async (ctx) => panel(ctx, idParam(ctx, 'id'), { closeModal: false }));
 
   router.get('/orders/:id/products/:productId/options', need('order:sell'), async (ctx) => {
     const orderId = idParam(ctx, 'id');
+    const order = await findOrder(deps.db, orderId);
+    if (!order) throw notFound('That order');
     const product = await sellableProduct(deps.db, idParam(ctx, 'productId'));
     const groups = await productModifierGroups(deps.db, product.id);
     const settings = await settingsFor(ctx.state, deps.db);
-    render(ctx, 'orders/_options.html', 'orders/_options.html', { product, groups, orderId, settings });
+    render(ctx, 'orders/_options.html', 'orders/_options.html', { product, groups, orderId, orderType: order.type, settings });
+  });
+
+  router.post('/orders/:id/type', need('order:sell'), validate(schema.SetOrderType), async (ctx) => {
+    const id = idParam(ctx, 'id');
+    await setOrderType(deps, id, (ctx.state.input as { type: 'counter' | 'takeaway' | 'dine_in' }).type, edit(ctx, actor(ctx)));
+    await panel(ctx, id, { closeModal: false });
   });
 
   router.post('/orders/:id/lines', need('order:sell'), validate(schema.AddLine), async (ctx) => {
@@ -120,7 +187,13 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
     render(ctx, 'orders/_line_edit.html', 'orders/_line_edit.html', { ...view, line });
   });
 
-  router.post('/orders/:id/lines/:lineId/quantity', need('order:sell'), validate(schema.SetQuantity), async (ctx) => {
+  router.post('/orders/:id/lines/:lineId/place', need('order:sell'), inEditor, validate(schema.SetPlace), async (ctx) => {
+    const id = idParam(ctx, 'id');
+    await setLinePlace(deps, id, idParam(ctx, 'lineId'), ctx.state.input as { course: number; seat: number | null }, edit(ctx, actor(ctx)));
+    await lineAnswer(ctx, id);
+  });
+
+  router.post('/orders/:id/lines/:lineId/quantity', need('order:sell'), inEditor, validate(schema.SetQuantity), async (ctx) => {
     const id = idParam(ctx, 'id');
     const lineId = idParam(ctx, 'lineId');
     const input = ctx.state.input as schema.SetQuantity;
@@ -129,13 +202,13 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
     // already has is a void of a sent item, whose permission the service asks under the lock
     const change = input.delta !== undefined ? { delta: input.delta } : { quantity: input.quantity! };
     await orders.setQuantity(deps, id, lineId, change, a, input.reason, edit(ctx, a));
-    await panel(ctx, id);
+    await lineAnswer(ctx, id);
   });
 
-  router.post('/orders/:id/lines/:lineId/comp', need('order:comp'), validate(schema.Reason), async (ctx) => {
+  router.post('/orders/:id/lines/:lineId/comp', need('order:comp'), inEditor, validate(schema.Reason), async (ctx) => {
     const id = idParam(ctx, 'id');
     await orders.compLine(deps, id, idParam(ctx, 'lineId'), (ctx.state.input as { reason: string }).reason, actor(ctx));
-    await panel(ctx, id);
+    await lineAnswer(ctx, id);
   });
 
   router.post('/orders/:id/send', need('order:sell'), async (ctx) => {
@@ -166,36 +239,36 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
     ctx.status = 204;
   });
 
-  router.post('/orders/:id/lines/:lineId/note', need('order:sell'), validate(schema.SetNote), async (ctx) => {
+  router.post('/orders/:id/lines/:lineId/note', need('order:sell'), inEditor, validate(schema.SetNote), async (ctx) => {
     const id = idParam(ctx, 'id');
     await orders.setNote(deps, id, idParam(ctx, 'lineId'), (ctx.state.input as { note: string | null }).note, edit(ctx, actor(ctx)));
-    await panel(ctx, id);
+    await lineAnswer(ctx, id);
   });
 
-  router.post('/orders/:id/lines/:lineId/price', need('order:price-override'), validate(schema.OverridePrice), async (ctx) => {
+  router.post('/orders/:id/lines/:lineId/price', need('order:price-override'), inEditor, validate(schema.OverridePrice), async (ctx) => {
     const id = idParam(ctx, 'id');
     const { price, reason } = ctx.state.input as { price: string; reason: string };
     const a = actor(ctx);
     await orders.overridePrice(deps, id, idParam(ctx, 'lineId'), price, reason, a, edit(ctx, a));
-    await panel(ctx, id);
+    await lineAnswer(ctx, id);
   });
 
-  router.post('/orders/:id/lines/:lineId/discount', need('order:discount'), validate(schema.DiscountInput), async (ctx) => {
+  router.post('/orders/:id/lines/:lineId/discount', need('order:discount'), inEditor, validate(schema.DiscountInput), async (ctx) => {
     const id = idParam(ctx, 'id');
     const { kind, value } = ctx.state.input as { kind: 'percent' | 'amount' | 'none'; value?: string };
     const a = actor(ctx);
     await orders.setLineDiscount(deps, id, idParam(ctx, 'lineId'), kind, value, a, edit(ctx, a));
-    await panel(ctx, id);
+    await lineAnswer(ctx, id);
   });
 
-  router.post('/orders/:id/lines/:lineId/remove', need('order:sell'), async (ctx) => {
+  router.post('/orders/:id/lines/:lineId/remove', need('order:sell'), inEditor, async (ctx) => {
     const id = idParam(ctx, 'id');
     const lineId = idParam(ctx, 'lineId');
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     const reason = typeof body.reason === 'string' && body.reason.trim() ? parseInput(schema.Reason, body).reason : undefined;
     const a = actor(ctx);
     await orders.removeLine(deps, id, lineId, a, reason, edit(ctx, a));
-    await panel(ctx, id);
+    await lineAnswer(ctx, id);
   });
 
   router.get('/orders/:id/discount', need('order:discount'), async (ctx) => {
@@ -266,15 +339,24 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
     render(ctx, 'orders/receipt.html', null, merged(view, { duplicate: true, printedAt: formatLocal(view.order.closed_at!, view.settings.timezone) }));
   });
 
+  // the refund page: whole, by line or by an amount; a cashier's refund asks a manager's PIN (docs/UI.md)
+  const refundData = async (ctx: Context) => merged(await orders.getOrderView(deps.db, idParam(ctx, 'id')), { idempotencyKey: newKey() });
   router.get('/orders/:id/refund', need('order:sell'), async (ctx) => {
-    const view = await orders.getOrderView(deps.db, idParam(ctx, 'id'));
-    render(ctx, 'orders/refund.html', 'orders/_refund.html', { ...view, idempotencyKey: newKey() });
+    render(ctx, 'orders/refund.html', 'orders/_refund.html', await refundData(ctx));
   });
 
-  router.post('/orders/:id/refunds', need('order:refund'), validate(schema.RefundInput), async (ctx) => {
+  const refundForm = formView({
+    page: 'orders/refund.html',
+    partial: 'orders/_refund.html',
+    target: () => '#refund-panel',
+    data: refundData,
+    messages: { reason: 'Give a reason (at least 3 characters).' },
+  });
+  router.post('/orders/:id/refunds', need('order:refund'), refundForm, validate(schema.RefundInput), async (ctx) => {
     const id = idParam(ctx, 'id');
-    const input = ctx.state.input as { reason: string; idempotency_key: string; scope: 'all' | 'lines' };
+    const input = ctx.state.input as schema.RefundInput;
     let lines: Map<number, number> | undefined;
+    let amount: number | undefined;
     if (input.scope === 'lines') {
       lines = new Map();
       const body = ctx.request.body as Record<string, string>;
@@ -284,11 +366,15 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
         const q = parseInput(schema.SetQuantity, { quantity: v }).quantity!;
         lines.set(Number(m[1]), q);
       }
-      if (!lines.size) throw invalid('Choose at least one item to refund.', [{ field: 'lines', message: 'nothing chosen' }]);
+      if (!lines.size) throw invalid('Choose at least one item to refund.', [{ field: 'lines', message: 'Choose at least one item to refund.' }]);
+    } else if (input.scope === 'amount') {
+      const settings = await settingsFor(ctx.state, deps.db);
+      amount = orders.toMinor(input.amount!, settings.currency, 'amount');
     }
-    const refund = await orders.refundOrder(deps, id, { reason: input.reason, idempotencyKey: input.idempotency_key, lines }, actor(ctx));
+    const refund = await orders.refundOrder(deps, id, { reason: input.reason, idempotencyKey: input.idempotency_key, lines, amount }, actor(ctx));
     const view = await orders.getOrderView(deps.db, id);
-    render(ctx, 'orders/refund.html', 'orders/_refund.html', { ...view, refund, idempotencyKey: newKey() });
+    // the refund's receipt, shown as it goes through (the original; its page later is a reprint)
+    render(ctx, 'orders/refund.html', 'orders/_refund.html', merged(view, { refund, done: view.refunds.find((r) => r.id === refund.refundId) ?? null, idempotencyKey: newKey() }));
   });
 
   return router;

@@ -65,14 +65,58 @@ export const VoidOrder = z.object({ reason, idempotency_key: idempotencyKey.opti
 
 export const CashTender = z.object({ tendered: decimal, idempotency_key: idempotencyKey });
 
-export const RefundInput = z.object({
-  reason,
-  idempotency_key: idempotencyKey,
-  /** "all", or per-line quantities as line_<id>=<qty> fields */
-  scope: z.enum(['all', 'lines']).default('all'),
+export const RefundInput = z
+  .object({
+    reason,
+    idempotency_key: idempotencyKey,
+    /** "all", per-line quantities as line_<id>=<qty> fields, or an `amount` of money */
+    scope: z.enum(['all', 'lines', 'amount']).default('all'),
+    amount: z.union([z.literal('').transform(() => undefined), decimal]).optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.scope === 'amount' && r.amount === undefined) ctx.addIssue({ code: 'custom', path: ['amount'], message: 'enter the amount to refund' });
+  });
+export type RefundInput = z.infer<typeof RefundInput>;
+
+/** The sales history's query: a business day (default today), a search, and the page's cursor. */
+export const HistoryQuery = z.object({
+  date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2026-03-14').refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'must be a real date').optional().or(z.literal('').transform(() => undefined)),
+  q: z.string().trim().max(60, 'must be at most 60 characters').optional().transform((s) => (s ? s : undefined)),
+  before: z.string().regex(/^\d{1,15}$/).transform(Number).optional(),
 });
+export type HistoryQuery = z.infer<typeof HistoryQuery>;
 
 export const ProductSearch = z.object({
   category: id.optional(),
   q: z.string().trim().max(60).optional(),
+});
+
+export const orderType = z.enum(['counter', 'takeaway', 'dine_in']);
+
+/**
+ * The first tap of a sale (POST /terminal/lines): a line as for POST /orders/:id/lines, plus the
+ * order type chosen on the idle terminal and the idle screen's sale key, which makes every tap
+ * drawn on one idle screen land in one sale (a quick second tap before the first answer adds to
+ * the sale the first one opened). `category`: the grid's category, shown again on the order.
+ */
+export const StartSale = AddLine.extend({
+  type: orderType.default('counter'),
+  sale_key: idempotencyKey.optional(),
+  category: id.optional(),
+});
+export type StartSale = z.infer<typeof StartSale>;
+
+/** What the idle terminal carries to the options dialog of a sale's first product. */
+export const SaleStart = z.object({
+  type: orderType.default('counter'),
+  sale_key: idempotencyKey.optional(),
+  category: id.optional(),
+});
+
+export const SetOrderType = z.object({ type: orderType });
+
+/** A line's course and seat (table service). */
+export const SetPlace = z.object({
+  course: z.coerce.number({ error: 'must be a number' }).int().min(1, 'must be 1 to 9').max(9, 'must be 1 to 9'),
+  seat: z.union([z.literal('').transform(() => null), z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be 1 to 99').max(99, 'must be 1 to 99')]).default(null),
 });

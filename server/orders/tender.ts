@@ -2,9 +2,12 @@ import type { Clock } from '../clock';
 import { inTransaction, type Trx } from '../db/knex';
 import { invalid, notFound, unprocessable } from '../errors';
 import { appendEntry, type JournalEntry } from '../journal/service';
+import { announceTickets, sendIn } from '../kitchen/service';
 import { cashRound, cashTenderLooksMistyped, currencyExponent, type Minor } from '../money';
 import { getSettings } from '../settings/service';
 import { emitEvent, WEBHOOK_TOPIC } from '../webhooks/service';
+import { assertLedgerCompared } from '../ledger/service';
+import { queueDrawerKick, queueSaleReceipt } from '../printing/service';
 import { assertOpen, withView, type Actor, type Locked, type OrderDeps } from './change';
 import { lineModifiers, lockOrder, orderLines, orderPayments, paymentByKey, type PaymentRow } from './queries';
 import { orderRecord } from './record';
@@ -23,14 +26,18 @@ export interface TenderResult {
 
 /**
  * A cash tender, in one transaction that locks the order first. Tendered ≥ what is due (after
- * cash rounding) pays in full, shows change and closes the sale (closeSale); less leaves a
- * balance. The idempotency key makes a double tap or a retried request record one payment: a
- * duplicate waits for the order's lock and then replays the first outcome.
+ * cash rounding) pays in full, shows change and closes the sale (closeSale), and, when the
+ * store sends the order's type to the kitchen on pay (settings.kitchenOnPay), sends what the
+ * kitchen has not had yet with the kitchen's own send (sendIn) in that same transaction: the
+ * sale is closed and its tickets made together or neither. Less leaves a balance. The
+ * idempotency key makes a double tap or a retried request record one payment: a duplicate
+ * waits for the order's lock and then replays the first outcome.
  */
 export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Minor, idempotencyKey: string, actor: Actor = {}, tip: Minor = 0): Promise<TenderResult> {
   if (!Number.isSafeInteger(tendered) || tendered < 0 || tendered > MAX_AMOUNT) throw invalid('The amount tendered is out of range.', [{ field: 'tendered', message: 'out of range' }]);
   if (!Number.isSafeInteger(tip) || tip < 0 || tip > MAX_AMOUNT) throw invalid('The tip is out of range.', [{ field: 'tip', message: 'out of range' }]);
-  const { result, version } = await inTransaction(deps.db, async (trx) => {
+  const { result, version, tickets } = await inTransaction(deps.db, async (trx) => {
+    const none: Array<{ ticketId: number; stationId: number }> = [];
     const order = await lockOrder(trx, orderId);
     if (!order) throw notFound('That order');
     const prior = await paymentByKey(trx, idempotencyKey);
@@ -39,7 +46,7 @@ export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Min
         throw unprocessable('This idempotency key was already used for a different payment.', 'idempotency-mismatch');
       }
       const replay: TenderResult = { paymentId: prior.id, amount: prior.amount, tendered: prior.tendered, change: prior.change, closed: order.status === 'paid', replayed: true, receiptNo: order.receipt_no };
-      return { result: replay, version: undefined };
+      return { result: replay, version: undefined, tickets: none };
     }
     assertOpen(order);
     if (tendered <= 0) throw invalid('The amount tendered must be more than zero.', [{ field: 'tendered', message: 'must be more than zero' }]);
@@ -65,12 +72,16 @@ export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Min
     if (!paysInFull) {
       const version = order.version + 1;
       await trx('orders').where({ id: orderId }).update({ paid_total: order.paid_total + amount, version, updated_at: now });
-      return { result: { ...done, closed: false, receiptNo: null }, version };
+      await queueDrawerKick(trx, deps.clock, actor.terminalId, deps.events); // the cash goes in the drawer (server/printing/)
+      return { result: { ...done, closed: false, receiptNo: null }, version, tickets: none };
     }
     const entry = await closeSale(trx, deps.clock, { order, lines, settings, actor, rounding: cashDue - due }, await orderPayments(trx, orderId));
-    return { result: { ...done, closed: true, receiptNo: entry.receipt_no! }, version: order.version + 1 };
+    // the order is closing: a held course could never be fired after, so it goes too
+    const tickets = settings.kitchenOnPay[order.type] ? await sendIn(trx, deps.clock, { order, lines, settings }, { fireHeld: true, serverName: actor.staffName }) : none;
+    return { result: { ...done, closed: true, receiptNo: entry.receipt_no! }, version: order.version + 1, tickets };
   });
   if (version !== undefined) deps.events.publish('order:changed', { orderId, version });
+  announceTickets(deps.events, orderId, tickets);
   if (result.closed && !result.replayed) deps.events.publish('outbox:written', { topic: WEBHOOK_TOPIC });
   return result;
 }
@@ -96,6 +107,7 @@ export interface Sale extends Locked {
  */
 export async function closeSale(trx: Trx, clock: Clock, sale: Sale, tenders: PaymentRow[]): Promise<JournalEntry> {
   const { order, lines, settings, actor } = sale;
+  await assertLedgerCompared(trx); // after a restore, no receipt number before the journal was compared with the cloud ledger (server/ledger/)
   const { record, totals, lineTax } = orderRecord(order, settings, actor, lines, await lineModifiers(trx, lines.map((l) => l.id)));
   for (const l of lines) {
     await trx('order_lines').where({ id: l.id }).update({ net: totals.lines.find((x) => x.key === String(l.id))!.net, tax: lineTax.get(l.id)! });
@@ -117,5 +129,7 @@ export async function closeSale(trx: Trx, clock: Clock, sale: Sale, tenders: Pay
     status: 'paid', paid_total: tenders.reduce((s, p) => s + p.amount, 0), rounding: sale.rounding, closed_at: now, version: order.version + 1, updated_at: now,
     subtotal: totals.subtotal, discount_total: totals.discountTotal, tax_total: totals.taxTotal, total: totals.total, receipt_no: entry.receipt_no, journal_seq: entry.seq,
   });
+  // the receipt on the terminal's receipt printer, the drawer first for cash (none: the browser prints it)
+  await queueSaleReceipt(trx, clock, { orderId: order.id, terminalId: actor.terminalId, staff: actor.staffName, terminal: actor.terminal, cash: tenders.at(-1)?.method === 'cash' });
   return entry;
 }

@@ -11,6 +11,12 @@ export interface ServerToClientEvents {
   'ticket:created': (p: { ticketId: number; stationId: number; orderId: number }) => void;
   'ticket:changed': (p: { ticketId: number; stationId: number; orderId: number; status: 'open' | 'bumped' }) => void;
   'floor:changed': () => void;
+  /** to every terminal: a printer failed a job, or prints again (static/js/printer-alerts.js) */
+  'printer:alert': (p: { printerId: number; name: string; level: 'error' | 'ok'; message: string; waiting: number }) => void;
+  /** to one terminal's room: a scan from its scanner opened this order; show it (static/js/wedge.js) */
+  'scan:opened': (p: { orderId: number }) => void;
+  /** to one terminal's room: a scan from its scanner added nothing (unknown code, bad check digit…) */
+  'scan:refused': (p: { code: string; message: string }) => void;
 }
 
 export interface ClientToServerEvents {
@@ -27,6 +33,27 @@ export const orderRoom = (orderId: number) => `order:${orderId}`;
 export const terminalRoom = (terminalId: number) => `terminal:${terminalId}`;
 export const stationRoom = (station: number | 'expo') => `station:${station}`;
 export const FLOOR_ROOM = 'floor';
+
+/**
+ * What a socket's page shows, as the socket said: the order it watches (null: none; a page
+ * that watches nothing, or has not yet), since `at` (process.hrtime, so views of a terminal's
+ * sockets can be ordered). A scan from the terminal's scanner goes to the order of its latest
+ * view (server/devices/scan-to-order.ts).
+ */
+export interface SocketView {
+  orderId: number | null;
+  at: bigint;
+}
+
+/** The latest view among a terminal's sockets; undefined when none is connected. */
+export async function terminalView(io: Io, terminalId: number): Promise<SocketView | undefined> {
+  let latest: SocketView | undefined;
+  for (const s of await io.in(terminalRoom(terminalId)).fetchSockets()) {
+    const v = s.data.view as SocketView | undefined;
+    if (v && (!latest || v.at > latest.at)) latest = v;
+  }
+  return latest;
+}
 
 /**
  * socket.io's subscriptions to the event bus: which rooms hear what after a commit. A nudge, at
@@ -46,6 +73,7 @@ export function relayToSockets(events: Pick<EventBus, 'subscribe'>, io: () => Io
   events.subscribe('ticket:changed', (t) => void io()?.to(stations(t.stationId)).emit('ticket:changed', t));
   events.subscribe('floor:changed', () => void io()?.to(FLOOR_ROOM).emit('floor:changed'));
   events.subscribe('product:availability', (p) => void io()?.emit('product:availability', p));
+  events.subscribe('printer:alert', (p) => void io()?.emit('printer:alert', p));
 }
 
 /**
@@ -94,11 +122,17 @@ export function createRealtime(server: http.Server, authorize: SocketAuthorizer)
         () => reply(false),
       );
     };
+    const view = (orderId: number | null) => { socket.data.view = { orderId, at: process.hrtime.bigint() } satisfies SocketView; };
+    view(null);
     void socket.join(terminalRoom(who.terminalId));
     socket.on('order:watch', (p, ack) => {
       const id = Number(p?.orderId);
-      if (Number.isSafeInteger(id) && id > 0) joinIf(orderRoom(id), true, ack);
-      else if (typeof ack === 'function') ack(false);
+      if (Number.isSafeInteger(id) && id > 0) {
+        joinIf(orderRoom(id), true, (ok: boolean) => {
+          if (ok && socket.connected) view(id);
+          if (typeof ack === 'function') ack(ok);
+        });
+      } else if (typeof ack === 'function') ack(false);
     });
     socket.on('kitchen:watch', (p, ack) => {
       const st = p?.station === 'expo' ? 'expo' : Number(p?.station);
@@ -110,6 +144,7 @@ export function createRealtime(server: http.Server, authorize: SocketAuthorizer)
     socket.on('order:unwatch', (p) => {
       const id = Number(p?.orderId);
       if (Number.isSafeInteger(id) && id > 0) void socket.leave(orderRoom(id));
+      if ((socket.data.view as SocketView).orderId === id) view(null);
     });
   });
   return io;

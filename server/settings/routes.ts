@@ -8,7 +8,7 @@ import { conflict, invalid } from '../errors';
 import { hostAllowed, hostName } from '../http/allowed-hosts';
 import { formView, render, toast, type FormView } from '../http/render';
 import { parseInput } from '../http/validate';
-import { BusinessSettings } from './schema';
+import { BusinessSettings, LEDGER_SETTING_KEYS } from './schema';
 import { getSettings } from './service';
 
 const checkbox = z.union([z.literal('on'), z.literal('true')]).optional().transform((v) => v !== undefined);
@@ -31,10 +31,21 @@ const SettingsForm = z.object({
   // one name or address per line (commas and spaces separate too); empty = any host
   allowedHosts: z.string().default('').transform((v) => v.split(/[\s,]+/).filter(Boolean)),
   webhooksAllowPrivateTargets: checkbox,
-}).pipe(BusinessSettings);
+  embeddedPriceBarcodes: checkbox,
+  // "send to the kitchen when paid", one checkbox per order type
+  kitchenOnPayCounter: checkbox,
+  kitchenOnPayTakeaway: checkbox,
+  kitchenOnPayDineIn: checkbox,
+}).transform(({ kitchenOnPayCounter, kitchenOnPayTakeaway, kitchenOnPayDineIn, ...rest }) => ({
+  ...rest, kitchenOnPay: { counter: kitchenOnPayCounter, takeaway: kitchenOnPayTakeaway, dine_in: kitchenOnPayDineIn },
+})).pipe(BusinessSettings);
 
 /** The settings as the form shows them: what one would type. */
-const asForm = (s: BusinessSettings) => ({ ...s, allowedHosts: s.allowedHosts.join('\n') });
+const asForm = (s: BusinessSettings) => ({
+  ...s,
+  allowedHosts: s.allowedHosts.join('\n'),
+  kitchenOnPayCounter: s.kitchenOnPay.counter, kitchenOnPayTakeaway: s.kitchenOnPay.takeaway, kitchenOnPayDineIn: s.kitchenOnPay.dine_in,
+});
 
 /** A refused save shows the page again with what was typed, each problem beside its field, in these words. */
 const settingsForm = (db: Db): FormView => ({
@@ -75,7 +86,8 @@ export function settingsRoutes(deps: { db: Db; clock: Clock }): Router {
       if (next.currency !== current.currency && (await trx('journal').where({ kind: 'sale' }).first('seq'))) {
         throw conflict('The currency is fixed once a sale exists.', 'currency-fixed');
       }
-      const changed = (Object.keys(next) as Array<keyof BusinessSettings>).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(current[k]));
+      // the ledger's settings have a page of their own (/backoffice/ledger): this form leaves them as they are
+      const changed = (Object.keys(next) as Array<keyof BusinessSettings>).filter((k) => !LEDGER_SETTING_KEYS.has(k) && JSON.stringify(next[k]) !== JSON.stringify(current[k]));
       for (const key of changed) {
         await trx('settings').insert({ key, value: JSON.stringify(next[key]), updated_at: deps.clock.now() }).onConflict('key').merge();
       }

@@ -17,6 +17,12 @@ export const BusinessSettings = z.object({
   discountLimitPercent: z.number().min(0).max(100), // discounts above this need a manager
   kitchenWarnMinutes: z.number().int().min(1).max(240), // a ticket's timer turns amber
   kitchenLateMinutes: z.number().int().min(1).max(480), // and red
+  // per order type: a sale's unsent items go to the kitchen when it is paid, with no Send (server/orders/tender.ts)
+  kitchenOnPay: z.object({ counter: z.boolean(), takeaway: z.boolean(), dine_in: z.boolean() }),
+  // EAN-13 codes with prefix 20–29 carry a price (price labels from a scale or a label printer):
+  // 2x IIIII PPPPP C = the item, found by its 5-digit code IIIII as one of its barcodes, and the
+  // price PPPPP in minor units (server/devices/scan-to-order.ts); off: such codes are plain barcodes
+  embeddedPriceBarcodes: z.boolean(),
   // webhooks may reach loopback, private and link-local addresses: for a lab, never a shop (server/webhooks/target.ts)
   webhooksAllowPrivateTargets: z.boolean(),
   // Host header names (no port) this server answers to; empty = any, since a store's box is
@@ -24,8 +30,19 @@ export const BusinessSettings = z.object({
   allowedHosts: z.array(z.string().transform(normalizeHost).superRefine((v, ctx) => {
     if (!isHostEntry(v)) ctx.addIssue({ code: 'custom', message: `"${v}" is not a host name or IP address (no scheme, port, path or wildcard; e.g. pos.local or 192.168.1.10)` });
   })).max(50),
+  // the cloud ledger the journal is shipped to (issue 25, server/ledger/): off while the URL is
+  // empty; edited on its own page (LEDGER_SETTING_KEYS); its secret is kept apart, encrypted and
+  // write-only (server/ledger/secret.ts), never in these settings
+  ledgerUrl: z.string().trim().max(2000).refine((u) => u === '' || isHttpUrl(u), 'must be an http(s) URL, or empty').default(''),
+  ledgerStoreId: z.string().trim().max(100).regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, dots, dashes and underscores').default(''),
+  ledgerIntervalSeconds: z.number().int().min(5).max(86_400).default(60), // how often a batch is tried when nothing else asks
+  ledgerBatchSize: z.number().int().min(1).max(20_000).default(5000), // entries per batch at most
+  ledgerAlertHours: z.number().int().min(1).max(720).default(24), // terminals show a banner when the oldest unshipped entry is older
 });
 export type BusinessSettings = z.infer<typeof BusinessSettings>;
+
+/** Settings edited on their own page (/backoffice/ledger), which the general settings form leaves as they are. */
+export const LEDGER_SETTING_KEYS: ReadonlySet<string> = new Set(['ledgerUrl', 'ledgerStoreId', 'ledgerIntervalSeconds', 'ledgerBatchSize', 'ledgerAlertHours']);
 
 export const DEFAULT_SETTINGS: BusinessSettings = {
   storeName: 'My Store',
@@ -41,9 +58,26 @@ export const DEFAULT_SETTINGS: BusinessSettings = {
   discountLimitPercent: 10,
   kitchenWarnMinutes: 5,
   kitchenLateMinutes: 10,
+  kitchenOnPay: { counter: true, takeaway: true, dine_in: false },
+  embeddedPriceBarcodes: false,
   webhooksAllowPrivateTargets: false,
   allowedHosts: [],
+  ledgerUrl: '',
+  ledgerStoreId: '',
+  ledgerIntervalSeconds: 60,
+  ledgerBatchSize: 5000,
+  ledgerAlertHours: 24,
 };
+
+/** An http or https URL with a host and no credentials in it (the ledger's signature authenticates us). */
+function isHttpUrl(u: string): boolean {
+  try {
+    const url = new URL(u);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && !url.username && !url.password;
+  } catch {
+    return false;
+  }
+}
 
 /** An allowed-host entry or a Host header's name as compared: lower-case, no brackets round IPv6, no final dot. */
 export function normalizeHost(h: string): string {

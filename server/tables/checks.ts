@@ -191,11 +191,16 @@ export async function splitByItems(deps: CheckDeps, orderId: number, parts: Arra
     }
     const left = await orderLines(trx, orderId);
     const partIds = left.some((l) => l.quantity > 0) ? [orderId, ...ids] : ids;
+    const closed: Array<[number, number]> = [];
     if (!partIds.includes(orderId)) {
-      await trx('orders').where({ id: orderId }).update({ status: 'split', closed_at: deps.clock.now(), subtotal: 0, discount_total: 0, tax_total: 0, total: 0 });
+      // every item moved: the check closes as split, and a terminal showing it hears so (its screen names the parts)
+      await trx('orders').where({ id: orderId }).update({
+        status: 'split', closed_at: deps.clock.now(), subtotal: 0, discount_total: 0, tax_total: 0, total: 0, version: order.version + 1, updated_at: deps.clock.now(),
+      });
+      closed.push([orderId, order.version + 1]);
     }
     const versions = await settleTaxes(trx, deps.clock, partIds, new Map(before.taxes.map((x) => [x.taxRateId, x.tax])), settings);
-    return { ids, versions };
+    return { ids, versions: [...versions, ...closed] };
   });
   announce(deps, versions);
   return ids;

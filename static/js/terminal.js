@@ -1,4 +1,5 @@
-// The terminal's few client behaviours. External (CSP: no inline script), no framework.
+// The terminal's own behaviours. External (CSP: no inline script), no framework. Dialogs, the
+// keypad, closing and busy buttons are the UI kit's (ui.js), not repeated here.
 (() => {
   const $ = (sel, root = document) => root.querySelector(sel);
 
@@ -36,49 +37,81 @@
     });
   }
 
-  // A new request clears the last error message.
-  document.addEventListener('htmx:before:request', () => { const f = $('#flash'); if (f) f.innerHTML = ''; });
+  // ---- the phone's order bar: count and total under the grid; a tap opens the order over it ----
+  // The state is the body's, so it survives the panel being drawn again after every change.
+  const syncExpanded = () => {
+    const open = document.body.classList.contains('order-expanded');
+    for (const t of document.querySelectorAll('.order-bar-toggle')) t.setAttribute('aria-expanded', String(open));
+  };
+  const expand = (open) => {
+    document.body.classList.toggle('order-expanded', open);
+    syncExpanded();
+    const to = open ? $('#order-panel .order-close') : $('#order-panel .order-bar-toggle');
+    if (to && to.getClientRects().length) to.focus();
+  };
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && document.body.classList.contains('order-expanded') && !document.body.classList.contains('has-dialog')) expand(false);
+  });
 
   document.addEventListener('click', (e) => {
-    const t = e.target.closest('button, [data-close-modal]');
+    // an open menu closes once one of its actions is chosen, or on a tap anywhere else
+    for (const menu of document.querySelectorAll('details.menu[open]')) {
+      if (!menu.contains(e.target) || e.target.closest('.menu-items .btn')) menu.open = false;
+    }
+    const t = e.target.closest && e.target.closest('button, [data-order-toggle], tr.line');
     if (!t) return;
-    if (t.hasAttribute('data-close-modal')) { const m = $('#modal'); if (m) m.innerHTML = ''; return; }
+    if (t.hasAttribute('data-order-toggle')) { expand(!document.body.classList.contains('order-expanded')); return; }
+    if (t.matches('tr.line')) {
+      // a tap anywhere on a line opens its editor
+      const edit = t.querySelector('.edit-line');
+      if (edit && !e.target.closest('a, input, select, textarea')) edit.click();
+      return;
+    }
     if (t.hasAttribute('data-print')) { window.print(); return; }
     if (t.dataset.fill !== undefined) {
       const input = t.closest('form').querySelector('[name=tendered]');
       input.value = t.dataset.fill;
-      input.focus();
+      input.dispatchEvent(new Event('input', { bubbles: true }));
       return;
     }
-    if (t.dataset.key !== undefined) {
-      const form = t.closest('form, .modal-body');
-      const input = (document.activeElement && document.activeElement.classList.contains('keypad-target') && form.contains(document.activeElement))
-        ? document.activeElement : (form._lastKeypadTarget || form.querySelector('.keypad-target'));
-      if (!input) return;
-      if (t.dataset.key === '⌫') input.value = input.value.slice(0, -1);
-      else input.value += t.dataset.key;
-      form._lastKeypadTarget = input;
-      input.focus();
+    if (t.dataset.step !== undefined) {
+      const input = t.closest('.stepper').querySelector('input');
+      input.value = String(Math.max(1, Math.min(999, (parseInt(input.value, 10) || 0) + Number(t.dataset.step))));
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+      return;
     }
-  });
-  document.addEventListener('focusin', (e) => {
-    if (e.target.classList && e.target.classList.contains('keypad-target')) {
-      const form = e.target.closest('form, .modal-body');
-      if (form) form._lastKeypadTarget = e.target;
+    if (t.matches('.category')) {
+      for (const c of document.querySelectorAll('.categories .category')) c.setAttribute('aria-pressed', String(c === t));
     }
   });
 
-  // Modifier picker: show min/max problems before the request (the server checks again).
+  // ---- the options dialog: what it adds comes to, and min/max said before the request ----------
+  const money = (form, minor) => {
+    const fmt = new Intl.NumberFormat('en', { style: 'currency', currency: form.dataset.currency });
+    return fmt.format(minor / 10 ** fmt.resolvedOptions().maximumFractionDigits);
+  };
+  const showTotal = (form) => {
+    const out = form.querySelector('[data-options-total]');
+    if (!out || form.querySelector('[name=open_price]')) return;
+    let unit = Number(form.dataset.price);
+    for (const c of form.querySelectorAll('input[data-delta]:checked')) unit += Number(c.dataset.delta);
+    const qty = parseInt(form.elements.quantity.value, 10);
+    out.textContent = qty >= 1 ? ` · ${money(form, Math.max(0, unit) * qty)}` : '';
+  };
+  const optionsForm = (el) => el && el.closest && el.closest('#options-form');
   document.addEventListener('submit', (e) => {
     const form = e.target;
     if (form.id !== 'options-form') return;
     for (const fs of form.querySelectorAll('.modifier-group')) {
       const n = fs.querySelectorAll('input:checked').length;
       const min = Number(fs.dataset.min), max = Number(fs.dataset.max);
-      if (n < min || n > max) {
+      const wrong = n < min || n > max;
+      fs.classList.toggle('unmet', wrong);
+      if (wrong) {
         const msg = form.querySelector('.modifier-error');
         msg.textContent = `${fs.dataset.group}: choose ${min === max ? min : `${min}–${max}`}.`;
         msg.hidden = false;
+        fs.scrollIntoView({ block: 'nearest' });
         e.preventDefault();
         e.stopImmediatePropagation();
         return;
@@ -86,12 +119,28 @@
     }
   }, true);
   document.addEventListener('change', (e) => {
+    const form = optionsForm(e.target);
     const fs = e.target.closest && e.target.closest('.modifier-group');
-    if (!fs || Number(fs.dataset.max) !== 1 || !e.target.checked) return;
-    for (const other of fs.querySelectorAll('input:checked')) if (other !== e.target) other.checked = false;
+    if (fs) {
+      // a group of one choice behaves as radio buttons; more than its maximum cannot be ticked
+      const max = Number(fs.dataset.max);
+      if (e.target.checked && max === 1) for (const other of fs.querySelectorAll('input:checked')) if (other !== e.target) other.checked = false;
+      if (e.target.checked && max > 1 && fs.querySelectorAll('input:checked').length > max) e.target.checked = false;
+      if (fs.classList.contains('unmet')) {
+        const n = fs.querySelectorAll('input:checked').length;
+        if (n >= Number(fs.dataset.min) && n <= max) fs.classList.remove('unmet');
+      }
+    }
+    if (form) showTotal(form);
   });
+  document.addEventListener('input', (e) => { const form = optionsForm(e.target); if (form) showTotal(form); });
 
-  const colour = () => { for (const b of document.querySelectorAll('[data-colour]')) b.style.borderLeftColor = b.dataset.colour; };
-  colour();
-  document.addEventListener('htmx:after:swap', colour);
+  const draw = () => {
+    for (const b of document.querySelectorAll('[data-colour]')) b.style.borderLeftColor = b.dataset.colour;
+    const form = $('#options-form');
+    if (form) showTotal(form);
+    syncExpanded();
+  };
+  draw();
+  document.addEventListener('htmx:after:swap', draw);
 })();

@@ -147,11 +147,12 @@
       for (const old of document.querySelectorAll('.approval-layer')) old.remove(); // one approval at a time
       return;
     }
-    if (ctx.approval && status >= 400) {
+    if (ctx.approval && status >= 400 && !(ctx.hx.retarget && ctx.hx.retarget !== '#flash')) {
       // a wrong PIN (or a lock) is said inside the dialog, which stays open
       ctx.hx.retarget = '#approval-error';
       ctx.hx.reswap = 'innerHTML';
     } else if (ctx.approval) {
+      // approved (or approved and then refused by the form, whose errors the answer draws in it)
       close(ctx.approval.closest('.approval-layer'));
       if (!ctx.target || !ctx.target.isConnected) window.location.reload(); // nowhere left to show the answer
     }
@@ -196,6 +197,9 @@
   const newKey = () => [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join(''); // randomUUID needs https
   document.addEventListener('htmx:config:request', (e) => {
     const ctx = e.detail.ctx;
+    // a request no hand asked for (a page's load, a refresh after another terminal's change) is not
+    // activity: it must not keep an idle terminal from locking (server/auth/middleware.ts)
+    if (ctx.sourceEvent && ctx.sourceEvent.isTrusted === false) ctx.request.headers['X-Background'] = '1';
     const body = ctx.request.body;
     const el = ctx.sourceElement;
     if (body && el && el.closest && el.closest('[data-idempotent]') && !body.get('idempotency_key')) body.set('idempotency_key', newKey());
@@ -275,6 +279,25 @@
     sayConnection();
     probe();
   });
+
+  // ---- an error said from a script (a socket's news): the same box a refused request gets -----------
+  /** the error box `text` with its dismiss button; `into` = an existing box to refill, else a new one */
+  const errorBox = (text, into) => {
+    const box = into || document.createElement('div');
+    box.className = 'flash flash-error';
+    const msg = document.createElement('span');
+    msg.className = 'flash-text';
+    msg.textContent = text;
+    const close = document.createElement('button');
+    close.type = 'button';
+    close.className = 'flash-close';
+    close.setAttribute('data-dismiss', '');
+    close.setAttribute('aria-label', 'Dismiss');
+    close.textContent = '×';
+    box.replaceChildren(msg, close);
+    return box;
+  };
+  window.posUI = { errorBox };
 
   // ---- toasts: success, for a few seconds ----------------------------------------------------------
   const TOAST_MS = 6000;

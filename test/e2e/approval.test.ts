@@ -64,7 +64,7 @@ describe('e2e: manager approval in Chromium', function () {
     await page.goto(`${env.app.url}/backoffice/terminals`);
     await typePin(page, PINS.manager);
     await page.click('#approve');
-    await page.waitForSelector('h1:has-text("Terminals")');
+    await page.waitForSelector('#terminals h2:has-text("Terminals")'); // on the devices page (issue 21)
 
     await page.fill('#pairing input[name=name]', 'Patio tablet');
     await page.selectOption('#pairing select[name=kind]', 'waiter');
@@ -110,7 +110,7 @@ describe('e2e: manager approval in Chromium', function () {
     await page.goto(`${env.app.url}/backoffice/terminals`);
     await page.fill('#override-pin', PINS.manager);
     await page.click('#approve');
-    await page.waitForSelector('h1:has-text("Terminals")');
+    await page.waitForSelector('#terminals h2:has-text("Terminals")'); // on the devices page (issue 21)
     // a dialog holding a form whose answer replaces part of that dialog (as a refund dialog would)
     await page.evaluate(() => {
       const dialog = document.createElement('div');

@@ -103,8 +103,9 @@ describe('e2e: a dropped link loses no tap and doubles none', function () {
 
   it('a tap without a key ("one more") is not sent again, and the bar says to check the order', async () => {
     const orderId = await orderOnScreen();
+    await page.locator('#order-lines tr.line', { hasText: 'Brownie' }).locator('button.edit-line').click();
     await context.route('**/orders/*/lines/*/quantity', (route) => cut(route, 'quantity', false));
-    await page.locator('#order-lines tr.line', { hasText: 'Brownie' }).locator('button[aria-label="One more"]').click();
+    await page.click('#modal button[aria-label="One more"]');
     await page.waitForSelector('#connection-bar:has-text("not sent")');
     down = false;
     await page.waitForSelector('#connection-bar:has-text("Connection is back")', { timeout: 20_000 });

@@ -5,12 +5,15 @@ import { pairBrowser, watchPage } from '../helpers/browser';
 import { PINS } from '../helpers/client';
 import { verifyJournal } from '../../server/journal/verify';
 
-async function startSale(page: Page, url: string): Promise<number> {
+/** A counter sale started the way a cashier does: the first product tapped on the idle terminal opens it. */
+async function startSale(page: Page, url: string, category: string, product: string): Promise<number> {
   await page.goto(`${url}/terminal`);
-  await page.click('.start-buttons button:has-text("Counter")');
-  await page.waitForURL(/\/orders\/\d+$/);
+  await page.click(`.categories button:has-text("${category}")`);
+  await page.click(`#product-grid button.product:has-text("${product}")`);
+  await page.waitForURL(/\/orders\/\d+/);
+  await page.waitForSelector(`#order-lines tr.line:has-text("${product}")`);
   await page.waitForSelector('#product-grid button.product');
-  return Number(/\/orders\/(\d+)$/.exec(page.url())![1]);
+  return Number(/\/orders\/(\d+)/.exec(page.url())![1]);
 }
 
 async function addPlain(page: Page, category: string, product: string) {
@@ -29,9 +32,7 @@ describe('e2e: selling at the counter in Chromium', function () {
     const context = await env.browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await pairBrowser(context, env.app, { pin: PINS.owner });
     const watch = watchPage(page);
-    const orderId = await startSale(page, env.app.url);
-
-    await addPlain(page, 'Cakes & pastries', 'Croissant'); // 2.80
+    const orderId = await startSale(page, env.app.url, 'Cakes & pastries', 'Croissant'); // 2.80
 
     // Latte needs a size: the picker refuses to add without one, then adds with Large + oat milk
     await page.click('.categories button:has-text("Coffee")');
@@ -46,14 +47,17 @@ describe('e2e: selling at the counter in Chromium', function () {
     assert.equal(await page.locator('#modal .modal').count(), 0, 'the dialog closed');
 
     await addPlain(page, 'Cakes & pastries', 'Brownie'); // 3.50
-    const brownie = page.locator('#order-lines tr.line', { hasText: 'Brownie' });
-    await brownie.locator('button[aria-label="One more"]').click();
+    // the line editor: one more Brownie, then Done
+    await page.locator('#order-lines tr.line', { hasText: 'Brownie' }).locator('button.edit-line').click();
+    await page.click('#modal button[aria-label="One more"]');
     await page.waitForSelector('#order-lines tr.line:has-text("Brownie") td.qty:has-text("2×")');
+    await page.click('#modal #edit-done');
 
     await page.locator('#order-lines tr.line', { hasText: 'Croissant' }).locator('button.edit-line').click();
     await page.fill('#modal input[name=note]', 'warm it up');
     await page.click('#modal button:has-text("Save note")');
     await page.waitForSelector('#order-lines .note:has-text("warm it up")');
+    await page.click('#modal #edit-done');
 
     // 2.80 + (4.20 + 1.00 + 0.40) + 2 × 3.50 = 15.40
     assert.equal((await page.textContent('#order-total'))!.trim(), '€15.40');
@@ -90,7 +94,7 @@ describe('e2e: selling at the counter in Chromium', function () {
     const cb = await env.browser.newContext();
     const a = await pairBrowser(ca, env.app, { pin: PINS.cashier, name: 'A' });
     const b = await pairBrowser(cb, env.app, { pin: PINS.server, name: 'B' });
-    const orderId = await startSale(a, env.app.url);
+    const orderId = await startSale(a, env.app.url, 'Cakes & pastries', 'Croissant');
     await b.goto(`${env.app.url}/orders/${orderId}`);
     await b.waitForSelector('#product-grid button.product');
     await b.waitForFunction(() => (window as unknown as { io?: unknown }).io !== undefined);

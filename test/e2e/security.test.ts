@@ -21,7 +21,7 @@ describe('e2e: first run, pairing, PIN login and idle lock in Chromium', functio
     await page.waitForURL(/\/backoffice$/);
     assert.match((await page.textContent('main'))!, /Signed in as Ada Owner \(owner\)/);
 
-    await page.click('a:has-text("Terminals")');
+    await page.click('main a.menu-card:has-text("Devices")');
     await page.fill('input[name=name]', 'Counter 2');
     await page.selectOption('select[name=kind]', 'counter');
     await page.click('#make-code');
@@ -45,7 +45,7 @@ describe('e2e: first run, pairing, PIN login and idle lock in Chromium', functio
 
     await env.t.db('settings').insert({ key: 'idleLockSeconds', value: JSON.stringify(60), updated_at: new Date() }).onConflict('key').merge();
     env.app.clock.advance(61_000);
-    await p2.click('.start-buttons button:has-text("Counter")');
+    await p2.click('#new-sale');
     await p2.waitForURL(/\/login\?locked=1$/);
     assert.match((await p2.textContent('#idle-locked'))!, /locked itself/);
     await loginPage(p2, '5791');
@@ -71,13 +71,14 @@ describe('e2e: CSP and CSRF in Chromium', function () {
     page.on('request', (r) => {
       if (r.method() === 'POST') posts.push(r);
     });
-    await page.click('.start-buttons button:has-text("Counter")');
-    await page.waitForURL(/\/orders\/\d+$/);
+    // the first product tapped opens the sale
     await page.click('.categories button:has-text("Cakes & pastries")');
     await page.click('#product-grid button.product:has-text("Croissant")');
+    await page.waitForURL(/\/orders\/\d+/);
     await page.waitForSelector('#order-lines tr.line');
-    // the "+" button sits inside table > tbody > tr > td: it inherits the token from <body>
-    await page.click('#order-lines tr.line button[aria-label="One more"]');
+    // the line editor's "+" sits deep inside the dialog: it inherits the token from <body>
+    await page.click('#order-lines tr.line button.edit-line');
+    await page.click('#modal button[aria-label="One more"]');
     await page.waitForSelector('#order-lines td.qty:has-text("2×")');
     const plus = posts.find((r) => /\/lines\/\d+\/quantity$/.test(r.url()));
     assert.ok(plus, 'the nested button sent its request');

@@ -13,8 +13,8 @@ import { PINS, pairedClient } from '../helpers/client';
  * at least 44 px high, a dialog's buttons on screen. Each screen is stored as a picture under
  * test-results/ui/ to be looked at.
  *
- * A screen is one entry of SCREENS: a name and how to get a page showing it. The terminal, its
- * dialogs, pay, receipt and history screens join this list with the order rewrite.
+ * A screen is one entry of SCREENS: a name and how to get a page showing it. Every page, and every
+ * dialog staff meet, is here; a new page joins the list.
  */
 interface Screen {
   name: string;
@@ -39,7 +39,10 @@ const as = (role: Role) => async (env: E2EStore, context: BrowserContext, url: s
   await page.goto(env.app.url + url);
   return page;
 };
-const go = (role: Role, url: string) => (env: E2EStore, context: BrowserContext) => as(role)(env, context, url);
+const go = (role: Role, url: string | (() => string)) => (env: E2EStore, context: BrowserContext) => as(role)(env, context, typeof url === 'string' ? url : url());
+/** made in before(): an open counter sale with two lines, and a paid one */
+let saleId = 0;
+let paidId = 0;
 
 const SCREENS: Screen[] = [
   {
@@ -71,9 +74,61 @@ const SCREENS: Screen[] = [
       return page;
     },
   },
+  { name: 'terminal-idle', open: go('cashier', '/terminal') },
+  {
+    name: 'terminal-order',
+    open: async (env, context) => {
+      const page = await go('cashier', () => `/orders/${saleId}`)(env, context);
+      await page.waitForSelector('#product-grid button.product');
+      return page;
+    },
+  },
+  {
+    name: 'modifier-dialog',
+    dialog: true,
+    open: async (env, context) => {
+      const page = await go('cashier', () => `/orders/${saleId}`)(env, context);
+      await page.click('.categories button:has-text("Coffee")');
+      await page.click('#product-grid button.product:has-text("Latte")');
+      await page.waitForSelector('#modal #options-form');
+      return page;
+    },
+  },
+  {
+    name: 'line-editor',
+    dialog: true,
+    open: async (env, context) => {
+      const page = await go('cashier', () => `/orders/${saleId}`)(env, context);
+      await page.locator('#order-lines tr.line').first().click();
+      await page.waitForSelector('#modal #line-editor');
+      return page;
+    },
+  },
+  {
+    name: 'pay',
+    dialog: true,
+    open: async (env, context) => {
+      const page = await go('cashier', () => `/orders/${saleId}`)(env, context);
+      await page.click('#pay');
+      await page.waitForSelector('#modal #tendered');
+      return page;
+    },
+  },
+  {
+    name: 'receipt',
+    open: async (env, context) => {
+      const page = await go('cashier', () => `/orders/${paidId}/receipt`)(env, context);
+      await page.waitForSelector('#receipt');
+      return page;
+    },
+  },
+  { name: 'paid-order', open: go('cashier', () => `/orders/${paidId}`) },
+  { name: 'open-orders', open: go('cashier', '/orders') },
+  { name: 'history', open: go('cashier', '/orders/history') },
+  { name: 'refund', open: go('cashier', () => `/orders/${paidId}/refund`) },
   { name: 'floor', open: go('owner', '/floor') },
   { name: 'backoffice', open: go('owner', '/backoffice') },
-  { name: 'backoffice-terminals', open: go('owner', '/backoffice/terminals') },
+  { name: 'backoffice-devices', open: go('owner', '/backoffice/devices') },
   { name: 'backoffice-floor-plan', open: go('owner', '/backoffice/floor') },
   { name: 'backoffice-staff', open: go('owner', '/backoffice/staff') },
   { name: 'backoffice-settings', open: go('owner', '/backoffice/settings') },
@@ -159,6 +214,13 @@ describe('e2e: the UI kit on every screen (accessibility, sizes, screenshots)', 
       assert.equal((await owner.post(`/orders/${orderId}/lines`, { product_id: String(p.id) })).status, 200, name);
     }
     assert.ok((await owner.post(`/orders/${orderId}/send`)).status < 400, 'the order reached the kitchen');
+    saleId = Number(orderId);
+    // a paid counter sale, for the receipt, the history and the refund page
+    const sale = await owner.post('/orders', { type: 'counter' });
+    paidId = Number(/(\d+)$/.exec(sale.headers.get('HX-Redirect') ?? '')?.[1]);
+    const croissant = await env.t.db('products').where({ name: 'Croissant' }).first();
+    assert.equal((await owner.post(`/orders/${paidId}/lines`, { product_id: String(croissant.id) })).status, 200);
+    assert.equal((await owner.post(`/orders/${paidId}/payments`, { tendered: '10.00', idempotency_key: 'audit-paid-sale' })).status, 200);
   });
 
   for (const screen of SCREENS) {

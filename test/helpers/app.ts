@@ -11,6 +11,7 @@ import { createEventBus, type EventBus } from '../../server/events';
 import { OutboxWorker } from '../../server/outbox/worker';
 import { WEBHOOK_TOPIC } from '../../server/webhooks/service';
 import { webhookTopic } from '../../server/webhooks/worker';
+import { PRINT_TOPIC, PrinterPool, printTopic } from '../../server/printing/service';
 import type { App } from '../../server/app';
 import { testConfig } from './config';
 import { testLog } from './log';
@@ -26,11 +27,13 @@ export interface TestApp {
   events: EventBus;
   /** the app's outbox worker, delivering webhooks */
   outbox: OutboxWorker;
+  /** the printers' drivers the print queue uses (short timeouts: see bootApp's `printing`) */
+  printers?: PrinterPool;
   close(): Promise<void>;
 }
 
 /** Boots the real app in-process on port 0 over the given database. */
-export async function bootApp(db: Db, opts: { clock?: FakeClock; config?: Config; webhookTimeoutMs?: number } = {}): Promise<TestApp> {
+export async function bootApp(db: Db, opts: { clock?: FakeClock; config?: Config; webhookTimeoutMs?: number; printing?: { ackTimeoutMs?: number; connectTimeoutMs?: number; statusTimeoutMs?: number } } = {}): Promise<TestApp> {
   const clock = opts.clock ?? new FakeClock();
   const config = opts.config ?? testConfig();
   await seedSettings(db, clock as Clock, {});
@@ -38,16 +41,22 @@ export async function bootApp(db: Db, opts: { clock?: FakeClock; config?: Config
   const secretKey = config.SECRET_KEY!;
   // wired as main.ts wires them
   const events = createEventBus(testLog);
-  const outbox = new OutboxWorker({ db, clock, log: testLog, pollMs: 100, topics: { [WEBHOOK_TOPIC]: webhookTopic({ db, timeoutMs: opts.webhookTimeoutMs ?? 2000 }) } });
+  const printers = new PrinterPool({ dataDir: config.dataDir, ackTimeoutMs: 2000, connectTimeoutMs: 1000, statusTimeoutMs: 500, ...opts.printing });
+  const outbox = new OutboxWorker({
+    db, clock, log: testLog, pollMs: 100,
+    topics: { [WEBHOOK_TOPIC]: webhookTopic({ db, timeoutMs: opts.webhookTimeoutMs ?? 2000 }), [PRINT_TOPIC]: printTopic({ db, clock, log: testLog, events, pool: printers }) },
+  });
   events.subscribe('outbox:written', () => outbox.wake());
+  events.subscribe('ticket:created', () => outbox.wake()); // a send's chits are print jobs, written with its tickets (server/printing/)
   outbox.start();
-  const app = createApp({ config, db, clock, log: testLog, realtime, secretKey, events });
+  const app = createApp({ config, db, clock, log: testLog, realtime, secretKey, events, printers });
   const http = await listen(app, { port: 0, host: '127.0.0.1', timeoutMs: 5000, log: testLog, authorize: socketAuthorizer(db, secretKey) });
   realtime.io = http.io;
   return {
-    url: `http://127.0.0.1:${http.port}`, db, clock, config, http, app, events, outbox,
+    url: `http://127.0.0.1:${http.port}`, db, clock, config, http, app, events, outbox, printers,
     close: async () => {
       await outbox.stop();
+      await printers.close();
       await http.close();
     },
   };

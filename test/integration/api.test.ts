@@ -132,7 +132,7 @@ describe('the integration API (/api/v1)', function () {
     assert.ok(all.body.items.length >= 40);
     const bySku = await api.call<Items<ProductJson>>('GET', '/products?sku=RET-MUG', { token });
     assert.deepEqual(bySku.body.items.map((p: { name: string }) => p.name), ['Café mug']);
-    const byBarcode = await api.call<Items<ProductJson>>('GET', '/products?barcode=4260123450048', { token });
+    const byBarcode = await api.call<Items<ProductJson>>('GET', '/products?barcode=4260123450045', { token });
     assert.equal(byBarcode.body.items[0].name, 'Ground coffee 500 g');
     const latte = await store.product('Latte');
     const detail = await api.call<ProductDetail>('GET', `/products/${latte.id}`, { token });
@@ -313,6 +313,65 @@ describe('the integration API (/api/v1)', function () {
     assert.equal((await api.call('DELETE', `/webhooks/${created.body.id}`, { token })).status, 204);
     assert.equal((await api.call('DELETE', `/webhooks/${created.body.id}`, { token })).status, 404);
     await t.db('settings').where({ key: 'webhooksAllowPrivateTargets' }).update({ value: 'false' });
+  });
+
+  it('sets up printers (devices:admin): added with their routes, listed, shown with live status and queue, changed, test-printed', async () => {
+    type PrinterJson = { id: number; name: string; address: string; paperWidth: number; columns: number; stationIds: number[]; terminalIds: number[]; waiting: number };
+    const kitchen = await t.db('stations').where({ name: 'Kitchen' }).first();
+    const made = await api.call<PrinterJson>('POST', '/printers', { token, json: { name: 'API printer', address: 'simulator', stationIds: [kitchen.id] } });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    assert.equal(made.body.columns, 48, '80 mm and 48 columns unless told');
+    assert.deepEqual(made.body.stationIds, [kitchen.id]);
+    assert.equal((await api.call('POST', '/printers', { token, json: { name: 'API printer', address: 'simulator' } })).status, 409);
+    assert.equal((await api.call('POST', '/printers', { token, json: { name: 'Bad', address: 'not an address' } })).status, 400);
+    assert.ok((await api.call<Items<PrinterJson>>('GET', '/printers', { token })).body.items.some((p) => p.id === made.body.id));
+    const changed = await api.call<PrinterJson>('PATCH', `/printers/${made.body.id}`, { token, json: { paperWidth: 58 } });
+    assert.equal(changed.status, 200);
+    assert.equal(changed.body.columns, 32, 'a 58 mm printer prints 32 columns');
+    assert.equal((await api.call('PATCH', `/printers/${made.body.id}`, { token, json: { columns: 48 } })).status, 400);
+    assert.equal((await api.call('PATCH', '/printers/999999', { token, json: { name: 'x' } })).status, 404);
+    const test = await api.call<{ jobId: number }>('POST', `/printers/${made.body.id}/test`, { token });
+    assert.equal(test.status, 202);
+    await until('the test page printed', async () => (await t.db('print_jobs').where({ id: test.body.jobId }).first()).state === 'printed');
+    const one = await api.call<PrinterJson & { status: { state: string }; queue: { waiting: unknown[]; recent: Array<{ id: number; kind: string }> } }>('GET', `/printers/${made.body.id}`, { token });
+    assert.equal(one.status, 200);
+    assert.equal(one.body.status.state, 'ready');
+    assert.deepEqual(one.body.queue.recent.map((j) => [j.id, j.kind]), [[test.body.jobId, 'test']]);
+    assert.equal((await api.call('GET', '/printers/999999', { token })).status, 404);
+    assert.equal((await api.call('POST', '/printers/999999/test', { token })).status, 404);
+  });
+
+  it('binds scanners (devices:admin): listed, bound to a terminal, changed field by field, removed', async () => {
+    // the behaviour is test/integration/scan-to-order.test.ts's; here each documented answer is produced once
+    type ScannerJson = { id: number; name: string; kind: string; terminalId: number | null; enabled: boolean; state: string };
+    const till = (await t.db('terminals').insert({ name: 'API till', kind: 'counter', token_hash: 'x', created_at: new Date() }).returning('id'))[0].id;
+    const made = await api.call<ScannerJson>('POST', '/scanners', { token, json: { name: 'API scanner', vendorId: 0x05e0, productId: 0x1200, terminalId: till } });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    assert.deepEqual([made.body.kind, made.body.terminalId, made.body.enabled], ['hid', Number(till), true]);
+    assert.equal((await api.call('POST', '/scanners', { token, json: { name: 'Nowhere' } })).status, 422);
+    assert.equal((await api.call('POST', '/scanners', { token, json: { name: 'X', vendorId: 70000, productId: 1 } })).status, 400);
+    assert.ok((await api.call<Items<ScannerJson>>('GET', '/scanners', { token })).body.items.some((s) => s.id === made.body.id));
+    assert.equal((await api.call<ScannerJson>('GET', `/scanners/${made.body.id}`, { token })).body.name, 'API scanner');
+    const off = await api.call<ScannerJson>('PATCH', `/scanners/${made.body.id}`, { token, json: { enabled: false } });
+    assert.deepEqual([off.status, off.body.enabled, off.body.terminalId, off.body.state], [200, false, Number(till), 'disabled']);
+    assert.equal((await api.call('PATCH', `/scanners/${made.body.id}`, { token, json: { terminalId: 999999 } })).status, 422);
+    assert.equal((await api.call('PATCH', `/scanners/${made.body.id}`, { token, json: { kind: 'laser' } })).status, 400);
+    assert.equal((await api.call('PATCH', '/scanners/999999', { token, json: { enabled: true } })).status, 404);
+    assert.equal((await api.call('GET', '/scanners/999999', { token })).status, 404);
+    assert.equal((await api.call('DELETE', `/scanners/${made.body.id}`, { token })).status, 204);
+    assert.equal((await api.call('DELETE', `/scanners/${made.body.id}`, { token })).status, 404);
+  });
+
+  it('shows the ledger shipping status and ships on demand (ledger:admin); off while no ledger is set', async () => {
+    // the behaviour is test/integration/ledger-shipping.test.ts's; here each documented answer is produced once
+    type LedgerJson = { enabled: boolean; journalHead: number; backlog: number; lastError: string | null };
+    const status = await api.call<LedgerJson>('GET', '/ledger/status', { token });
+    assert.equal(status.status, 200, JSON.stringify(status.body));
+    assert.equal(status.body.enabled, false, 'no ledger URL in this store');
+    assert.equal(status.body.backlog, status.body.journalHead, 'nothing shipped: the whole journal waits');
+    const shipped = await api.call<LedgerJson>('POST', '/ledger/ship', { token });
+    assert.equal(shipped.status, 200, JSON.stringify(shipped.body));
+    assert.equal(shipped.body.backlog, status.body.backlog, 'with no ledger set, shipping sends nothing and loses nothing');
   });
 
   it('rate-limits per token', async () => {

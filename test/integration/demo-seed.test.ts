@@ -3,6 +3,7 @@ import { seedDemo } from '../../server/demo/seed';
 import { FakeClock } from '../helpers/clock';
 import { createTestDb, type TestDb } from '../helpers/pg';
 import { verifyPin } from '../../server/auth/pin';
+import { checkBarcode } from '../../drivers/scanner/barcode';
 
 async function count(t: TestDb, table: string, where?: Record<string, unknown>): Promise<number> {
   const q = t.db(table);
@@ -30,6 +31,8 @@ describe('the demo seed', () => {
     const priced = await t.db('modifiers').where('price_delta', '>', 0).count<{ n: string }[]>('* as n');
     assert.ok(Number(priced[0].n) > 5, 'extras carry prices');
     assert.ok((await count(t, 'product_barcodes')) >= 5, 'retail items carry barcodes');
+    const badCodes = ((await t.db('product_barcodes').pluck('barcode')) as string[]).filter((b) => !checkBarcode(b).valid);
+    assert.deepEqual(badCodes, [], 'every demo barcode has a right check digit, so a scanner can sell it');
     const roles = (await t.db('staff').pluck('role')).sort();
     assert.deepEqual(roles, ['cashier', 'manager', 'owner', 'server']);
     const owner = await t.db('staff').where({ role: 'owner' }).first();

@@ -211,7 +211,7 @@ describe('selling at the counter (HTTP, as htmx sends it)', () => {
   });
 
   it('finds products by name, SKU and barcode', async () => {
-    const byBarcode = await c.get(`/terminal/products?q=4260123450048&order=1`);
+    const byBarcode = await c.get(`/terminal/products?q=4260123450045&order=1`);
     assert.match(byBarcode.text, /Ground coffee 500 g/);
     const bySku = await c.get(`/terminal/products?q=RET-MUG&order=1`);
     assert.match(bySku.text, /Café mug/);

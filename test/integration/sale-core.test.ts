@@ -67,12 +67,13 @@ describe('the sale core: concurrent terminals, failures inside a change', functi
     assert.equal((await t.db('order_lines').where({ id: line.id }).first()).quantity, 40);
   });
 
-  it('the "+" and "−" buttons the panel draws send a delta, not a quantity', async () => {
+  it('the "+" and "−" buttons the line editor draws send a delta, not a quantity', async () => {
     const id = await newOrder(terminals[0]);
-    const panel = await terminals[0].get(`/orders/${id}/panel`);
-    assert.match(panel.text, /hx-vals='\{"delta": "1"\}'/);
-    assert.match(panel.text, /hx-vals='\{"delta": "-1"\}'/);
-    assert.doesNotMatch(panel.text, /hx-vals='\{"quantity"/);
+    const line = await t.db('order_lines').where({ order_id: id }).first();
+    const editor = await terminals[0].get(`/orders/${id}/lines/${line.id}/edit`);
+    assert.match(editor.text, /hx-vals='\{"delta": "1", "editor": "1"\}'/);
+    assert.match(editor.text, /hx-vals='\{"delta": "-1", "editor": "1"\}'/);
+    assert.doesNotMatch(editor.text, /hx-vals='\{"quantity"/);
   });
 
   it('a form that sets a value carries the version it was drawn from, and is refused with a message when the order moved on', async () => {

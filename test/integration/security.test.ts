@@ -321,7 +321,7 @@ describe('staff, terminals and security', function () {
     const pages = [
       await owner.get('/backoffice/staff', { htmx: false }),
       await owner.get('/backoffice/audit', { htmx: false }),
-      await owner.get('/backoffice/terminals', { htmx: false }),
+      await owner.get('/backoffice/devices', { htmx: false }), // the terminals' page (issue 21)
       await evilStaff.get(`/terminal/products?category=${product.category_id}&order=${orderId}`),
       await evilStaff.post(`/orders/${orderId}/lines`, { product_id: String(product.id) }),
       await evilStaff.get(`/orders/${orderId}`, { htmx: false }),

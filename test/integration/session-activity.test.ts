@@ -72,6 +72,20 @@ describe("a terminal's and a staff session's state, read per request", function 
     assert.equal(await screen(c), '302 /login?locked=1', 'idle past the limit: locked');
   });
 
+  it("a page's background request (a poll, a refresh after another terminal's change) keeps no session awake and ends none", async () => {
+    const c = await pairedClient(app, { pin: PINS.server, name: 'Left alone' });
+    const id = sessionOf(c);
+    const start = await written(id);
+    const poll = () => c.get('/terminal/products?category=1', { headers: { 'X-Background': '1' } });
+    app.clock.advance(100_000);
+    assert.equal((await poll()).status, 200, 'answered while the session is awake');
+    assert.equal(await written(id), start, 'not activity');
+    app.clock.advance(21_000); // 121 s since the last tap: idle
+    assert.notEqual((await poll()).status, 200, 'refused once idle');
+    assert.equal((await t.db('sessions').where({ id }).first()).ended_at, null, 'the poll did not end it');
+    assert.equal(await screen(c), '302 /login?locked=1', 'the next tap finds the lock and says so');
+  });
+
   it('never moves a time back and leaves an ended session alone', async () => {
     const c = await pairedClient(app, { pin: PINS.server, name: 'Writes' });
     const id = sessionOf(c);

@@ -17,6 +17,10 @@ import * as m0015 from './0015_drop_change_notices';
 import * as m0016 from './0016_void_idempotency_key';
 import * as m0017 from './0017_outbox';
 import * as m0018 from './0018_request_keys';
+import * as m0020 from './0020_history_indexes';
+import * as m0021 from './0021_printers';
+import * as m0022 from './0022_scanners';
+import * as m0023 from './0023_ledger';
 
 /**
  * Every migration, in order, bundled as a static list so the binary, the CLI and the tests run
@@ -41,6 +45,10 @@ const migrations: Array<[string, Knex.Migration]> = [
   ['0016_void_idempotency_key', m0016],
   ['0017_outbox', m0017],
   ['0018_request_keys', m0018],
+  ['0020_history_indexes', m0020],
+  ['0021_printers', m0021],
+  ['0022_scanners', m0022],
+  ['0023_ledger', m0023],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -3,6 +3,7 @@ import { audit } from '../audit/service';
 import { businessDate } from '../business-date';
 import { conflict, invalid, notFound, unprocessable } from '../errors';
 import { appendEntry } from '../journal/service';
+import { PRINT_TOPIC, queueRefundReceipt } from '../printing/service';
 import { allocate, divRound, formatMoney, type Minor } from '../money';
 import { getSettings } from '../settings/service';
 import { emitEvent, WEBHOOK_TOPIC } from '../webhooks/service';
@@ -134,9 +135,12 @@ export async function refundOrder(deps: OrderDeps, orderId: number, req: RefundR
     });
     await emitEvent(trx, deps.clock, 'refund.created', { refundId: refund.id, orderId, receiptNo: entry.receipt_no, total, currency: settings.currency, reason: req.reason });
     await trx('refund_lines').insert(picked.map((p) => ({ refund_id: refund.id, order_line_id: p.line.id, quantity: p.quantity, net: p.net, tax: p.tax })));
-    return { refundId: refund.id as number, total, receiptNo: entry.receipt_no!, replayed: false };
+    // its receipt on the terminal's printer, with the drawer (server/printing/)
+    const printed = await queueRefundReceipt(trx, deps.clock, { refundId: refund.id, orderId, terminalId: actor.terminalId });
+    return { refundId: refund.id as number, total, receiptNo: entry.receipt_no!, replayed: false, printed: printed !== null };
   });
   if (!result.replayed) deps.events.publish('outbox:written', { topic: WEBHOOK_TOPIC });
+  if ('printed' in result && result.printed) deps.events.publish('outbox:written', { topic: PRINT_TOPIC });
   return result;
 }
 

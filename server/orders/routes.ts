@@ -17,6 +17,7 @@ import { audit } from '../audit/service';
 import * as kitchen from '../kitchen/service';
 import type { KitchenDeps } from '../kitchen/service';
 import { merged } from '../merge';
+import { receiptPrinterOf } from '../printing/service';
 import { findOrder } from './queries';
 import { setLinePlace, setOrderType } from './placing';
 import { startSale } from './start-sale';
@@ -96,7 +97,9 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
     const categories = await listCategories(deps.db);
     const settings = await settingsFor(ctx.state, deps.db);
     const open = await orders.openOrders(deps.db);
-    render(ctx, 'orders/terminal.html', null, { categories, settings, openOrders: open, order: null, saleType: type, saleKey: newKey(), category });
+    // a terminal with a receipt printer has its cash drawer behind it: "No sale" opens it (server/printing/)
+    const receiptPrinter = await receiptPrinterOf(deps.db, ctx.state.auth.terminal?.id);
+    render(ctx, 'orders/terminal.html', null, { categories, settings, openOrders: open, order: null, saleType: type, saleKey: newKey(), category, receiptPrinter });
   });
 
   router.get('/terminal/products', need('order:sell'), validate(schema.ProductSearch, 'query'), async (ctx) => {

@@ -41,6 +41,17 @@ export async function queueSaleReceipt(trx: Trx, clock: Clock, sale: { orderId: 
 }
 
 /** A drawer pulse through the terminal's receipt printer (a cash part payment). Nothing without a printer. */
+/**
+ * A refund's receipt on the terminal's receipt printer, inside the refund's transaction, the drawer
+ * opened first (the cash goes back out of it). None: the refund page is printed in the browser.
+ */
+export async function queueRefundReceipt(trx: Trx, clock: Clock, refund: { refundId: number; orderId: number; terminalId?: number | null }): Promise<number | null> {
+  const printer = await receiptPrinterOf(trx, refund.terminalId);
+  if (!printer) return null;
+  await queueJob(trx, clock, printer, { kind: 'drawer', at: clock.now().toISOString() }, {});
+  return queueJob(trx, clock, printer, await refundInput(trx, refund.refundId, false), { orderId: refund.orderId });
+}
+
 export async function queueDrawerKick(trx: Trx, clock: Clock, terminalId: number | null | undefined, events?: Publisher): Promise<number | null> {
   const printer = await receiptPrinterOf(trx, terminalId);
   if (!printer) return null;

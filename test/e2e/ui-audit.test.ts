@@ -129,6 +129,7 @@ const SCREENS: Screen[] = [
   { name: 'floor', open: go('owner', '/floor') },
   { name: 'backoffice', open: go('owner', '/backoffice') },
   { name: 'backoffice-devices', open: go('owner', '/backoffice/devices') },
+  { name: 'backoffice-ledger', open: go('owner', '/backoffice/ledger') },
   { name: 'backoffice-floor-plan', open: go('owner', '/backoffice/floor') },
   { name: 'backoffice-staff', open: go('owner', '/backoffice/staff') },
   { name: 'backoffice-settings', open: go('owner', '/backoffice/settings') },

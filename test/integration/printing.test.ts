@@ -172,6 +172,26 @@ describe('printing: receipts, chits, the drawer and the durable print queue', fu
     assert.ok(await t.db('audit_log').where({ action: 'reprint' }).first());
   });
 
+  it('a refund prints its refund receipt on the terminal\'s printer, the drawer opened first for the cash back', async () => {
+    const { fake: f, address } = await fake(48);
+    const { c, id } = await terminal('Counter refunds');
+    await addPrinter({ name: 'Refund printer', address, terminalIds: [id] });
+    const orderId = await openOrder(c);
+    await add(c, orderId, 'Café mug');
+    await pay(c, orderId, '20.00');
+    await until('the receipt printed', () => f.printed.length === 1);
+    const pulses = () => f.printed.reduce((n, p) => n + p.drawerPulses.length, 0);
+    const before = pulses();
+    const r = await c.post(`/orders/${orderId}/refunds`, { reason: 'chipped mug', scope: 'all', idempotency_key: crypto.randomUUID() });
+    assert.equal(r.status, 200, r.text);
+    await until('the refund receipt printed', () => f.printed.some((p) => has(p, /REFUND/)));
+    const slip = f.printed.find((p) => has(p, /REFUND/))!;
+    assert.ok(has(slip, /chipped mug/), texts(slip).join('\n'));
+    assert.ok(has(slip, /Café mug/));
+    assert.equal(pulses(), before + 1, 'the drawer opened once for the cash back');
+    assert.deepEqual(f.errors, []);
+  });
+
   it('a terminal without a receipt printer keeps the browser print: the receipt and guest-check pages', async () => {
     const { c } = await terminal('Tablet without printer');
     const orderId = await openOrder(c);

@@ -4,6 +4,7 @@ import { businessDate } from '../business-date';
 import { conflict, invalid, notFound, unprocessable } from '../errors';
 import { appendEntry } from '../journal/service';
 import { PRINT_TOPIC, queueRefundReceipt } from '../printing/service';
+import { assertLedgerCompared } from '../ledger/service';
 import { allocate, divRound, formatMoney, type Minor } from '../money';
 import { getSettings } from '../settings/service';
 import { emitEvent, WEBHOOK_TOPIC } from '../webhooks/service';
@@ -28,6 +29,7 @@ export async function voidOrder(deps: OrderDeps, orderId: number, reason: string
     const settings = await getSettings(trx);
     const lines = await orderLines(trx, orderId);
     const { record, totals } = orderRecord(order, settings, actor, lines, await lineModifiers(trx, lines.map((l) => l.id)));
+    await assertLedgerCompared(trx); // a void takes a receipt number: none issued twice after a restore (server/ledger/)
     const entry = await appendEntry(trx, deps.clock, { kind: 'void', record: { ...record, reason }, voids: totals.total });
     const now = deps.clock.now();
     await trx('orders').where({ id: orderId }).update({
@@ -99,6 +101,7 @@ export async function refundOrder(deps: OrderDeps, orderId: number, req: RefundR
       r.net += p.net;
       byRate.set(p.line.tax_rate_id, r);
     }
+    await assertLedgerCompared(trx); // a refund takes a receipt number: none issued twice after a restore (server/ledger/)
     const entry = await appendEntry(trx, deps.clock, {
       kind: 'refund',
       record: {

@@ -8,6 +8,7 @@ import { PINS } from '../helpers/client';
 import { assertChainsEqual, bootLedgerApp, LEDGER_SECRET, pairWith, pointAt, seller, type LedgerApp } from '../helpers/ledger';
 import { createTestDb, testCluster, type TestDb } from '../helpers/pg';
 import { seedStore } from '../helpers/store';
+import * as orders from '../../server/orders/service';
 
 /**
  * Issue 25: the store's database restored from an older backup while the cloud ledger holds
@@ -115,6 +116,16 @@ describe('a store restored from an older backup while the cloud ledger is ahead'
     assert.match(refused.body.title as string, /restored from a backup/);
     assert.equal((await listEntries(db, 0, 100)).length, 10, 'no receipt number was issued');
     assert.equal(Number((await db('payments').count<{ n: string }[]>('* as n'))[0].n), 10, 'and no payment kept');
+    // a refund and a void take receipt numbers too: they wait as well
+    const deps = { db, clock: app.clock, events: { publish: () => undefined } };
+    const paid = await db('orders').where({ status: 'paid' }).first();
+    const waits = (e: { id?: string }) => e.id === 'ledger-restore-check';
+    await assert.rejects(orders.refundOrder(deps, paid.id, { reason: 'restored refund', idempotencyKey: 'restored-refund-1' }), waits);
+    const open = await orders.openOrder(deps, { type: 'counter' });
+    await orders.addLine(deps, open.id, { productId: brownie, quantity: 1, modifierIds: [], note: null });
+    await assert.rejects(orders.voidOrder(deps, open.id, 'restored void'), waits);
+    assert.equal((await listEntries(db, 0, 100)).length, 10, 'no receipt number was issued for them either');
+    assert.equal(Number((await db('refunds').count<{ n: string }[]>('* as n'))[0].n), 0);
     const owner = await pairWith(app, { pin: PINS.owner, kind: 'back_office', name: 'Office' });
     assert.match((await owner.get('/backoffice/ledger', { htmx: false })).text, /id="ledger-restore"/);
     const till = await pairWith(app, { pin: PINS.cashier });

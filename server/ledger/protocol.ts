@@ -64,17 +64,22 @@ export async function postBatch(t: LedgerTarget, secret: string, batchId: string
     if (!isSeq(n)) return { kind: 'failed', status: s, error: `HTTP ${s} without a valid ackedThrough` };
     return { kind: 'acked', status: s, ackedThrough: n };
   }
-  if (s === 409 && isSeq(body?.expectedSeq) && body.expectedSeq >= 1) return { kind: 'expected', status: 409, expectedSeq: body.expectedSeq };
-  if (s === 422) return { kind: 'fork', status: 422, atSeq: isSeq(body?.atSeq) ? body.atSeq : null, error: typeof body?.error === 'string' ? body.error.slice(0, 300) : 'a different entry' };
+  const expectedSeq = body?.expectedSeq;
+  const atSeq = body?.atSeq;
+  const said = typeof body?.error === 'string' ? body.error : undefined;
+  if (s === 409 && isSeq(expectedSeq) && expectedSeq >= 1) return { kind: 'expected', status: 409, expectedSeq };
+  if (s === 422) return { kind: 'fork', status: 422, atSeq: isSeq(atSeq) ? atSeq : null, error: said?.slice(0, 300) ?? 'a different entry' };
   if (s === 401) return { kind: 'bad-signature', status: 401, error: 'The cloud ledger refused the signature (HTTP 401): the store secret is wrong. Set it again on the Ledger page.' };
-  return { kind: 'failed', status: s, error: `HTTP ${s}${typeof body?.error === 'string' ? `: ${body.error.slice(0, 200)}` : ''}` };
+  return { kind: 'failed', status: s, error: `HTTP ${s}${said !== undefined ? `: ${said.slice(0, 200)}` : ''}` };
 }
 
 /** What the ledger holds of this store; throws (with a message for the status) when it cannot tell. */
 export async function getHead(t: LedgerTarget, signal: AbortSignal): Promise<LedgerHead> {
   const body = parseJson(await getText(t, '/head', signal));
-  if (!isSeq(body?.ackedThrough) || typeof body.hash !== 'string' || !HASH.test(body.hash)) throw new Error('The cloud ledger answered its head without ackedThrough and hash.');
-  return { ackedThrough: body.ackedThrough, hash: body.hash };
+  const ackedThrough = body?.ackedThrough;
+  const hash = body?.hash;
+  if (!isSeq(ackedThrough) || typeof hash !== 'string' || !HASH.test(hash)) throw new Error('The cloud ledger answered its head without ackedThrough and hash.');
+  return { ackedThrough, hash };
 }
 
 /** Up to `limit` entries after `afterSeq`, in order, as the ledger holds them (not yet verified). */
@@ -84,8 +89,8 @@ export async function getEntries(t: LedgerTarget, afterSeq: number, limit: numbe
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     const e = parseJson(line);
-    if (!e || typeof e !== 'object') throw new Error('The cloud ledger sent an entry that is not JSON.');
-    out.push(e as JournalEntry);
+    if (!e) throw new Error('The cloud ledger sent an entry that is not JSON.');
+    out.push(e as unknown as JournalEntry);
   }
   return out;
 }
@@ -104,10 +109,11 @@ async function getText(t: LedgerTarget, path: string, signal: AbortSignal): Prom
   return text;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function parseJson(text: string): any {
+/** A JSON object's fields, or undefined for anything else (not JSON, an array, a number). */
+function parseJson(text: string): Record<string, unknown> | undefined {
   try {
-    return JSON.parse(text);
+    const v: unknown = JSON.parse(text);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }

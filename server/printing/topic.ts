@@ -9,6 +9,7 @@ import type { JobMarks } from './layouts';
 import { ownMarks, type PrintJobRow } from './jobs';
 import type { PrinterPool } from './pool';
 import { fingerprint, renderFor, type PrinterRow } from './render';
+import { untilAborted } from '../abort';
 
 export interface PrintTopicOptions {
   db: Db;
@@ -177,14 +178,4 @@ function notReadyText(s: PrinterStatus): string {
   if (s.coverOpen) return 'has its cover open: close it.';
   if (s.error) return 'reports an error: check the cutter and the paper path, then switch it off and on.';
   return 'is offline: check it.';
-}
-
-/** `p`, or a rejection as soon as `signal` aborts. */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new Error('aborted'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new Error('aborted'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }

@@ -6,6 +6,7 @@ import { getSettings } from '../settings/service';
 import { signBody } from './service';
 import { postTo } from './send';
 import { resolveTarget, type Lookup } from './target';
+import { untilAborted } from '../abort';
 
 export interface WebhookTopicOptions {
   db: Db;
@@ -71,14 +72,4 @@ export function webhookTopic(o: WebhookTopicOptions): TopicHandler<WebhookAttemp
       await trx('webhook_deliveries').where({ id: delivery.id }).update({ last_status: status });
     },
   };
-}
-
-/** `p`, or a rejection as soon as `signal` aborts (a name lookup cannot be cancelled, only left). */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new Error('aborted'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new Error('aborted'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }

@@ -1,14 +1,9 @@
 import crypto from 'node:crypto';
-import canonicalize from 'canonicalize';
+import { canonicalJson } from './canonical';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** RFC 8785 (JSON Canonicalization Scheme) serialisation. */
-export function canonicalJson(value: unknown): string {
-  const s = canonicalize(value);
-  if (s === undefined) throw new TypeError('value cannot be canonicalised');
-  return s;
-}
+export { canonicalJson };
 
 /** hash = hex(SHA-256(prev_hash + canonical)), canonical = the entry without `hash`, by RFC 8785. */
 export function entryHash(entry: Record<string, unknown>): string {

@@ -3,6 +3,7 @@ import type { Db, DbOrTrx, Trx } from '../db/knex';
 import { audit } from '../audit/service';
 import { conflict, invalid } from '../errors';
 import { entryAt, journalHead } from '../journal/sync';
+import { makeRoomForRestoredRecords } from '../orders/service';
 import { BusinessSettings } from '../settings/schema';
 import { getSettings } from '../settings/service';
 import { getHead, type LedgerHead } from './protocol';
@@ -113,7 +114,10 @@ export async function assertLedgerCompared(trx: Trx): Promise<void> {
 export async function markRestored(db: Db): Promise<boolean> {
   const s = await getSettings(db);
   if (!s.ledgerUrl || !s.ledgerStoreId) return false;
-  await updateState(db, { restore_pending: true });
+  await db.transaction(async (trx) => {
+    await updateState(trx, { restore_pending: true });
+    await makeRoomForRestoredRecords(trx); // rows made here before the comparison never take an id the ledger's entries use
+  });
   return true;
 }
 

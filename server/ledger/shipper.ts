@@ -3,6 +3,7 @@ import type { Db } from '../db/knex';
 import type { Logger } from '../logger';
 import { listEntries } from '../journal/service';
 import { AdoptError, adoptEntries, entryAt, journalHead } from '../journal/sync';
+import { replayEntries } from '../orders/service';
 import { getSettings } from '../settings/service';
 import { encodeBatch, type EncodedBatch } from './encode';
 import { getEntries, getHead, postBatch, type LedgerHead, type LedgerTarget } from './protocol';
@@ -222,7 +223,11 @@ export class LedgerShipper {
         return this.forked(after, `The cloud ledger's entry ${after + 1} does not follow this store's entry ${after}.`);
       }
       try {
-        await this.o.db.transaction((trx) => adoptEntries(trx, entries));
+        await this.o.db.transaction(async (trx) => {
+          await adoptEntries(trx, entries);
+          // the orders, payments and refunds the backup lacked, from the entries' records: reports agree with the journal again
+          await replayEntries(trx, entries);
+        });
       } catch (err) {
         if (!(err instanceof AdoptError)) throw err;
         // a sale here took the number the ledger's entry has: two chains

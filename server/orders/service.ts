@@ -15,6 +15,7 @@ export { addLineIn, openOrder, openOrderWithLines, reserveOrderNumber, type NewL
 export { addLine, compLine, type EditOptions, compsFor, overridePrice, removeLine, setCustomerName, setLineDiscount, setNote, setOrderDiscount, setParked, setQuantity } from './lines';
 export { closeSale, tenderCash, tenderCashAndView, type Sale, type TenderResult } from './tender';
 export { refundOrder, voidOrder, type RefundRequest } from './refund';
+export { makeRoomForRestoredRecords, replayEntries, type ReplayEntry } from './replay';
 export { getOrderView, type OrderView } from './views';
 export { claimRequestKey, orderOfRequestKey, pruneRequestKeys } from './request-keys';
 export { recompute, toDiscount, toMinor, totalsFor } from './totals';

@@ -20,6 +20,46 @@ import * as orders from '../../server/orders/service';
  *
  * The backup is a real copy of the store's database (CREATE DATABASE … TEMPLATE) taken part way.
  */
+/**
+ * The rows reports and the export read agree with the journal: every sale and void entry's order
+ * closed as the entry says, with its lines and tenders; every refund entry's refund with its
+ * lines. The open order made on the restored store before the comparison kept its id and moved
+ * to a number no journal order has.
+ */
+async function assertRowsFollowJournal(db: Db, localOpenId: number): Promise<void> {
+  const entries = await listEntries(db, 0, 1000);
+  const numbers = new Set<string>();
+  for (const e of entries) {
+    const rec = e as Record<string, unknown> & { lines: Array<{ line_id: number; net: number; quantity: number }>; total: number; tenders?: Array<{ amount: number }> };
+    if (e.kind === 'sale' || e.kind === 'void') {
+      const o = await db('orders').where({ id: rec.order_id }).first();
+      assert.ok(o, `entry ${e.seq}: its order ${String(rec.order_id)} exists`);
+      assert.equal(o.status, e.kind === 'sale' ? 'paid' : 'voided', `entry ${e.seq}: the order's status`);
+      assert.deepEqual([o.receipt_no, o.journal_seq, o.total, o.number, o.business_date], [e.receipt_no, e.seq, rec.total, rec.order_number, rec.business_date], `entry ${e.seq}: the order's numbers and total`);
+      const lines = await db('order_lines').where({ order_id: o.id }).orderBy('id').select('id', 'net', 'quantity');
+      assert.deepEqual(lines.map((l) => [l.id, l.net, l.quantity]), rec.lines.map((l) => [l.line_id, l.net, l.quantity]), `entry ${e.seq}: the order's lines`);
+      const paid = (await db('payments').where({ order_id: o.id }).select('amount')).map((p) => p.amount);
+      assert.deepEqual(paid, (rec.tenders ?? []).map((t) => t.amount), `entry ${e.seq}: the order's payments`);
+      numbers.add(`${String(rec.business_date)} ${String(rec.order_number)}`);
+    } else if (e.kind === 'refund') {
+      const f = await db('refunds').where({ receipt_no: e.receipt_no }).first();
+      assert.ok(f, `entry ${e.seq}: its refund exists`);
+      assert.deepEqual([f.order_id, f.journal_seq, f.total], [rec.order_id, e.seq, -rec.total], `entry ${e.seq}: the refund`);
+      const lines = await db('refund_lines').where({ refund_id: f.id }).select('order_line_id', 'net');
+      assert.deepEqual(lines.map((l) => [l.order_line_id, -l.net]), rec.lines.map((l) => [l.line_id, l.net]), `entry ${e.seq}: the refund's lines`);
+    }
+  }
+  const paidTotal = await db('payments').sum<{ s: string }[]>('amount as s');
+  const salesTotal = entries.filter((e) => e.kind === 'sale').reduce((s, e) => s + (e.total as number), 0);
+  assert.equal(Number(paidTotal[0].s), salesTotal, 'the payments add up to the sales in the journal');
+  const local = await db('orders').where({ id: localOpenId }).first();
+  assert.equal(local.status, 'open', 'the order opened before the comparison is still open');
+  assert.ok(!numbers.has(`${String(local.business_date)} ${String(local.number)}`), `it moved off the journal's order number (#${String(local.number)})`);
+  assert.ok(!entries.some((e) => e.order_id === local.id), 'its id is none of the journal\'s');
+  const restored = await db('orders').where({ restored: true }).orderBy('id').pluck('receipt_no');
+  assert.deepEqual(restored.map(Number).sort((a, b) => a - b), [...Array.from({ length: 15 }, (_, i) => 11 + i), 26, 28].sort((a, b) => a - b), 'the orders rebuilt or closed from the ledger are marked restored');
+}
+
 describe('a store restored from an older backup while the cloud ledger is ahead', function () {
   this.timeout(180_000);
   let live: TestDb;
@@ -88,19 +128,33 @@ describe('a store restored from an older backup while the cloud ledger is ahead'
 
   let backup: string;
 
-  it('(the store sells 10, is backed up, sells 15 more, all shipped: the ledger holds 25)', async () => {
+  /** a check still open when the backup was taken, paid after it */
+  let lateCheck: number;
+
+  it('(the store sells 10 and leaves a check open, is backed up, sells 15 more, pays the open check, refunds one sale and voids a check, all shipped: the ledger holds 28)', async () => {
     assert.deepEqual(await sales(app!, 10), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    const deps = () => ({ db: liveDb, clock: app!.clock, events: { publish: () => undefined } });
+    lateCheck = (await orders.openOrder(deps(), { type: 'dine_in' })).id;
+    await orders.addLine(deps(), lateCheck, { productId: brownie, quantity: 2, modifierIds: [], note: 'warm' });
     await app!.ledger.shipNow();
     backup = await backUp();
     app = await bootLedgerApp(liveDb);
     assert.deepEqual(await sales(app, 15), Array.from({ length: 15 }, (_, i) => 11 + i));
+    await orders.addLine(deps(), lateCheck, { productId: brownie, quantity: 1, modifierIds: [], note: null });
+    const due = (await liveDb('orders').where({ id: lateCheck }).first('total')).total as number;
+    assert.equal((await orders.tenderCash(deps(), lateCheck, due + 500, 'late-check-pay')).receiptNo, 26);
+    const twelfth = await liveDb('orders').where({ receipt_no: 12 }).first('id');
+    await orders.refundOrder(deps(), twelfth.id, { reason: 'cold', idempotencyKey: 'refund-after-backup' });
+    const dropped = await orders.openOrder(deps(), { type: 'counter' });
+    await orders.addLine(deps(), dropped.id, { productId: brownie, quantity: 1, modifierIds: [], note: null });
+    await orders.voidOrder(deps(), dropped.id, 'walked out');
     await app.ledger.shipNow();
-    assert.equal(await assertChainsEqual(liveDb, r), 25);
+    assert.equal(await assertChainsEqual(liveDb, r), 28);
     await app.close();
     app = undefined;
   });
 
-  it('restored with the ledger out of reach: no sale closes; a ledger that sends an entry that does not verify changes nothing; once it answers truly, its entries are pulled and verified before the next sale closes, and that sale takes receipt 26', async () => {
+  it('restored with the ledger out of reach: no sale closes; a ledger that sends an entry that does not verify changes nothing; once it answers truly, its entries are pulled and verified before the next sale closes, and that sale takes receipt 29; the orders, payments and refunds the backup lacked are rebuilt from the entries, so they agree with the journal', async () => {
     const db = await restore(backup);
     assert.equal((await listEntries(db, 0, 100)).length, 10, 'the backup holds the first 10');
     assert.equal(await markRestored(db), true, 'what `start --after-restore` does');
@@ -148,15 +202,16 @@ describe('a store restored from an older backup while the cloud ledger is ahead'
     await app.ledger.tick();
     assert.equal((await ledgerStatus(db, app.clock)).restorePending, false);
     const pulled = await listEntries(db, 0, 100);
-    assert.equal(pulled.length, 25, 'the 15 the journal lacked were pulled');
+    assert.equal(pulled.length, 28, 'the 18 the journal lacked were pulled');
     assert.ok((await verifyJournal(db)).ok);
-    assert.equal(await assertChainsEqual(db, r), 25, 'entry for entry the ledger\'s');
+    assert.equal(await assertChainsEqual(db, r), 28, 'entry for entry the ledger\'s');
+    await assertRowsFollowJournal(db, open.id);
 
     const next = await s.sell(brownie);
     assert.equal(next.status, 201);
-    assert.equal(next.body.receiptNo, 26, 'the next receipt number follows the ledger\'s last');
+    assert.equal(next.body.receiptNo, 29, 'the next receipt number follows the ledger\'s last');
     await app.ledger.shipNow();
-    assert.equal(await assertChainsEqual(db, r), 26);
+    assert.equal(await assertChainsEqual(db, r), 29);
     await app.close();
     app = undefined;
   });

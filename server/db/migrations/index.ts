@@ -21,6 +21,7 @@ import * as m0020 from './0020_history_indexes';
 import * as m0021 from './0021_printers';
 import * as m0022 from './0022_scanners';
 import * as m0023 from './0023_ledger';
+import * as m0027 from './0027_restored_records';
 
 /**
  * Every migration, in order, bundled as a static list so the binary, the CLI and the tests run
@@ -49,6 +50,7 @@ const migrations: Array<[string, Knex.Migration]> = [
   ['0021_printers', m0021],
   ['0022_scanners', m0022],
   ['0023_ledger', m0023],
+  ['0027_restored_records', m0027],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -4,7 +4,7 @@ import type { Clock } from '../clock';
 import type { Db } from '../db/knex';
 import { requires } from '../auth/middleware';
 import { audit } from '../audit/service';
-import { render } from '../http/render';
+import { formView, render, type FormView } from '../http/render';
 import { idParam, parseInput } from '../http/validate';
 import { getSettings } from '../settings/service';
 import { createSubscription, deleteSubscription, listSubscriptions, WEBHOOK_EVENTS } from '../webhooks/service';
@@ -27,9 +27,14 @@ export function integrationRoutes(deps: { db: Db; clock: Clock }): Router {
     ...extra,
   });
 
+  // a refused form comes back with what was typed and the message beside its field (docs/UI.md, "Form errors")
+  const form = (formId: string, messages: Record<string, string>): FormView => ({ page: 'backoffice/integrations.html', formId: () => formId, data: () => page(), messages });
+  const tokenForm = form('token-form', { name: 'Give the token a name (up to 80 characters).' });
+  const webhookForm = form('webhook-form', { events: 'Choose at least one event.' });
+
   router.get('/backoffice/integrations', need, async (ctx) => render(ctx, 'backoffice/integrations.html', null, await page()));
 
-  router.post('/backoffice/integrations/tokens', need, async (ctx) => {
+  router.post('/backoffice/integrations/tokens', need, formView(tokenForm), async (ctx) => {
     const input = parseInput(NewToken, ctx.request.body);
     const { token, record } = await createApiToken(deps.db, deps.clock, { name: input.name, scopes: parseScopes(input.scopes), createdBy: ctx.state.auth.staff!.id });
     await audit(deps.db, deps.clock, { action: 'settings_changed', staffId: ctx.state.auth.staff!.id, terminalId: ctx.state.auth.terminal!.id, details: { apiToken: { created: record.id, name: record.name, scopes: record.scopes } } });
@@ -43,7 +48,7 @@ export function integrationRoutes(deps: { db: Db; clock: Clock }): Router {
     render(ctx, 'backoffice/integrations.html', null, await page());
   });
 
-  router.post('/backoffice/integrations/webhooks', need, async (ctx) => {
+  router.post('/backoffice/integrations/webhooks', need, formView(webhookForm), async (ctx) => {
     const input = parseInput(NewWebhook, ctx.request.body);
     const sub = await createSubscription(deps.db, deps.clock, input);
     await audit(deps.db, deps.clock, { action: 'settings_changed', staffId: ctx.state.auth.staff!.id, terminalId: ctx.state.auth.terminal!.id, details: { webhook: { created: sub.id, url: sub.url, events: sub.events } } });

@@ -55,10 +55,8 @@ export function validateWebhookUrl(url: string, allowPrivate: boolean): string {
   if (u.username || u.password) throw invalid('Put no credentials in the webhook URL; the signature authenticates us.', [{ field: 'url', message: 'no credentials' }]);
   const why = allowPrivate ? null : refusedHost(u.hostname);
   if (why) {
-    throw invalid(
-      `The webhook URL's host ${why}; webhooks may only go to public addresses unless the lab setting "${LAB_SETTING_LABEL}" is on.`,
-      [{ field: 'url', message: `${why}: not a public address` }],
-    );
+    const rule = `webhooks may only go to public addresses unless the lab setting "${LAB_SETTING_LABEL}" is on.`;
+    throw invalid(`The webhook URL's host ${why}; ${rule}`, [{ field: 'url', message: `The host ${why}; ${rule}` }]);
   }
   return u.toString();
 }

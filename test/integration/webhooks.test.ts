@@ -255,13 +255,25 @@ describe('webhook targets', function () {
     for (const [url, why] of refused) {
       const r = await owner.post('/backoffice/integrations/webhooks', { url, events: 'order.paid' }, { htmx: false });
       assert.equal(r.status, 400, url);
-      const message = /<p class="error-message">([^<]*)<\/p>/.exec(r.text)?.[1] ?? '';
+      // the form again, the address as typed, the reason beside it (docs/UI.md, "Form errors")
+      const message = /<span class="field-error" id="webhook-url-error">([^<]*)<\/span>/.exec(r.text)?.[1] ?? '';
+      assert.match(r.text, /<input name="url"[^>]*aria-invalid="true"/, url);
+      assert.ok(r.text.includes(`value="${url.replace(/&/g, '&amp;')}"`), `the address is kept: ${url}`);
+      assert.match(r.text, /name="events" value="order.paid" checked/, 'the chosen event stays chosen');
       const text = message.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
       assert.match(text, why, url);
       assert.match(text, because, url);
     }
     assert.equal(await subscriptions(), before, 'nothing stored');
     assert.deepEqual(await t.db('audit_log').where({ action: 'settings_changed' }).count<{ n: string }[]>('* as n'), audited, 'nothing audited as created');
+    const none = await owner.post('/backoffice/integrations/webhooks', { url: 'https://example.com/hooks' }, { htmx: false });
+    assert.equal(none.status, 400);
+    assert.match(none.text, /id="webhook-events-error">Choose at least one event\.</);
+    const nameless = await owner.post('/backoffice/integrations/tokens', { name: '  ', scopes: 'catalog:read' }, { htmx: false });
+    assert.equal(nameless.status, 400);
+    assert.match(nameless.text, /id="token-name-error">Give the token a name/);
+    assert.match(nameless.text, /name="scopes" value="catalog:read" checked/);
+    assert.equal(await subscriptions(), before, 'nothing stored');
   });
 
   it('a name that resolves to loopback when delivering is refused and logged, and no connection is made', async () => {

@@ -30,7 +30,7 @@ async function assertRowsFollowJournal(db: Db, localOpenId: number): Promise<voi
   const entries = await listEntries(db, 0, 1000);
   const numbers = new Set<string>();
   for (const e of entries) {
-    const rec = e as Record<string, unknown> & { lines: Array<{ line_id: number; net: number; quantity: number }>; total: number; tenders?: Array<{ amount: number }> };
+    const rec = e as unknown as Record<string, unknown> & { lines: Array<{ line_id: number; net: number; quantity: number }>; total: number; tenders?: Array<{ amount: number }> };
     if (e.kind === 'sale' || e.kind === 'void') {
       const o = await db('orders').where({ id: rec.order_id }).first();
       assert.ok(o, `entry ${e.seq}: its order ${String(rec.order_id)} exists`);

@@ -22,6 +22,9 @@ import { allowedHosts } from './http/allowed-hosts';
 import { orderRoutes } from './orders/routes';
 import { historyRoutes } from './orders/history';
 import { settingsRoutes } from './settings/routes';
+import { catalogRoutes } from './catalog/routes';
+import { inventoryRoutes } from './inventory/routes';
+import { staffRoutes } from './staff/routes';
 import { apiRoutes } from './api/routes';
 import { integrationRoutes } from './api/backoffice-routes';
 import { getSettings } from './settings/service';
@@ -31,8 +34,15 @@ import { printingRoutes } from './printing/routes';
 import { PrinterPool } from './printing/service';
 import { LedgerShipper } from './ledger/service';
 import { ledgerRoutes } from './ledger/routes';
+import { cashRoutes } from './cash/routes';
+import { reportRoutes } from './reports/routes';
 import { scannerRoutes } from './devices/scanner-routes';
 import type { ScannerService } from './devices/scanners';
+import { createCardDeps, type CardDeps } from './payments/service';
+import { paymentRoutes } from './payments/routes';
+import { Backups } from './backup/nightly';
+import { backupRoutes } from './backup/routes';
+import { caRoutes } from './http/tls';
 
 export interface AppDeps {
   config: Config;
@@ -55,6 +65,10 @@ export interface AppDeps {
   ledger?: LedgerShipper;
   /** the USB barcode scanners' service (server/devices/scanners.ts), made and started by main.ts */
   scanners?: ScannerService;
+  /** card payments through Stripe Terminal (server/payments/), made by main.ts with its reconciler; made here from the config when not given */
+  cards?: CardDeps;
+  /** the nightly backups (server/backup/), made and started by main.ts; without it, one that knows DATABASE_URL only */
+  backups?: Backups;
 }
 
 export interface App extends Koa {
@@ -73,7 +87,8 @@ export function createApp(deps: AppDeps): App {
   app.use(requestLog(deps.log));
   app.use(async (ctx, next) => {
     ctx.state.views = views;
-    ctx.state.view = {};
+    // plain HTTP: the back office warns (backoffice/_appliance_warnings.html); a store CA: the pairing page offers it
+    ctx.state.view = { secure: ctx.secure, storeCa: !!deps.config.TLS_CA };
     await next();
   });
   app.use(noStoreByDefault());
@@ -92,6 +107,8 @@ export function createApp(deps: AppDeps): App {
   relayToSockets(events, () => deps.realtime.io);
   const kitchenDeps = { db, clock, events };
   const printers = deps.printers ?? new PrinterPool({ dataDir: deps.config.dataDir });
+  const cards = deps.cards ?? createCardDeps({ db, clock, events, log: deps.log, config: deps.config });
+  const backups = deps.backups ?? new Backups({ config: deps.config, db, clock, log: deps.log, url: () => deps.config.DATABASE_URL });
   const router = new Router();
   router.get('/healthz', requires('public'), healthz(db, startedAt));
   router.get('/status', requires('device'), async (ctx) => {
@@ -111,21 +128,29 @@ export function createApp(deps: AppDeps): App {
     // before the order routes: /orders/:id would take /orders/history
     historyRoutes({ db, clock }),
     orderRoutes({
-      db, clock, events, kitchen: kitchenDeps,
+      db, clock, events, kitchen: kitchenDeps, cards,
       catalogChanged: (productId, available) => events.publish('product:availability', { productId, available }),
     }),
     kitchenRoutes(kitchenDeps),
     tableRoutes({ db, clock, events, checks: { db, clock, events } }),
     settingsRoutes({ db, clock }),
+    catalogRoutes({ db, clock, events }), // the back office's catalog, stock and staff pages (issue 24)
+    inventoryRoutes({ db, clock, events }),
+    staffRoutes({ db, clock }),
     integrationRoutes({ db, clock }),
     deviceRoutes({
       db, clock, events, pool: printers, dataDir: deps.config.dataDir,
       disconnectTerminal: (id) => deps.realtime.io?.in(terminalRoom(id)).disconnectSockets(true),
     }),
     printingRoutes({ db, clock, events }),
+    paymentRoutes(cards),
     ledgerRoutes({ db, clock, secretKey: deps.secretKey, ledger }),
+    cashRoutes({ db, clock, events }), // cash drawers, reports and the close of day (issue 23)
+    reportRoutes({ db, clock, events, exportDir: deps.config.exportDir, ledger, log: deps.log }),
+    caRoutes(deps.config),
+    backupRoutes({ db, clock, backups }),
     scannerRoutes({ db, clock, events, scanners: deps.scanners }),
-    apiRoutes({ db, clock, events, ledger, kitchen: kitchenDeps, limiter: new RateLimiter(clock, deps.config.RATE_LIMIT_API_PER_MIN), scanners: deps.scanners, printers }),
+    apiRoutes({ db, clock, events, ledger, kitchen: kitchenDeps, limiter: new RateLimiter(clock, deps.config.RATE_LIMIT_API_PER_MIN), scanners: deps.scanners, printers, cards, backups }),
   ];
   for (const r of routers) {
     app.use(r.routes());

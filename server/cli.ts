@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { loadConfig, ConfigError, type Config } from './config';
+import { loadConfig, configFromArgs, ConfigError, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { version } from './version';
 import { lockDataDir } from './db/data-dir-lock';
@@ -17,6 +17,10 @@ import { resetOwnerPin } from './auth/service';
 import { API_SCOPES, createApiToken, parseScopes, type ApiScope } from './api/tokens';
 import { resolveSecretKey } from './secret-key';
 import { LEDGER_USAGE, ledgerCommands } from './ledger/cli';
+import { lastClosedDay, writeExport } from './export/service';
+import { BACKUP_USAGE, backupCommands } from './backup/cli';
+import { packaged } from './paths';
+import { HEAD_OFFICE_USAGE, headOfficeCommand } from './head-office/cli';
 
 /**
  * The one command line. npm scripts and the packaged binary both call it.
@@ -31,18 +35,26 @@ commands:
   migrate          apply database migrations
   seed-demo        seed the demo café into an empty store
   journal-verify   walk the journal's hash chain; names the first broken link, exit 1 if any
+  export [--date YYYY-MM-DD]
+                   write a business day's export to EXPORT_DIR/YYYY-MM-DD (default: the day before the open one)
   api-token --name N --scopes a,b
                    create an API token (printed once; only its hash is kept)
   reset-owner-pin [--pin NNNN]
                    give the owner a new PIN (random when not given); needs the box itself
   version          print the version
-${LEDGER_USAGE}`;
+${BACKUP_USAGE}
+${LEDGER_USAGE}
+${HEAD_OFFICE_USAGE}
+
+options:
+  --config FILE    read settings from FILE (KEY=value lines); the binary reads
+                   /etc/store-server/config by default; the environment wins over both`;
 
 type Command = (args: string[], config: () => Config) => Promise<number>;
 
 const commands: Record<string, Command> = {
   async version() {
-    process.stdout.write(`store-server ${version}\n`);
+    process.stdout.write(`store-server ${version} (Node ${process.version}${packaged ? ', single executable' : ''})\n`);
     return 0;
   },
   async start(args, config) {
@@ -147,7 +159,24 @@ const commands: Record<string, Command> = {
       return 0;
     });
   },
+  ...backupCommands(),
+  async export(args, config) {
+    const i = args.indexOf('--date');
+    const date = i >= 0 ? args[i + 1] : undefined;
+    if (i >= 0 && !/^\d{4}-\d{2}-\d{2}$/.test(date ?? '')) {
+      process.stderr.write('usage: export [--date YYYY-MM-DD]\n');
+      return 2;
+    }
+    const cfg = config();
+    return withDatabase(cfg, async (db) => {
+      const day = date ?? (await lastClosedDay(db, systemClock));
+      const { dir, manifest } = await writeExport({ db, clock: systemClock, exportDir: cfg.exportDir }, day, 'cli');
+      process.stdout.write(`export of ${day} written to ${dir} (${manifest.files.length + 1} files)\n`);
+      return 0;
+    });
+  },
   ...ledgerCommands({ withDatabase: (c, fn) => withDatabase(c, fn), secretKey: resolveSecretKey }),
+  ledger: headOfficeCommand, // the head office (server/head-office/): `ledger serve`, `ledger add-store` …
 };
 
 function printDemo(url: string | undefined, demo: { seeded: boolean; pairingCode?: string; staff: Array<{ name: string; role: string; pin: string }> }) {
@@ -192,14 +221,15 @@ async function withDatabase(config: Config, fn: (db: Db) => Promise<number>): Pr
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...args] = argv;
+  const given = configFromArgs(argv, process.env, packaged); // --config FILE, or /etc/store-server/config
+  const [name, ...args] = given.args;
   const command = name ? commands[name] : undefined;
   if (!command) {
     process.stderr.write((name && name !== 'help' && name !== '--help' ? `unknown command: ${name}\n` : '') + USAGE + '\n');
     return name === 'help' || name === '--help' ? 0 : 2;
   }
   try {
-    return await command(args, () => loadConfig(process.env));
+    return await command(args, () => loadConfig(given.env));
   } catch (err) {
     if (err instanceof ConfigError) {
       for (const p of err.problems) process.stderr.write(p + '\n');

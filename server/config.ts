@@ -8,7 +8,7 @@ export const DEFAULT_DB_POOL_MAX = 8;
 
 /**
  * Startup configuration: how to run, and secrets. Read once from the environment and an optional
- * JSON config file (CONFIG_FILE; the environment wins), validated once. No other module reads
+ * config file (CONFIG_FILE, KEY=value lines or JSON; the environment wins), validated once. No other module reads
  * process.env. Business settings live in the database `settings` table instead.
  */
 
@@ -40,10 +40,16 @@ const fields = {
     schema: z.string().min(32, 'must be at least 32 characters').optional(),
     doc: 'signs cookies; generated into DATA_DIR on first start when unset',
   },
-  STRIPE_SECRET_KEY: { schema: optionalText, doc: 'Stripe secret key for card payments' },
+  STRIPE_SECRET_KEY: { schema: optionalText, doc: 'Stripe restricted key for card payments (README: the permissions it needs); never shown or logged' },
   STRIPE_API_BASE: { schema: z.url('must be a URL').optional(), doc: 'Stripe API base URL (tests point it at the fake)' },
+  STRIPE_CAPTURE_METHOD: { schema: z.enum(['automatic', 'manual']).default('automatic'), doc: 'card payments captured at once (automatic) or by the server after approval (manual)' },
+  TEST_CRASH_AT: {
+    schema: z.enum(['card-succeeded']).optional(),
+    doc: 'tests only: the server kills itself at this point (card-succeeded: Stripe said a card payment succeeded, before it is saved)',
+  },
   TLS_CERT: { schema: optionalText, doc: 'path to a PEM certificate to serve HTTPS' },
   TLS_KEY: { schema: optionalText, doc: 'path to the PEM key of TLS_CERT' },
+  TLS_CA: { schema: optionalText, doc: 'path to the store CA certificate that signed TLS_CERT; the pairing page offers it for download' },
   STORE_NAME: { schema: z.string().trim().min(1).max(120).optional(), doc: 'seeds the store name on first start' },
   TIMEZONE: { schema: timeZone.optional(), doc: 'seeds the store time zone on first start' },
   CURRENCY: { schema: currency.optional(), doc: 'seeds the store currency on first start' },
@@ -88,9 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   let fromFile: Record<string, unknown> = {};
   if (env.CONFIG_FILE) {
     try {
-      const parsed: unknown = JSON.parse(fs.readFileSync(env.CONFIG_FILE, 'utf8'));
-      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
-      fromFile = parsed as Record<string, unknown>;
+      fromFile = parseConfigFile(fs.readFileSync(env.CONFIG_FILE, 'utf8'));
       for (const key of Object.keys(fromFile)) {
         if (!(key in fields)) problems.push(`Invalid setting ${key} in CONFIG_FILE: unknown setting`);
       }
@@ -112,6 +116,49 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const raw = out as RawConfig;
   const dataDir = path.resolve(raw.DATA_DIR);
   return Object.freeze({ ...raw, dataDir, exportDir: path.resolve(raw.EXPORT_DIR ?? path.join(dataDir, 'exports')) });
+}
+
+/**
+ * A config file: KEY=value lines (the installer's /etc/store-server/config, also a systemd
+ * EnvironmentFile: `#` comments, blank lines, optional quotes round a value) or a JSON object.
+ */
+export function parseConfigFile(text: string): Record<string, unknown> {
+  if (text.trimStart().startsWith('{')) {
+    const parsed: unknown = JSON.parse(text);
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
+    return parsed as Record<string, unknown>;
+  }
+  const out: Record<string, unknown> = {};
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) return;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (!m) throw new Error(`line ${i + 1} is not KEY=value`);
+    const v = m[2];
+    out[m[1]] = v.length >= 2 && (v[0] === '"' || v[0] === "'") && v.endsWith(v[0]) ? v.slice(1, -1) : v;
+  });
+  return out;
+}
+
+/** Where the packaged binary reads its configuration unless told otherwise (`--config FILE`, CONFIG_FILE). */
+export const DEFAULT_CONFIG_FILE = '/etc/store-server/config';
+
+/**
+ * The command line's `--config FILE` taken out of `argv`, and the environment loadConfig reads:
+ * CONFIG_FILE is that file, else CONFIG_FILE as set, else (for the packaged binary, which is
+ * what the installer puts on a box) /etc/store-server/config when it exists.
+ */
+export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv, packaged: boolean): { args: string[]; env: NodeJS.ProcessEnv } {
+  const args = [...argv];
+  const i = args.findIndex((a) => a === '--config' || a.startsWith('--config='));
+  let file: string | undefined;
+  if (i >= 0) {
+    file = args[i].includes('=') ? args[i].slice('--config='.length) : args[i + 1] ?? '';
+    args.splice(i, args[i].includes('=') ? 1 : 2);
+  }
+  if (file !== undefined) return { args, env: { ...env, CONFIG_FILE: path.resolve(file) } };
+  if (!env.CONFIG_FILE && packaged && fs.existsSync(DEFAULT_CONFIG_FILE)) return { args, env: { ...env, CONFIG_FILE: DEFAULT_CONFIG_FILE } };
+  return { args, env };
 }
 
 function isTimeZone(tz: string): boolean {

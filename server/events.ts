@@ -15,6 +15,10 @@ export interface EventMap {
   /** something the floor plan shows (tables' checks, their state) changed */
   'floor:changed': Record<string, never>;
   'product:availability': { productId: number; available: boolean };
+  /** the back office changed what terminals' grids show (products, categories, prices, stock): they read it again (server/catalog/) */
+  'catalog:changed': Record<string, never>;
+  /** a sale or an adjustment left a counted product's stock at or below its low mark (server/inventory/) */
+  'stock:alert': { productId: number; name: string; stock: number; level: 'low' | 'out' };
   /** outbox rows of `topic` were committed: its worker may deliver them now (server/outbox/) */
   'outbox:written': { topic: string };
   /** a printer failed a job (level 'error', with why and how many jobs wait) or prints again ('ok'): every terminal shows it (server/printing/) */

@@ -20,8 +20,11 @@ import { seedSettings } from './settings/service';
 import { seedDemo, type DemoInfo } from './demo/seed';
 import { createPairingCode } from './auth/pairing';
 import { LedgerShipper, markRestored } from './ledger/service';
+import { ExportScheduler } from './export/service';
+import { Backups } from './backup/nightly';
 import { ScannerService } from './devices/scanners';
 import type { NodeHid } from '../drivers/scanner/hid-source';
+import { CardReconciler, createCardDeps } from './payments/service';
 
 export interface StartOptions {
   demo?: boolean;
@@ -88,9 +91,22 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     const ledger = new LedgerShipper({ db, clock, log, secretKey });
     ledger.start();
     undo.push(() => ledger.stop());
+    // a backup each business day into DATA_DIR/backups, and "Back up now" (server/backup/)
+    const backups = new Backups({ config, db, clock, log, url: () => database.cluster?.tcpConnectionString('store') ?? database.url });
+    backups.start();
+    undo.push(() => backups.stop());
+    // the owners' nightly export at the configured store time, and any night missed while off, now (server/export/)
+    const exports = new ExportScheduler({ db, clock, log, exportDir: config.exportDir });
+    exports.start();
+    undo.push(() => exports.stop());
     // USB barcode scanners: started once socket.io exists (a scan tells its terminal)
     const scanners = new ScannerService({ db, clock, events, log, io: () => realtime.io, loadHid: opts.loadHid });
-    const app = createApp({ config, db, clock, log, realtime, secretKey, ledger, events, scanners, printers });
+    // card payments (server/payments/): what a crash left pending is reconciled at once, then every minute
+    const cards = createCardDeps({ db, clock, events, log, config, demo: opts.demo });
+    const reconciler = new CardReconciler(cards);
+    reconciler.start();
+    undo.push(() => reconciler.stop());
+    const app = createApp({ config, db, clock, log, realtime, secretKey, ledger, events, scanners, printers, cards, backups });
     const http = await listen(app, {
       port: config.PORT,
       host: config.HOST,

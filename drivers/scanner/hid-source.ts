@@ -1,4 +1,6 @@
 import fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import sea from 'node:sea';
 import { HidReportDecoder } from './hid-decoder';
 import type { ScannerSource, ScannerState } from './scanner';
 
@@ -27,7 +29,8 @@ export interface HidHandle {
  * it once: a machine without libusb-1.0 / libudev fails here, not in the middle of a scan.
  */
 export async function loadNodeHid(): Promise<NodeHid> {
-  const mod = (await import('node-hid')) as unknown as NodeHid & { default?: NodeHid };
+  // inside the packaged binary `require` reaches only built-ins: node-hid sits beside it in node_modules/
+  const mod = (sea.isSea() ? createRequire(process.execPath)('node-hid') : await import('node-hid')) as unknown as NodeHid & { default?: NodeHid };
   const hid = typeof mod.devicesAsync === 'function' ? mod : mod.default!;
   await hid.devicesAsync();
   return hid;

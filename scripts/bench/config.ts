@@ -4,7 +4,7 @@
  * and prints without writing docs/PERFORMANCE.md. Every variable is listed in the document's
  * "How to run" (run.ts), from ENV_DOC below.
  */
-export const SECTIONS = ['coldstart', 'paced', 'saturated', 'kitchen', 'scan', 'print', 'floor', 'pending'] as const;
+export const SECTIONS = ['coldstart', 'paced', 'saturated', 'kitchen', 'scan', 'print', 'floor', 'pending', 'appliance'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** The commit before issue 19's simplification: the "before" of the comparison (BENCH_BASE_REF). */

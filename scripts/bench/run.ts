@@ -15,7 +15,9 @@ import { ENV_DOC, benchConfig, unknownSettings, type BenchConfig } from './confi
 import { captureSale, createScratchDb, everyCoreForCluster, measureFloor, replayPlan, type CapturedSale, type FloorRun, type ReplayPlan } from './floor';
 import { keepAliveAgent, type Browser } from './http';
 import { kitchenRig, type KitchenRun } from './kitchen';
-import { measureLedgerCatchUp, measureReports, measureZClosure } from './pending';
+import { measureLedgerCatchUp, measureReports } from './pending';
+import { measureHeadOffice } from './head-office';
+import { measureAppliance } from './appliance';
 import { measureScans, type ScanRun } from './scan';
 import { measurePrinting, type PrintRun } from './printing';
 import { fmtMs, fmtPercentiles, machineLine, markdownTable, ratio, writeReport, type Machine, type Row, type Section } from './report';
@@ -539,7 +541,7 @@ function summary(cfg: BenchConfig, now: Target, before: Target | undefined): str
 }
 
 async function pendingSection(cfg: BenchConfig): Promise<Section> {
-  return { title: 'Aims of features not built yet', rows: [...(await measureReports()), ...(await measureZClosure()), ...(await measureLedgerCatchUp(cfg.ledger.entries))] };
+  return { title: 'Aims of features not built yet', rows: [...(await measureReports(cfg.quick ? { lines: 20_000, zOrders: 500 } : {})), ...(await measureLedgerCatchUp(cfg.ledger.entries)), ...(await measureHeadOffice({ batches: cfg.quick ? 1 : 5 }))] };
 }
 
 // ---- the figures as JSON (BENCH_JSON), for tests and tools -----------------------------------
@@ -744,6 +746,7 @@ async function main(): Promise<void> {
 
   const all = sections(cfg, steps, now, before);
   if (cfg.sections.has('pending')) all.push(await pendingSection(cfg));
+  if (cfg.sections.has('appliance')) all.push(await measureAppliance(cfg, note)); // the binary beside npm start (./appliance.ts)
   const table = markdownTable(all, { now: now.tree?.commit ?? '–', before: before ? (before.tree?.commit ?? cfg.baseRef ?? '–') : undefined });
   process.stdout.write(`\n${table}\n\n${summary(cfg, now, before).join('\n')}\n\n`);
   if (before?.missing) process.stdout.write(`The "before" server was not measured: ${before.missing}\n\n`);

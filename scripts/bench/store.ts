@@ -39,7 +39,7 @@ export class Store {
   private constructor(readonly baseUrl: string, private readonly agent: SocketPool, readonly owner: Browser) {}
 
   /** The owner's browser: paired with the code the server printed at `start --demo`, logged in with the owner's PIN. */
-  static async open(server: ServerProcess, agent: SocketPool): Promise<Store> {
+  static async open(server: Pick<ServerProcess, 'url' | 'pairingCode'>, agent: SocketPool): Promise<Store> {
     const code = await server.pairingCode();
     const owner = await pairBrowser(server.url, agent, code, { name: 'Bench owner', pin: PINS.owner });
     return new Store(server.url, agent, owner);

@@ -71,6 +71,24 @@ const schemas: Json = {
     modifiers: { type: 'array', items: obj({ id: int, name: str, priceDelta: int }) },
   }),
   Product: obj(productProps),
+  // the back office's product as the API writes it (issue 24): catalog:write
+  ProductInput: {
+    type: 'object', additionalProperties: false,
+    properties: {
+      name: { type: 'string', minLength: 1, maxLength: 80 }, categoryId: int, price: { type: 'integer', minimum: 0, description: 'minor units' }, taxRateId: int,
+      taxRates: { type: 'object', additionalProperties: false, properties: { counter: nullable(int), takeaway: nullable(int), dine_in: nullable(int) }, description: 'the tax rate for an order type where the law differs from the product\'s own (null: its own); an open order changing type is taxed again' },
+      sku: nullable({ type: 'string', maxLength: 40 }), barcodes: { type: 'array', items: str }, stationId: nullable(int), modifierGroupIds: { type: 'array', items: int },
+      available: { type: 'boolean' }, openPrice: { type: 'boolean' }, active: { type: 'boolean' }, position: int,
+      trackStock: { type: 'boolean', description: 'count its stock (sales take from it; set it with /inventory/adjustments)' }, lowStockAt: nullable(int),
+    },
+    description: 'Create: name, categoryId, price and taxRateId are required. Update: only the fields given change. A new price applies to lines added after it.',
+  },
+  ProductWritten: obj({
+    id: int, name: str, categoryId: int, price: int, taxRateId: int, taxRates: obj({ counter: nullable(int), takeaway: nullable(int), dine_in: nullable(int) }),
+    sku: nullable(str), barcodes: { type: 'array', items: str }, stationId: nullable(int), modifierGroupIds: { type: 'array', items: int },
+    available: { type: 'boolean' }, openPrice: { type: 'boolean' }, active: { type: 'boolean' }, position: int, stock: nullable(int), lowStockAt: nullable(int),
+  }),
+  StockAdjustment: obj({ id: int, productId: int, reason: { enum: ['received', 'waste', 'count'] }, delta: int, stockAfter: int, note: nullable(str), createdAt: str }),
   ProductDetail: obj({ ...productProps, modifierGroups: { type: 'array', items: ref('ModifierGroup') } }),
   Line: obj({
     id: int, productId: int, name: str, quantity: int, unitPrice: int,
@@ -94,18 +112,28 @@ const schemas: Json = {
     description: 'Exactly one of productId or sku.',
   },
   Payment: obj({
-    id: int, orderId: int, method: { enum: ['cash'] }, status: { enum: ['succeeded'] }, amount: int, tendered: int, change: int, tip: int,
+    id: int, orderId: int, method: { enum: ['cash', 'card'] },
+    status: { enum: ['pending', 'succeeded', 'failed', 'canceled'], description: 'a card payment is pending until Stripe settles it; only succeeded counts as paid' },
+    card: nullable(obj({ brand: nullable(str), last4: nullable(str), paymentIntent: nullable(str), failureMessage: nullable(str) })),
+    amount: int, tendered: int, change: int, tip: int,
     orderStatus: { enum: ['open', 'paid', 'voided'] }, receiptNo: nullable(int), createdAt: str,
   }),
-  Refund: obj({ id: int, orderId: int, paymentId: int, total: int, taxTotal: int, receiptNo: int, reason: str, createdAt: str }),
+  Refund: obj({ id: int, orderId: int, paymentId: int, total: int, taxTotal: int, receiptNo: nullable(int), reason: str, createdAt: str }, undefined, true),
   JournalEntry: {
     type: 'object', additionalProperties: true, required: ['seq', 'kind', 'at', 'prev_hash', 'hash', 'grand_totals'],
     properties: {
-      seq: int, kind: { enum: ['sale', 'refund', 'void', 'z_closure'] }, at: str, prev_hash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+      seq: int, kind: { enum: ['sale', 'refund', 'void', 'paid_in', 'paid_out', 'no_sale', 'z_closure'] }, at: str, business_date: { type: 'string', format: 'date', description: 'the business date the entry counts on (entries written before it existed lack it)' }, prev_hash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
       hash: { type: 'string', pattern: '^[0-9a-f]{64}$' }, receipt_no: int, grand_totals: obj({ sales: int, refunds: int, voids: int }),
     },
     description: 'hash = hex(SHA-256(prev_hash + RFC 8785 canonical JSON of the entry without hash)).',
   },
+  SalesReport: obj({ from: str, to: str, summary: ref('SalesSummary'), previous: ref('SalesSummary') }),
+  SalesSummary: obj({
+    range: obj({ from: str, to: str }), checks: int, covers: int, gross: { ...int, description: 'minor units, before discounts' }, discounts: int, salesTotal: int,
+    refunds: obj({ count: int, total: int }), voids: obj({ count: int, total: int }), net: { ...int, description: 'sales total less refunds' }, tax: int,
+    taxes: { type: 'array', items: obj({ name: str, ppm: int, net: int, tax: int }) }, tips: int,
+    tenders: { type: 'array', items: obj({ method: str, count: int, amount: int, tips: int, refunded: int }) }, averageCheck: int,
+  }),
   Scanner: obj({
     id: int, ...scannerInput,
     state: { enum: ['open', 'waiting', 'off', 'disabled', 'stopped'], description: 'open: reading; waiting: not plugged in, or its device node is not readable; off: USB scanner support did not load on the server' },
@@ -121,7 +149,7 @@ const schemas: Json = {
     queue: obj({ waiting: { type: 'array', items: ref('PrintJob') }, recent: { type: 'array', items: ref('PrintJob'), description: 'the last printed, newest first' } }),
   }),
   PrintJob: obj({
-    id: int, kind: { enum: ['receipt', 'kitchen', 'guest-check', 'refund', 'test', 'drawer'] }, state: { enum: ['queued', 'sending', 'printed'] },
+    id: int, kind: { enum: ['receipt', 'kitchen', 'guest-check', 'refund', 'test', 'drawer', 'day-report'] }, state: { enum: ['queued', 'sending', 'printed'] },
     possibleDuplicate: { type: 'boolean', description: 'it may have printed before (in flight at a crash, or unconfirmed): its print says POSSIBLE DUPLICATE' },
     orderId: nullable(int), reprintOf: nullable(int), attempts: int, lastError: nullable(str), printedOn: nullable({ ...int, description: 'the printer it came out of (its fallback after a failover)' }),
     createdAt: str, printedAt: nullable(str),
@@ -137,6 +165,10 @@ const schemas: Json = {
     nextAttemptAt: nullable(str), headCheckedAt: nullable(str),
     fork: nullable(obj({ atSeq: int, error: str, at: str })),
     restorePending: { type: 'boolean', description: 'a start after a restore waits to compare with the ledger before a sale may close' },
+  }),
+  Backup: obj({
+    name: { ...str, description: 'the file in DATA_DIR/backups (pg_dump custom format; `store-server restore FILE` brings it back)' }, bytes: int, createdAt: str,
+    copied: { type: 'boolean', description: 'the second backup folder holds it whole (false while none is set)' },
   }),
   Delivery: obj({
     id: int, eventId: str, type: str, sequence: int, state: { enum: ['pending', 'delivered'] }, attempts: int, nextAttemptAt: str,
@@ -176,8 +208,19 @@ export const openApiDocument = {
           { name: 'barcode', in: 'query', schema: str }, { name: 'available', in: 'query', schema: { enum: ['true', 'false'] } },
         ],
       }),
+      post: op('Create a product; audited, terminals see it at once', 'catalog:write', { 201: json('The product', ref('ProductWritten')), ...pick(400, 401, 403) }, body(ref('ProductInput'))),
     },
-    '/products/{id}': { get: op('A product with its modifier groups', 'catalog:read', { 200: json('The product', ref('ProductDetail')), ...pick(401, 403, 404) }, { parameters: [idParam('id')] }) },
+    '/products/{id}': {
+      get: op('A product with its modifier groups', 'catalog:read', { 200: json('The product', ref('ProductDetail')), ...pick(401, 403, 404) }, { parameters: [idParam('id')] }),
+      patch: op('Change a product (only the fields given); audited, terminals see it at once', 'catalog:write', { 200: json('The product', ref('ProductWritten')), ...pick(400, 401, 403, 404) }, { parameters: [idParam('id')], ...body(ref('ProductInput')) }),
+    },
+    '/inventory/adjustments': {
+      post: op('A stock adjustment: received (adds), waste (takes off) or a count (sets); a retried idempotencyKey counts once', 'inventory:write', { 201: json('The adjustment', ref('StockAdjustment')), ...pick(400, 401, 403, 404, 409, 422) },
+        body({
+          type: 'object', additionalProperties: false, required: ['productId', 'reason', 'quantity', 'idempotencyKey'],
+          properties: { productId: int, reason: { enum: ['received', 'waste', 'count'] }, quantity: { type: 'integer', minimum: 0 }, note: nullable({ type: 'string', maxLength: 200 }), idempotencyKey: { type: 'string', pattern: '^[A-Za-z0-9_-]{8,100}$' } },
+        })),
+    },
     '/orders': {
       post: op('Open an order, optionally with lines, in one step: all or nothing (a refused one may skip an order number)', 'orders:write', { 201: json('The order with its totals', ref('Order')), ...pick(400, 401, 403, 413, 422) },
         body({
@@ -203,10 +246,20 @@ export const openApiDocument = {
         { parameters: [idParam('id')], ...body(obj({ reason: { type: 'string', minLength: 3, maxLength: 200 } })) }),
     },
     '/orders/{id}/payments': {
-      post: op('Take a cash payment', 'payments:write', { 201: json('The payment', ref('Payment')), ...pick(400, 401, 403, 404, 409, 422) }, {
+      post: op('Take a cash payment, or a card payment on a Stripe Terminal reader (202: pending; follow it with GET /payments/{id})', 'payments:write', {
+        201: json('The payment', ref('Payment')), 202: json('The card payment, pending: the reader waits for the card', ref('Payment')), ...pick(400, 401, 403, 404, 409, 422),
+      }, {
         parameters: [idParam('id')],
-        ...body(obj({ method: { enum: ['cash'] }, amount: { type: 'integer', minimum: 1 }, tip: { type: 'integer', minimum: 0 }, idempotencyKey: str }, ['method', 'amount', 'idempotencyKey'])),
+        ...body({
+          oneOf: [
+            obj({ method: { enum: ['cash'] }, amount: { type: 'integer', minimum: 1 }, tip: { type: 'integer', minimum: 0 }, idempotencyKey: str }, ['method', 'amount', 'idempotencyKey']),
+            obj({ method: { enum: ['card'] }, amount: { type: 'integer', minimum: 1 }, tip: { type: 'integer', minimum: 0 }, tipOnReader: { type: 'boolean' }, readerId: int, idempotencyKey: str }, ['method', 'amount', 'readerId', 'idempotencyKey']),
+          ],
+        }),
       }),
+    },
+    '/payments/{id}/cancel': {
+      post: op('Cancel a pending card payment: the reader action, then the PaymentIntent (a late tap is recorded as paid instead)', 'payments:write', { 200: json('The payment', ref('Payment')), ...pick(401, 403, 404, 422) }, { parameters: [idParam('id')] }),
     },
     '/payments/{id}': { get: op('A payment', 'payments:write', { 200: json('The payment', ref('Payment')), ...pick(401, 403, 404) }, { parameters: [idParam('id')] }) },
     '/payments/{id}/refunds': {
@@ -273,11 +326,31 @@ export const openApiDocument = {
       }, body(obj({ url: str, events: { type: 'array', items: { enum: [...WEBHOOK_EVENTS] } }, secret: str }, ['url', 'events']))),
     },
     '/webhooks/{id}': { delete: op('Delete a subscription', 'webhooks:admin', { 204: { description: 'Deleted' }, ...pick(401, 403, 404) }, { parameters: [idParam('id')] }) },
+    '/reports/sales/daily': {
+      get: op('The sales summary of a business day (or a range of them) and of the period before, as long', 'reports:read', { 200: json('The summary', ref('SalesReport')), ...pick(400, 401, 403) }, {
+        parameters: ['date', 'from', 'to'].map((name) => ({ name, in: 'query', schema: { type: 'string', format: 'date' }, description: name === 'date' ? 'one business day (default: the open one)' : 'a range of business days, both included (at most 400)' })),
+      }),
+    },
     '/ledger/status': {
       get: op('Shipping the journal to the cloud ledger: backlog, last success and error, next attempt, a fork', 'ledger:admin', { 200: json('The status', ref('LedgerStatus')), ...pick(401, 403) }),
     },
     '/ledger/ship': {
       post: op('Ship now: one cycle at once, whatever the backoff says (answers when it ends, or after 10 s with the status as it stands)', 'ledger:admin', { 200: json('The status after the cycle', ref('LedgerStatus')), ...pick(401, 403) }),
+    },
+    '/backups': {
+      get: op('The database backups kept, newest first, and whether each is in the second backup folder', 'backups:admin', {
+        200: json('The backups', obj({
+          dir: str, copyDir: nullable({ ...str, description: 'the second backup folder (a USB stick, a network share); null: none set' }),
+          available: { type: 'boolean', description: 'this server can make backups itself (it knows its database\'s address)' },
+          lastError: nullable(obj({ at: str, message: str })), items: { type: 'array', items: ref('Backup') },
+        })),
+        ...pick(401, 403),
+      }),
+      post: op('Back the database up now (pg_dump), copied to the second folder when one is set, the oldest beyond the retention removed; a retried idempotencyKey makes none and answers the first', 'backups:admin', {
+        201: json('The backup', obj({ ...(schemas.Backup as { properties: Json }).properties, copyError: nullable({ ...str, description: 'the backup is made, but its second copy failed: why' }), pruned: { type: 'array', items: str } })),
+        ...pick(400, 401, 403),
+        503: problem('No backup was made: pg_dump is not installed (backup-tool-missing: the title names the package), this server does not know its database\'s address (backups-unavailable), or pg_dump failed (backup-failed: its complaint).'),
+      }, body(obj({ idempotencyKey: { type: 'string', pattern: '^[A-Za-z0-9_-]{8,100}$' } }))),
     },
     '/webhooks/{id}/deliveries': {
       get: op('The delivery log of a subscription', 'webhooks:admin', { 200: json('Deliveries, newest first', obj({ items: { type: 'array', items: ref('Delivery') } })), ...pick(401, 403, 404) }, { parameters: [idParam('id')] }),

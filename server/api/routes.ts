@@ -16,11 +16,17 @@ import { openApiDocument } from './openapi';
 import * as schema from './schema';
 import { orderJson, paymentJson, productJson } from './serialize';
 import { ledgerApiRoutes } from '../ledger/api-routes';
+import { backupApiRoutes } from '../backup/api-routes';
+import type { Backups } from '../backup/nightly';
+import { catalogApiRoutes } from '../catalog/api-routes';
+import { inventoryApiRoutes } from '../inventory/api-routes';
+import { reportApiRoutes } from '../reports/api-routes';
 import type { LedgerShipper } from '../ledger/service';
 import { scannerApiRoutes } from '../devices/scanner-routes';
 import type { ScannerService } from '../devices/scanners';
 import { printerApiRoutes } from '../devices/printer-api';
 import type { PrinterPool } from '../printing/service';
+import { cancelCardPayment, refundToCard, startCardTender, type CardDeps } from '../payments/service';
 
 export interface ApiDeps {
   db: Db;
@@ -34,6 +40,10 @@ export interface ApiDeps {
   scanners?: ScannerService;
   /** the printers' drivers, for a printer's live status (server/printing/) */
   printers?: PrinterPool;
+  /** card payments (server/payments/): card tenders, Cancel, card refunds */
+  cards?: CardDeps;
+  /** the backups (server/backup/): the ones kept, and one now */
+  backups: Backups;
 }
 
 /**
@@ -129,6 +139,15 @@ export function apiRoutes(deps: ApiDeps): Router {
 
   router.post('/orders/:id/payments', auth, scope('payments:write'), async (ctx) => {
     const id = idParam(ctx, 'id');
+    if ((ctx.request.body as { method?: unknown } | undefined)?.method === 'card') {
+      // no transaction may stay open while Stripe is waited on: the payment row's key makes a retry answer that payment
+      if (!deps.cards) throw unprocessable('Card payments are not set up on this store server.', 'card-not-set-up');
+      const c = body(ctx, schema.CardPaymentInput);
+      const started = await startCardTender(deps.cards, id, { amount: c.amount, tip: c.tip ?? 0, tipOnReader: c.tipOnReader ?? false, readerId: c.readerId, idempotencyKey: c.idempotencyKey }, actor(ctx));
+      ctx.status = started.status === 'pending' ? 202 : 201;
+      ctx.body = paymentJson(started, await deps.db('orders').where({ id }).first());
+      return;
+    }
     const input = body(ctx, schema.PaymentInput);
     // the tender, the answer (the order as the tender left it) and the key's record: one transaction
     await idempotently(deps, ctx, async (trx, afterCommit) => {
@@ -145,6 +164,14 @@ export function apiRoutes(deps: ApiDeps): Router {
     ctx.body = paymentJson(payment, await deps.db('orders').where({ id: payment.order_id }).first());
   });
 
+  router.post('/payments/:id/cancel', auth, scope('payments:write'), async (ctx) => {
+    const found: PaymentRow | undefined = await deps.db('payments').where({ id: idParam(ctx, 'id') }).first();
+    if (!found) throw notFound('That payment');
+    if (found.method !== 'card' || !deps.cards) throw unprocessable('Only a card payment can be canceled: a cash payment is refunded instead.', 'not-cancelable');
+    const payment = await cancelCardPayment(deps.cards, found.id);
+    ctx.body = paymentJson(payment, await deps.db('orders').where({ id: payment.order_id }).first());
+  });
+
   router.post('/payments/:id/refunds', auth, scope('payments:write'), async (ctx) => {
     const payment = await deps.db('payments').where({ id: idParam(ctx, 'id') }).first();
     if (!payment) throw notFound('That payment');
@@ -153,6 +180,13 @@ export function apiRoutes(deps: ApiDeps): Router {
     for (const l of input.lines ?? []) {
       if (lines!.has(l.lineId)) throw invalid(`Line ${l.lineId} is listed twice.`, [{ field: 'lines', message: 'duplicate line' }]);
       lines!.set(l.lineId, l.qty);
+    }
+    if (payment.method === 'card' && deps.cards) {
+      // back to that card through Stripe, outside any transaction; its key makes a retry answer the same refund
+      const r = await refundToCard(deps.cards, payment.order_id, { reason: input.reason, idempotencyKey: input.idempotencyKey, lines, amount: input.amount, paymentId: payment.id }, actor(ctx));
+      ctx.status = 201;
+      ctx.body = { id: r.id, orderId: r.order_id, paymentId: payment.id, total: r.total, taxTotal: r.tax_total, receiptNo: r.receipt_no, reason: r.reason, status: r.status, createdAt: r.created_at.toISOString() };
+      return;
     }
     await idempotently(deps, ctx, async (trx, afterCommit) => {
       const r = await orders.refundOrder(inWrite(trx, afterCommit), payment.order_id, { reason: input.reason, idempotencyKey: input.idempotencyKey, lines, amount: input.amount }, actor(ctx));
@@ -203,6 +237,10 @@ export function apiRoutes(deps: ApiDeps): Router {
   printerApiRoutes(router, { db: deps.db, clock: deps.clock, events: deps.events, pool: deps.printers, auth, scope: scope('devices:admin') });
 
   ledgerApiRoutes(router, { db: deps.db, clock: deps.clock, ledger: deps.ledger, auth, scope: scope('ledger:admin') });
+  catalogApiRoutes(router, { db: deps.db, clock: deps.clock, events: deps.events, auth, scope: scope('catalog:write') });
+  inventoryApiRoutes(router, { db: deps.db, clock: deps.clock, events: deps.events, auth, scope: scope('inventory:write') });
+  reportApiRoutes(router, { db: deps.db, clock: deps.clock, auth, scope: scope('reports:read') });
+  backupApiRoutes(router, { db: deps.db, clock: deps.clock, backups: deps.backups, auth, scope: scope('backups:admin') });
 
   return router;
 }

@@ -27,8 +27,18 @@ export const CreateOrder = z.strictObject({
 
 export const VoidInput = z.strictObject({ reason: z.string().trim().min(3, 'give a reason (at least 3 characters)').max(200) });
 
+/** A card payment on a registered reader (issue 22): answered at once, pending; GET /payments/{id} follows it. */
+export const CardPaymentInput = z.strictObject({
+  method: z.literal('card'),
+  amount: money.refine((n) => n > 0, 'must be more than zero'),
+  tip: money.optional(),
+  tipOnReader: z.boolean().optional(),
+  readerId: id,
+  idempotencyKey: key,
+});
+
 export const PaymentInput = z.strictObject({
-  method: z.literal('cash', { error: 'only cash is taken through the API until card payments land' }),
+  method: z.literal('cash', { error: "must be 'cash' or 'card'" }),
   amount: money.refine((n) => n > 0, 'must be more than zero'),
   tip: money.optional(),
   idempotencyKey: key,

@@ -47,7 +47,9 @@ export function paymentJson(p: PaymentRow, order: { status: string; receipt_no: 
     id: p.id,
     orderId: p.order_id,
     method: p.method,
-    status: 'succeeded',
+    status: p.status,
+    // a card payment: what identifies it at Stripe, and why it failed (issue 22)
+    card: p.method === 'card' ? { brand: p.card_brand, last4: p.card_last4, paymentIntent: p.stripe_payment_intent_id, failureMessage: (p as PaymentRow & { failure_message?: string | null }).failure_message ?? null } : null,
     amount: p.amount,
     tendered: p.tendered,
     change: p.change,

@@ -3,7 +3,7 @@ import type { Clock } from '../clock';
 import type { DbOrTrx } from '../db/knex';
 import { invalid, notFound } from '../errors';
 
-export const API_SCOPES = ['catalog:read', 'orders:write', 'payments:write', 'reports:read', 'journal:read', 'inventory:write', 'webhooks:admin', 'devices:admin', 'ledger:admin'] as const;
+export const API_SCOPES = ['catalog:read', 'catalog:write', 'orders:write', 'payments:write', 'reports:read', 'journal:read', 'inventory:write', 'webhooks:admin', 'devices:admin', 'ledger:admin', 'backups:admin'] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
 export interface ApiToken {

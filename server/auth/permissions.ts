@@ -20,6 +20,8 @@ export const PERMISSIONS = [
   'staff:manage',
   'settings:edit',
   'audit:view',
+  'catalog:edit', // products, categories, modifiers, tax rates, prices, CSV import (the back office)
+  'inventory:manage', // stock adjustments and counts
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -30,7 +32,7 @@ const server: Permission[] = ['order:sell'];
 const cashier: Permission[] = [...server, 'order:discount'];
 const manager: Permission[] = [
   ...cashier, 'kitchen:bump', 'order:discount-large', 'order:price-override', 'order:void', 'order:void-sent', 'order:comp', 'order:refund', 'drawer:no-sale',
-  'reports:view', 'backoffice:access', 'terminals:pair', 'devices:manage', 'audit:view',
+  'reports:view', 'backoffice:access', 'terminals:pair', 'devices:manage', 'audit:view', 'catalog:edit', 'inventory:manage',
 ];
 const owner: Permission[] = [...PERMISSIONS];
 

@@ -1,7 +1,8 @@
 import Router from '@koa/router';
 import type { Clock } from '../clock';
 import type { Db } from '../db/knex';
-import { audit, listAudit } from '../audit/service';
+import { audit, auditActions, listAudit } from '../audit/service';
+import { addDays, zonedMoment } from '../business-date';
 import { formView, redirectAfterPost, render, type FormView } from '../http/render';
 import { idParam, validate } from '../http/validate';
 import { getSettings } from '../settings/service';
@@ -115,14 +116,29 @@ export function authRoutes(deps: AuthRouteDeps): Router {
     redirectAfterPost(ctx, '/backoffice/staff', { toast: 'New PIN set. The old one no longer works.' });
   });
 
+  // filters (issue 24): what (action), who (staff), when (store-local days from–to); 100 a page, "Older" goes on
   router.get('/backoffice/audit', need('audit:view'), async (ctx) => {
-    const action = typeof ctx.query.action === 'string' && /^[a-z_]{1,40}$/.test(ctx.query.action) ? ctx.query.action : undefined;
+    const q = ctx.query;
+    const pick = (v: unknown, re: RegExp) => (typeof v === 'string' && re.test(v) ? v : undefined);
+    const action = pick(q.action, /^[a-z_]{1,40}$/);
+    const staff = pick(q.staff, /^\d{1,15}$/);
+    const from = pick(q.from, /^\d{4}-\d{2}-\d{2}$/);
+    const to = pick(q.to, /^\d{4}-\d{2}-\d{2}$/);
+    const before = pick(q.before, /^\d{1,15}$/);
     const settings = await getSettings(deps.db);
-    const rows = await listAudit(deps.db, { action, limit: 200 });
+    const PAGE = 100;
+    const rows = await listAudit(deps.db, {
+      action, staffId: staff ? Number(staff) : undefined, beforeId: before ? Number(before) : undefined, limit: PAGE + 1,
+      from: from ? zonedMoment(from, '00:00', settings.timezone) : undefined, to: to ? zonedMoment(addDays(to, 1), '00:00', settings.timezone) : undefined,
+    });
     const fmt = new Intl.DateTimeFormat('en-GB', { timeZone: settings.timezone, dateStyle: 'short', timeStyle: 'medium' });
+    const shown = rows.slice(0, PAGE);
+    const keep = new URLSearchParams(Object.entries({ action, staff, from, to }).filter((e): e is [string, string] => e[1] !== undefined));
+    const older = rows.length > PAGE ? `/backoffice/audit?${new URLSearchParams([...keep, ['before', String(shown[shown.length - 1].id)]])}` : undefined;
     render(ctx, 'backoffice/audit.html', null, {
-      settings, action,
-      rows: rows.map((r: { at: Date; details: unknown }) => ({ ...r, when: fmt.format(r.at), detailsText: JSON.stringify(r.details) })),
+      settings, action, filter: { action, staff, from, to }, filtered: keep.size > 0, older, paged: Boolean(before),
+      actions: await auditActions(deps.db), staffList: await auth.listStaff(deps.db),
+      rows: shown.map((r: { at: Date; details: unknown }) => ({ ...r, when: fmt.format(r.at), detailsText: JSON.stringify(r.details) })),
     });
   });
 

@@ -49,8 +49,30 @@ export async function listProducts(db: DbOrTrx, filter: { categoryId?: number; s
   return q as Promise<Array<ProductRow & { has_modifiers: boolean }>>;
 }
 
-export function findProduct(db: DbOrTrx, id: number): Promise<(ProductRow & { tax_name: string; tax_ppm: number }) | undefined> {
-  return db('products as p').join('tax_rates as r', 'r.id', 'p.tax_rate_id').where('p.id', id).first('p.*', 'r.name as tax_name', 'r.rate_ppm as tax_ppm');
+export type OrderType = 'counter' | 'takeaway' | 'dine_in';
+
+/**
+ * A product with the tax rate it is sold at: for an order of `orderType`, its rate for that type
+ * where it has one (product_tax_rates: EU VAT on eat-in against take-away), else its own.
+ */
+export function findProduct(db: DbOrTrx, id: number, orderType?: OrderType): Promise<(ProductRow & { tax_name: string; tax_ppm: number }) | undefined> {
+  if (!orderType) return db('products as p').join('tax_rates as r', 'r.id', 'p.tax_rate_id').where('p.id', id).first('p.*', 'r.name as tax_name', 'r.rate_ppm as tax_ppm');
+  return db('products as p')
+    .leftJoin('product_tax_rates as pt', (j) => j.on('pt.product_id', 'p.id').andOn('pt.order_type', db.raw('?', [orderType])))
+    .join('tax_rates as r', 'r.id', db.raw('coalesce(pt.tax_rate_id, p.tax_rate_id)'))
+    .where('p.id', id)
+    .first('p.*', 'r.id as tax_rate_id', 'r.name as tax_name', 'r.rate_ppm as tax_ppm');
+}
+
+/** The tax rate each of `productIds` is sold at in an order of `orderType` (its rate for that type, else its own). */
+export async function taxRatesFor(db: DbOrTrx, productIds: number[], orderType: OrderType): Promise<Map<number, { id: number; name: string; ppm: number }>> {
+  if (!productIds.length) return new Map();
+  const rows: Array<{ product_id: number; id: number; name: string; ppm: number }> = await db('products as p')
+    .leftJoin('product_tax_rates as pt', (j) => j.on('pt.product_id', 'p.id').andOn('pt.order_type', db.raw('?', [orderType])))
+    .join('tax_rates as r', 'r.id', db.raw('coalesce(pt.tax_rate_id, p.tax_rate_id)'))
+    .whereIn('p.id', productIds)
+    .select('p.id as product_id', 'r.id', 'r.name', 'r.rate_ppm as ppm');
+  return new Map(rows.map((r) => [r.product_id, { id: r.id, name: r.name, ppm: r.ppm }]));
 }
 
 type GroupRow = { id: number; name: string; min_select: number; max_select: number; required: boolean; m_id: number | null; m_name: string; m_delta: number };

@@ -1,11 +1,11 @@
 import type { DbOrTrx } from '../db/knex';
 import { unprocessable } from '../errors';
-import { findProduct, productModifierGroups, type ModifierGroup, type ProductRow, type ProductWithGroups } from './queries';
+import { findProduct, productModifierGroups, type ModifierGroup, type OrderType, type ProductRow, type ProductWithGroups } from './queries';
 
 // What other features (orders, the API) read of the catalog: they reach it through this service,
 // never ./queries (ARCHITECTURE; test/import-boundaries.test.ts).
-export { listCategories, listProducts, PRODUCT_WITH_GROUPS_SQL, productModifierGroups, productWithGroups } from './queries';
-export type { ModifierGroup, ProductRow, ProductWithGroups } from './queries';
+export { listCategories, listProducts, PRODUCT_WITH_GROUPS_SQL, productModifierGroups, productWithGroups, taxRatesFor } from './queries';
+export type { ModifierGroup, OrderType, ProductRow, ProductWithGroups } from './queries';
 
 export interface ChosenModifier {
   id: number;
@@ -55,8 +55,8 @@ function chooseModifiers(product: ProductRow, groups: ModifierGroup[], modifierI
   return chosen;
 }
 
-/** A product with its tax rate and its modifier groups (undefined: no such product). */
-export async function productWithGroupsById(db: DbOrTrx, productId: number): Promise<ProductWithGroups | undefined> {
-  const product = await findProduct(db, productId);
+/** A product with its tax rate (for an order of `orderType`, its rate for that type) and its modifier groups (undefined: no such product). */
+export async function productWithGroupsById(db: DbOrTrx, productId: number, orderType?: OrderType): Promise<ProductWithGroups | undefined> {
+  const product = await findProduct(db, productId, orderType);
   return product && { product, groups: await productModifierGroups(db, productId) };
 }

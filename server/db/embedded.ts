@@ -155,7 +155,19 @@ export class PgCluster {
         ['-D', dir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pw}`, '-E', 'UTF8', '--locale=C'],
         this.account,
       );
-      if (res.code !== 0) throw new Error(`initdb failed (exit ${res.code}): ${res.stderr.trim()}`);
+      if (res.code !== 0) {
+        // initdb says only "could not access directory …: Permission denied" (or cannot even be run from there): name the folder and the fix
+        const closed = this.account ? closedAncestor(path.resolve(dir), this.account) : undefined;
+        if (closed && this.account) {
+          throw new Error(
+            `initdb failed: PostgreSQL runs as user ${this.account.name} (the server was started as root), and that user cannot enter ${closed.dir} ` +
+              `(mode ${closed.mode.toString(8).padStart(4, '0')}, owner uid ${closed.uid}), so it cannot reach its data folder ${dir}. ` +
+              `Fix: run the server as an ordinary user (the installer's store-server user owns /var/lib/store-server), ` +
+              `or set DATA_DIR to a folder outside ${closed.dir}, or let that user through with: chmod o+x ${closed.dir}`,
+          );
+        }
+        throw new Error(`initdb failed (exit ${res.code}): ${res.stderr.trim()}`);
+      }
     } finally {
       fs.rmSync(pw, { force: true });
     }
@@ -191,6 +203,19 @@ function run(cmd: string, args: string[], account: Account | undefined, detached
     child.on('error', (err) => resolve({ code: 127, stdout, stderr: stderr + err.message }));
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
+}
+
+/** The first folder on the way to `dir` (itself excluded) that `account` may not enter, if any. */
+export function closedAncestor(dir: string, account: Account): { dir: string; mode: number; uid: number } | undefined {
+  const parts = dir.split(path.sep).filter(Boolean);
+  for (let i = 0; i < parts.length; i++) {
+    const folder = path.sep + parts.slice(0, i).join(path.sep);
+    const st = fs.statSync(folder, { throwIfNoEntry: false });
+    if (!st) return undefined;
+    const bit = st.uid === account.uid ? 0o100 : st.gid === account.gid ? 0o010 : 0o001;
+    if (!(st.mode & bit)) return { dir: folder, mode: st.mode & 0o7777, uid: st.uid };
+  }
+  return undefined;
 }
 
 function isAlive(pid: number): boolean {

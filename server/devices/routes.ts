@@ -10,6 +10,7 @@ import type { Publisher } from '../events';
 import { formView, isHtmx, redirectAfterPost, render, toast, type FormView } from '../http/render';
 import { idParam, validate } from '../http/validate';
 import * as printing from '../printing/service';
+import { noSale } from '../cash/service';
 import { CODE_PAGES, MoveQueue, PrinterForm, type PrinterInput } from '../printing/schema';
 import { getSettings } from '../settings/service';
 
@@ -153,10 +154,11 @@ export function deviceRoutes(deps: DeviceRouteDeps): Router {
     answer(ctx, `Printing again on ${p.name}.`);
   });
 
-  // a cash drawer opened from the back office (no sale): the printer's drawer, audited
+  // a cash drawer opened from the back office (no sale): the printer's drawer, journaled and audited
   router.post('/backoffice/devices/printers/:id/drawer', need('drawer:no-sale'), async (ctx) => {
     const p = await printing.getPrinter(deps.db, idParam(ctx, 'id'));
-    await printing.openPrinterDrawer(deps, p.id, { staffId: ctx.state.auth.staff?.id, approvedBy: ctx.state.auth.approver?.id, terminalId: ctx.state.auth.terminal?.id });
+    const a = ctx.state.auth; // a journal entry of its own kind (server/cash/)
+    await noSale(deps, { staffId: a.staff?.id, staffName: a.staff?.name, approvedBy: a.approver?.id, approverName: a.approver?.name, terminalId: a.terminal?.id, terminal: a.terminal?.name }, null, p.id);
     answer(ctx, `Drawer of ${p.name} opened.`);
   });
 

@@ -1,6 +1,6 @@
 import nunjucks from 'nunjucks';
 import type { Context, Next } from 'koa';
-import { viewsDir } from '../paths';
+import { AssetLoader, packaged, viewsDir } from '../paths';
 import { currencyExponent, formatMoney } from '../money';
 import { merged } from '../merge';
 import type { AppError } from '../errors';
@@ -10,7 +10,8 @@ export type Views = nunjucks.Environment;
 
 /** One template environment; autoescape is on, so every {{ value }} is HTML-escaped. */
 export function createViews(dir = viewsDir): Views {
-  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(dir, { noCache: false }), {
+  const loader = packaged ? new AssetLoader(dir) : new nunjucks.FileSystemLoader(dir, { noCache: false }); // the binary's assets, or the disk
+  const env = new nunjucks.Environment(loader, {
     autoescape: true,
     throwOnUndefined: false,
     trimBlocks: true,

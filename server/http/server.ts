@@ -1,10 +1,10 @@
 import http from 'node:http';
 import https from 'node:https';
-import fs from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
 import type Koa from 'koa';
 import type { Logger } from '../logger';
 import { createRealtime, type Io, type SocketAuthorizer } from '../realtime/io';
+import { readTls } from './tls';
 
 export interface HttpServer {
   server: http.Server;
@@ -21,7 +21,7 @@ export async function listen(
   opts: { port: number; host: string; tls?: { cert: string; key: string }; timeoutMs: number; log: Logger; authorize: SocketAuthorizer },
 ): Promise<HttpServer> {
   const server = opts.tls
-    ? https.createServer({ cert: fs.readFileSync(opts.tls.cert), key: fs.readFileSync(opts.tls.key) })
+    ? https.createServer(readTls({ TLS_CERT: opts.tls.cert, TLS_KEY: opts.tls.key })!)
     : http.createServer();
   server.on('request', app.callback());
   const io = createRealtime(server, opts.authorize);

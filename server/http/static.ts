@@ -1,8 +1,7 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Context, Next } from 'koa';
 import { malformed } from '../errors';
-import { staticDir } from '../paths';
+import { readAppFile, staticDir } from '../paths';
 
 const TYPES: Record<string, string> = {
   '.js': 'application/javascript; charset=utf-8',
@@ -42,7 +41,7 @@ export function serveStatic() {
     let body = cache.get(file);
     if (!body) {
       try {
-        body = fs.readFileSync(file);
+        body = readAppFile(file); // inside the packaged binary: its assets
       } catch {
         return next();
       }

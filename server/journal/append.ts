@@ -1,8 +1,13 @@
 import type { Clock } from '../clock';
-import type { Trx } from '../db/knex';
+import type { DbOrTrx, Trx } from '../db/knex';
+import { addDays, businessDate } from '../business-date';
+import { DEFAULT_SETTINGS } from '../settings/schema';
 import { entryHash } from './hash';
 
-export type JournalKind = 'sale' | 'refund' | 'void' | 'z_closure';
+export type JournalKind = 'sale' | 'refund' | 'void' | 'paid_in' | 'paid_out' | 'no_sale' | 'z_closure';
+
+/** The kinds that take the next gapless receipt number; a Z takes a Z number, cash movements neither. */
+export const RECEIPT_KINDS: ReadonlySet<JournalKind> = new Set<JournalKind>(['sale', 'refund', 'void']);
 
 export interface JournalEntry {
   seq: number;
@@ -12,6 +17,8 @@ export interface JournalEntry {
   hash: string;
   receipt_no?: number;
   z_no?: number;
+  /** the business date the entry counts on (ARCHITECTURE, "Numbering and the journal"); entries written before it existed lack it */
+  business_date?: string;
   grand_totals: { sales: number; refunds: number; voids: number };
   [key: string]: unknown;
 }
@@ -24,6 +31,8 @@ export interface AppendInput {
   sales?: number;
   refunds?: number;
   voids?: number;
+  /** a Z closure names the business date it closes (the open one when not given); every other entry counts on the open business date */
+  businessDate?: string;
 }
 
 interface HeadRow {
@@ -57,21 +66,25 @@ export async function appendEntry(trx: Trx, clock: Clock, input: AppendInput): P
   const head: HeadRow | undefined = await trx('journal_head').where({ id: 1 }).forUpdate().first();
   if (!head) throw new Error('the journal has no chain head (migrations not run?)');
   const z = input.kind === 'z_closure';
+  const receipted = RECEIPT_KINDS.has(input.kind);
+  if (!z && input.businessDate !== undefined) throw new TypeError('only a Z closure names the business date it counts on');
+  const at = clock.now();
+  const date = input.businessDate ?? (await openBusinessDate(trx, at));
   const next = {
     seq: head.seq + 1,
-    receipt_no: head.receipt_no + (z ? 0 : 1),
+    receipt_no: head.receipt_no + (receipted ? 1 : 0),
     z_no: head.z_no + (z ? 1 : 0),
     grand_sales: head.grand_sales + adds.sales,
     grand_refunds: head.grand_refunds + adds.refunds,
     grand_voids: head.grand_voids + adds.voids,
   };
-  const at = clock.now();
   const unhashed = {
     ...input.record,
     seq: next.seq,
     kind: input.kind,
     at: at.toISOString(),
-    ...(z ? { z_no: next.z_no } : { receipt_no: next.receipt_no }),
+    business_date: date,
+    ...(z ? { z_no: next.z_no } : receipted ? { receipt_no: next.receipt_no } : {}),
     grand_totals: { sales: next.grand_sales, refunds: next.grand_refunds, voids: next.grand_voids },
     prev_hash: head.hash,
   };
@@ -81,4 +94,25 @@ export async function appendEntry(trx: Trx, clock: Clock, input: AppendInput): P
   await trx('journal').insert({ seq: next.seq, kind: input.kind, prev_hash: head.hash, hash, entry: json, created_at: at });
   await trx('journal_head').where({ id: 1 }).update({ ...next, hash });
   return JSON.parse(json) as JournalEntry;
+}
+
+/** The business date of the last Z closure, if any (read through the partial index on Z entries). */
+export async function lastZDate(db: DbOrTrx): Promise<string | null> {
+  const row = await db('journal').where({ kind: 'z_closure' }).orderBy('seq', 'desc').first(db.raw("entry->>'business_date' as business_date"));
+  return (row?.business_date as string | undefined) ?? null;
+}
+
+/**
+ * The business date an entry written at `at` counts on: the store-local date of (at − the
+ * business-day start), or the day after the last Z when that date is already closed (a sale
+ * after the Z counts on the next business date). One round trip: the two settings it needs and
+ * the last Z's date (through the partial index on Z entries).
+ */
+export async function openBusinessDate(db: DbOrTrx, at: Date): Promise<string> {
+  const [row] = (await db.raw(
+    `select (select value from settings where key = 'timezone') as tz, (select value from settings where key = 'businessDayStart') as start,
+       (select entry->>'business_date' from journal where kind = 'z_closure' order by seq desc limit 1) as z`,
+  )).rows as Array<{ tz: string | null; start: string | null; z: string | null }>;
+  const byClock = businessDate(at, row.tz ?? DEFAULT_SETTINGS.timezone, row.start ?? DEFAULT_SETTINGS.businessDayStart);
+  return row.z !== null && row.z >= byClock ? addDays(row.z, 1) : byClock;
 }

@@ -4,7 +4,7 @@
  * entries back that were made here before a restore.
  */
 import type { DbOrTrx, Trx } from '../db/knex';
-import type { JournalEntry } from './append';
+import { RECEIPT_KINDS, type JournalEntry } from './append';
 import { entryHash } from './hash';
 
 /**
@@ -49,7 +49,7 @@ export async function adoptEntries(trx: Trx, entries: readonly JournalEntry[]): 
     if (e.kind === 'z_closure') {
       if (e.z_no !== zNo + 1) throw fail(`expected Z number ${zNo + 1}`);
       zNo++;
-    } else {
+    } else if (RECEIPT_KINDS.has(e.kind)) { // paid in / out and no sale take no receipt number
       if (e.receipt_no !== receiptNo + 1) throw fail(`expected receipt number ${receiptNo + 1}`);
       receiptNo++;
     }

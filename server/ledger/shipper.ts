@@ -226,7 +226,8 @@ export class LedgerShipper {
         await this.o.db.transaction(async (trx) => {
           await adoptEntries(trx, entries);
           // the orders, payments and refunds the backup lacked, from the entries' records: reports agree with the journal again
-          await replayEntries(trx, entries);
+          const replay = await replayEntries(trx, entries);
+          if (replay.skipped.length) this.o.log.warn({ skipped: replay.skipped.slice(0, 20), count: replay.skipped.length }, 'ledger: entries taken into the journal whose records could not be rebuilt as orders (reports miss them)');
         });
       } catch (err) {
         if (!(err instanceof AdoptError)) throw err;

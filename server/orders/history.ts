@@ -124,7 +124,7 @@ export async function historyPage(db: DbOrTrx, settings: BusinessSettings, now: 
   const ids = page.map((r) => r.id);
   const [refunds, lines] = ids.length
     ? await Promise.all([
-      db('refunds').whereIn('order_id', ids).groupBy('order_id').select('order_id').sum({ total: 'total' }) as Promise<Array<{ order_id: number; total: string }>>,
+      db('refunds').whereIn('order_id', ids).where({ status: 'succeeded' }).groupBy('order_id').select('order_id').sum({ total: 'total' }) as Promise<Array<{ order_id: number; total: string }>>,
       db('order_lines').whereIn('order_id', ids).where('quantity', '>', 0).orderBy('id').select('order_id', 'name', 'quantity') as Promise<Array<{ order_id: number; name: string; quantity: number }>>,
     ])
     : [[], []];

@@ -17,9 +17,9 @@ import { discountValue, toDiscount, toMinor } from './totals';
 export function addLine(deps: OrderDeps, orderId: number, input: NewLine): Promise<number>;
 export function addLine(deps: OrderDeps, orderId: number, input: NewLine, requestKey: string | undefined): Promise<number | null>;
 export function addLine(deps: OrderDeps, orderId: number, input: NewLine, requestKey?: string): Promise<number | null> {
-  return changeOrder(deps, orderId, async (trx, { settings }) => {
+  return changeOrder(deps, orderId, async (trx, { settings, order }) => {
     if (requestKey && !(await claimRequestKey(trx, deps.clock, requestKey, orderId))) return null;
-    return addLineIn(trx, deps.clock, orderId, settings, input);
+    return addLineIn(trx, deps.clock, orderId, settings, input, order.type);
   });
 }
 

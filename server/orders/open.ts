@@ -73,16 +73,19 @@ export async function openOrderWithLines(deps: OrderDeps, input: OpenInput, line
   const made = await inTransaction(deps.db, async (trx) => {
     const order = await openOrder({ ...deps, db: trx }, input, actor, reserved);
     const settings = await getSettings(trx);
-    for (const wanted of lines) await addLineIn(trx, deps.clock, order.id, settings, wanted);
+    for (const wanted of lines) await addLineIn(trx, deps.clock, order.id, settings, wanted, order.type);
     return { id: order.id, version: await recompute(trx, deps.clock, order, settings) };
   });
   deps.events.publish('order:changed', { orderId: made.id, version: made.version });
   return made.id;
 }
 
-/** Adds a line of `input`'s product, as asked, to the order being changed in `trx`. Returns the line's id. */
-export async function addLineIn(trx: Trx, clock: Clock, orderId: number, settings: BusinessSettings, input: NewLine): Promise<number> {
-  const { line, mods } = lineFor(clock, orderId, settings, await productWithGroupsById(trx, input.productId), input);
+/**
+ * Adds a line of `input`'s product, as asked, to the order being changed in `trx`, taxed at the
+ * product's rate for the order's type where it has one (issue 24). Returns the line's id.
+ */
+export async function addLineIn(trx: Trx, clock: Clock, orderId: number, settings: BusinessSettings, input: NewLine, orderType?: OrderRow['type']): Promise<number> {
+  const { line, mods } = lineFor(clock, orderId, settings, await productWithGroupsById(trx, input.productId, orderType), input);
   return (await insertLine(trx, line, mods)).id;
 }
 

@@ -84,9 +84,18 @@ export interface PaymentRow {
   tip: number;
   idempotency_key: string;
   created_at: Date;
+  /** cash is succeeded when written; a card payment is pending until Stripe settles it (server/payments/) */
+  status: 'pending' | 'succeeded' | 'failed' | 'canceled';
+  staff_id: number | null;
+  terminal_id: number | null;
+  stripe_payment_intent_id: string | null;
+  stripe_charge_id: string | null;
+  card_brand: string | null;
+  card_last4: string | null;
 }
 
-export const orderPayments = (db: DbOrTrx, orderId: number): Promise<PaymentRow[]> => db('payments').where({ order_id: orderId }).orderBy('id');
+/** The order's payments that count: a pending, failed or canceled card payment never does. */
+export const orderPayments = (db: DbOrTrx, orderId: number): Promise<PaymentRow[]> => db('payments').where({ order_id: orderId, status: 'succeeded' }).orderBy('id');
 export const paymentByKey = (db: DbOrTrx, key: string): Promise<PaymentRow | undefined> => db('payments').where({ idempotency_key: key }).first();
 
 export type NewLineRow = Omit<LineRow, 'id' | 'discount_kind' | 'discount_value' | 'override_reason' | 'original_price' | 'net' | 'tax' | 'sent_quantity' | 'sent_note' | 'void_reason' | 'comp_reason'>;
@@ -123,7 +132,7 @@ export async function loadOrderBundle(db: DbOrTrx, id: number): Promise<OrderBun
     lines,
     modifiers: await lineModifiers(db, lines.map((l) => l.id)),
     payments: row.paid_total > 0 || paid ? await orderPayments(db, id) : [],
-    refunds: paid ? await db('refunds').where({ order_id: id }).orderBy('id') : [],
+    refunds: paid ? await db('refunds').where({ order_id: id, status: 'succeeded' }).orderBy('id') : [], // a pending card refund has no receipt yet
     refundedByLine: paid ? await refundedByLine(db, id) : new Map(),
   };
 }

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { Trx } from '../db/knex';
 
 /**
@@ -52,6 +53,9 @@ interface Tender {
   tendered?: number;
   change?: number;
   tip?: number;
+  brand?: string | null;
+  last4?: string | null;
+  payment_intent?: string | null;
 }
 
 /** What a replay reads of an entry: its journal fields and its record. */
@@ -80,21 +84,60 @@ export async function makeRoomForRestoredRecords(trx: Trx): Promise<void> {
   }
 }
 
-/** Replays adopted journal entries into orders, payments and refunds; answers how many orders it closed or refunded. */
-export async function replayEntries(trx: Trx, entries: readonly ReplayEntry[]): Promise<number> {
+/** What a replay did: how many entries became rows, and those it could not replay (with why). */
+export interface ReplayResult {
+  replayed: number;
+  skipped: Array<{ seq: number; reason: string }>;
+}
+
+/**
+ * Replays adopted journal entries into orders, payments and refunds. Each entry is replayed in a
+ * savepoint of its own: one whose record cannot become rows (not an order's record, or one that
+ * conflicts with a row here) is skipped and named in the answer, and never stops the journal
+ * from taking the ledger's entries, which is what keeps receipt numbers from being issued twice.
+ */
+export async function replayEntries(trx: Trx, entries: readonly ReplayEntry[]): Promise<ReplayResult> {
   const links = await readLinks(trx);
-  let n = 0;
+  const out: ReplayResult = { replayed: 0, skipped: [] };
   for (const e of entries) {
-    if (e.kind === 'sale' || e.kind === 'void') {
-      await replayClose(trx, e, links);
-      n++;
-    } else if (e.kind === 'refund') {
-      await replayRefund(trx, e, links);
-      n++;
+    if (e.kind !== 'sale' && e.kind !== 'void' && e.kind !== 'refund') continue;
+    const why = notReplayable(e);
+    if (why) {
+      out.skipped.push({ seq: e.seq, reason: why });
+      continue;
+    }
+    try {
+      await trx.transaction(async (sp) => (e.kind === 'refund' ? replayRefund(sp, e, links) : replayClose(sp, e, links)));
+      out.replayed++;
+    } catch (err) {
+      out.skipped.push({ seq: e.seq, reason: (err as Error).message });
     }
   }
-  if (n) await advanceSequences(trx);
-  return n;
+  if (out.replayed) await advanceSequences(trx);
+  return out;
+}
+
+const isId = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) > 0;
+const isAmount = (v: unknown): boolean => Number.isSafeInteger(v);
+
+/** Why an entry's record cannot become an order's rows; undefined when it can. */
+function notReplayable(e: ReplayEntry): string | undefined {
+  if (!isId(e.order_id) || !isId(e.order_number)) return 'its record names no order';
+  if (typeof e.business_date !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(e.business_date)) return 'its record has no business date';
+  if (!isAmount(e.total) || !isAmount(e.tax_total)) return 'its record has no totals';
+  const lines = e.lines;
+  if (!Array.isArray(lines)) return 'its record has no lines';
+  for (const l of lines as Array<Record<string, unknown>>) {
+    if (!isId(l?.line_id) || !Number.isSafeInteger(l.quantity) || !isAmount(l.net) || !isAmount(l.tax) || typeof l.name !== 'string') return 'a line of its record is incomplete';
+    const rate = l.tax_rate as Record<string, unknown> | undefined;
+    if (!rate || typeof rate.name !== 'string' || !Number.isSafeInteger(rate.ppm)) return 'a line of its record has no tax rate';
+  }
+  if (e.kind === 'sale') {
+    const tenders = e.tenders;
+    if (!Array.isArray(tenders) || tenders.some((t: Record<string, unknown>) => typeof t?.method !== 'string' || !isAmount(t.amount))) return 'its record has no tenders';
+    if (!isAmount(e.subtotal) || !isAmount(e.discount_total)) return 'its record has no totals';
+  }
+  return undefined;
 }
 
 async function readLinks(trx: Trx): Promise<Links> {
@@ -131,6 +174,7 @@ async function replayClose(trx: Trx, e: ReplayEntry, links: Links): Promise<void
     paid_total: tenders.reduce((s, t) => s + t.amount, 0), rounding: num(e.rounding ?? 0),
     discount_kind: discount?.kind ?? null, discount_value: discount?.value ?? null,
     receipt_no: e.receipt_no, journal_seq: e.seq, void_reason: paid ? null : String(e.reason ?? ''),
+    sales_date: date, // the business date the entry counts on (server/reports/)
     closed_at: at, updated_at: at, restored: true,
   };
   const mine = await trx('orders').where({ id: orderId }).forUpdate().first('id', 'status', 'version');
@@ -151,6 +195,11 @@ async function replayClose(trx: Trx, e: ReplayEntry, links: Links): Promise<void
     await trx('payments').insert({
       order_id: orderId, method: t.method, amount: t.amount, tendered: t.tendered ?? t.amount, change: t.change ?? 0, tip: t.tip ?? 0,
       idempotency_key: `restored:${e.seq}:${i}`, staff_id: staffOf(e, links), created_at: at, restored: true,
+      // a card tender as its entry names it: Stripe's ids, brand and last four (server/payments/)
+      ...(t.method === 'card' ? {
+        card_ref: crypto.randomUUID(), card_request: JSON.stringify({ restored_from_seq: e.seq }),
+        stripe_payment_intent_id: t.payment_intent ?? null, card_brand: t.brand ?? null, card_last4: t.last4 ?? null,
+      } : {}),
     });
   }
 }
@@ -197,9 +246,12 @@ async function replaceLines(trx: Trx, orderId: number, lines: readonly RecordLin
 async function replayRefund(trx: Trx, e: ReplayEntry, links: Links): Promise<void> {
   const orderId = num(e.order_id);
   const tenders = (e.tenders as Tender[] | undefined) ?? [];
+  const method = tenders[0]?.method ?? 'cash';
+  // a card refund went back to the order's card payment
+  const card = method === 'card' ? await trx('payments').where({ order_id: orderId, method: 'card', status: 'succeeded' }).orderBy('id').first('id') : undefined;
   const [refund] = await trx('refunds').insert({
     order_id: orderId, receipt_no: e.receipt_no, journal_seq: e.seq, reason: String(e.reason ?? ''),
-    total: -num(e.total), tax_total: -num(e.tax_total), method: tenders[0]?.method ?? 'cash',
+    total: -num(e.total), tax_total: -num(e.tax_total), method, payment_id: card?.id ?? null, business_date: String(e.business_date),
     staff_id: staffOf(e, links), created_at: new Date(e.at), restored: true,
   }).returning('id');
   const lines = (e.lines as RecordLine[] | undefined) ?? [];

@@ -21,11 +21,13 @@ import { receiptPrinterOf } from '../printing/service';
 import { findOrder } from './queries';
 import { setLinePlace, setOrderType } from './placing';
 import { startSale } from './start-sale';
+import { checkStock } from '../inventory/service';
+import { refundToCard, type CardDeps } from '../payments/service';
 
 const newKey = () => crypto.randomUUID();
 
 /** The counter terminal: product grid, order panel, dialogs. Thin handlers over the order service. */
-export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogChanged(productId: number, available: boolean): void }): Router {
+export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; cards: CardDeps; catalogChanged(productId: number, available: boolean): void }): Router {
   const router = new Router();
   const need = (p: Permission | 'device') => requires(p, deps);
   const actor = (ctx: Context): Actor => {
@@ -320,6 +322,7 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
   router.get('/orders/:id/pay', need('order:sell'), async (ctx) => {
     const view = await orders.getOrderView(deps.db, idParam(ctx, 'id'));
     if (view.order.status !== 'open') throw unprocessable('This order is already closed.', 'order-closed');
+    await checkStock(deps.db, view.lines, view.settings); // more than the stock, with overselling refused: said before any payment is asked for
     render(ctx, 'orders/_pay.html', 'orders/_pay.html', merged(view, { idempotencyKey: newKey(), quickCash: quickCash(view.cashDue, view.settings.currency) }));
   });
 
@@ -374,10 +377,12 @@ export function orderRoutes(deps: OrderDeps & { kitchen: KitchenDeps; catalogCha
       const settings = await settingsFor(ctx.state, deps.db);
       amount = orders.toMinor(input.amount!, settings.currency, 'amount');
     }
-    const refund = await orders.refundOrder(deps, id, { reason: input.reason, idempotencyKey: input.idempotency_key, lines, amount }, actor(ctx));
+    const asked = { reason: input.reason, idempotencyKey: input.idempotency_key, lines, amount };
+    // back to the card through Stripe (server/payments/): recorded once Stripe takes it
+    const refund = input.method === 'card' ? { refundId: (await refundToCard(deps.cards, id, asked, actor(ctx))).id } : await orders.refundOrder(deps, id, asked, actor(ctx));
     const view = await orders.getOrderView(deps.db, id);
     // the refund's receipt, shown as it goes through (the original; its page later is a reprint)
-    render(ctx, 'orders/refund.html', 'orders/_refund.html', merged(view, { refund, done: view.refunds.find((r) => r.id === refund.refundId) ?? null, idempotencyKey: newKey() }));
+    render(ctx, 'orders/refund.html', 'orders/_refund.html', merged(view, { refund, refundMethod: input.method, done: view.refunds.find((r) => r.id === refund.refundId) ?? null, idempotencyKey: newKey() }));
   });
 
   return router;

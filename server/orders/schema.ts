@@ -72,6 +72,8 @@ export const RefundInput = z
     /** "all", per-line quantities as line_<id>=<qty> fields, or an `amount` of money */
     scope: z.enum(['all', 'lines', 'amount']).default('all'),
     amount: z.union([z.literal('').transform(() => undefined), decimal]).optional(),
+    /** back to the card that paid, through Stripe (server/payments/), or cash from the drawer */
+    method: z.enum(['cash', 'card']).default('cash'),
   })
   .superRefine((r, ctx) => {
     if (r.scope === 'amount' && r.amount === undefined) ctx.addIssue({ code: 'custom', path: ['amount'], message: 'enter the amount to refund' });

@@ -14,8 +14,9 @@ export { assertOpen, changeOrder, withView, lineOf, lockOpenOrder, type Actor, t
 export { addLineIn, openOrder, openOrderWithLines, reserveOrderNumber, type NewLine, type OpenInput, type ReservedNumber } from './open';
 export { addLine, compLine, type EditOptions, compsFor, overridePrice, removeLine, setCustomerName, setLineDiscount, setNote, setOrderDiscount, setParked, setQuantity } from './lines';
 export { closeSale, tenderCash, tenderCashAndView, type Sale, type TenderResult } from './tender';
-export { refundOrder, voidOrder, type RefundRequest } from './refund';
-export { makeRoomForRestoredRecords, replayEntries, type ReplayEntry } from './replay';
+export { planRefund, recordRefund, refundOrder, voidOrder, type RefundPlan, type RefundRequest, type RefundTender } from './refund';
+export { assertNoCardPending, beginCardPayment, settleCardPayment, type CardOutcome, type CardPaymentRow, type CardTenderInput } from './card-payments';
+export { makeRoomForRestoredRecords, replayEntries, type ReplayEntry, type ReplayResult } from './replay';
 export { getOrderView, type OrderView } from './views';
 export { claimRequestKey, orderOfRequestKey, pruneRequestKeys } from './request-keys';
 export { recompute, toDiscount, toMinor, totalsFor } from './totals';

@@ -8,11 +8,14 @@ import { getSettings } from '../settings/service';
 import { emitEvent, WEBHOOK_TOPIC } from '../webhooks/service';
 import { assertLedgerCompared } from '../ledger/service';
 import { queueDrawerKick, queueSaleReceipt } from '../printing/service';
+import { sessionForCash } from '../cash/service';
+import { announceStock, takeStockForSale, type StockAlert } from '../inventory/service';
 import { assertOpen, withView, type Actor, type Locked, type OrderDeps } from './change';
 import { lineModifiers, lockOrder, orderLines, orderPayments, paymentByKey, type PaymentRow } from './queries';
 import { orderRecord } from './record';
 import { MAX_AMOUNT, totalsFor } from './totals';
 import type { OrderView } from './views';
+import { assertNoCardPending } from './card-payments';
 
 export interface TenderResult {
   paymentId: number;
@@ -36,6 +39,7 @@ export interface TenderResult {
 export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Minor, idempotencyKey: string, actor: Actor = {}, tip: Minor = 0): Promise<TenderResult> {
   if (!Number.isSafeInteger(tendered) || tendered < 0 || tendered > MAX_AMOUNT) throw invalid('The amount tendered is out of range.', [{ field: 'tendered', message: 'out of range' }]);
   if (!Number.isSafeInteger(tip) || tip < 0 || tip > MAX_AMOUNT) throw invalid('The tip is out of range.', [{ field: 'tip', message: 'out of range' }]);
+  const stockAlerts: StockAlert[] = []; // what the sale left low or out of stock, told after commit
   const { result, version, tickets } = await inTransaction(deps.db, async (trx) => {
     const none: Array<{ ticketId: number; stationId: number }> = [];
     const order = await lockOrder(trx, orderId);
@@ -49,6 +53,7 @@ export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Min
       return { result: replay, version: undefined, tickets: none };
     }
     assertOpen(order);
+    await assertNoCardPending(trx, orderId); // a card payment in progress is settled or canceled before cash is taken (./card-payments.ts)
     if (tendered <= 0) throw invalid('The amount tendered must be more than zero.', [{ field: 'tendered', message: 'must be more than zero' }]);
     const lines = await orderLines(trx, orderId);
     if (!lines.some((l) => l.quantity > 0)) throw unprocessable('The order has no items to pay for.', 'empty-order');
@@ -64,9 +69,11 @@ export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Min
       throw unprocessable(`The amount tendered looks mistyped: it is more than 100 times what is due and more than 1000 ${settings.currency} over it. Check it and enter it again.`, 'tender-implausible');
     }
     const change = paysInFull ? available - cashDue : 0;
+    // the drawer the cash goes into: with "ask for a float", none open refuses (the pay dialog offers the float; server/cash/)
+    const drawerSessionId = await sessionForCash(trx, actor.terminalId, { required: settings.requireDrawerSession });
     const now = deps.clock.now();
     const [payment]: PaymentRow[] = await trx('payments')
-      .insert({ order_id: orderId, method: 'cash', amount, tendered, change, tip, idempotency_key: idempotencyKey, staff_id: actor.staffId ?? null, terminal_id: actor.terminalId ?? null, created_at: now })
+      .insert({ order_id: orderId, method: 'cash', amount, tendered, change, tip, idempotency_key: idempotencyKey, staff_id: actor.staffId ?? null, terminal_id: actor.terminalId ?? null, drawer_session_id: drawerSessionId, created_at: now })
       .returning('*');
     const done = { paymentId: payment.id, amount, tendered, change, replayed: false };
     if (!paysInFull) {
@@ -75,13 +82,14 @@ export async function tenderCash(deps: OrderDeps, orderId: number, tendered: Min
       await queueDrawerKick(trx, deps.clock, actor.terminalId, deps.events); // the cash goes in the drawer (server/printing/)
       return { result: { ...done, closed: false, receiptNo: null }, version, tickets: none };
     }
-    const entry = await closeSale(trx, deps.clock, { order, lines, settings, actor, rounding: cashDue - due }, await orderPayments(trx, orderId));
+    const entry = await closeSale(trx, deps.clock, { order, lines, settings, actor, rounding: cashDue - due }, await orderPayments(trx, orderId), stockAlerts);
     // the order is closing: a held course could never be fired after, so it goes too
     const tickets = settings.kitchenOnPay[order.type] ? await sendIn(trx, deps.clock, { order, lines, settings }, { fireHeld: true, serverName: actor.staffName }) : none;
     return { result: { ...done, closed: true, receiptNo: entry.receipt_no! }, version: order.version + 1, tickets };
   });
   if (version !== undefined) deps.events.publish('order:changed', { orderId, version });
   announceTickets(deps.events, orderId, tickets);
+  announceStock(deps.events, stockAlerts);
   if (result.closed && !result.replayed) deps.events.publish('outbox:written', { topic: WEBHOOK_TOPIC });
   return result;
 }
@@ -103,11 +111,18 @@ export interface Sale extends Locked {
  *   refund later takes exact shares of them);
  * - the journal entry: the complete record with the tenders, its receipt number from the chain;
  * - the outbox row: the order.paid webhook event;
- * - the order closed as paid, with its receipt number and journal seq.
+ * - the order closed as paid, with its receipt number and journal seq;
+ * - its counted products' stock taken (server/inventory/): with overselling refused, a sale
+ *   beyond the stock throws 409 out-of-stock and the caller's transaction, payment and all,
+ *   rolls back. What it left low or out is pushed onto `stockAlerts`, for the caller to
+ *   announce after its commit (announceStock).
  */
-export async function closeSale(trx: Trx, clock: Clock, sale: Sale, tenders: PaymentRow[]): Promise<JournalEntry> {
+export async function closeSale(trx: Trx, clock: Clock, sale: Sale, tenders: PaymentRow[], stockAlerts: StockAlert[] = []): Promise<JournalEntry> {
   const { order, lines, settings, actor } = sale;
   await assertLedgerCompared(trx); // after a restore, no receipt number before the journal was compared with the cloud ledger (server/ledger/)
+  // money already taken by card cannot be refused here (checkStock asks before the card is charged)
+  const mayRefuse = tenders.every((p) => p.method === 'cash');
+  stockAlerts.push(...(await takeStockForSale(trx, clock, { orderId: order.id, lines, settings, staffId: actor.staffId, mayRefuse })));
   const { record, totals, lineTax } = orderRecord(order, settings, actor, lines, await lineModifiers(trx, lines.map((l) => l.id)));
   for (const l of lines) {
     await trx('order_lines').where({ id: l.id }).update({ net: totals.lines.find((x) => x.key === String(l.id))!.net, tax: lineTax.get(l.id)! });
@@ -117,7 +132,11 @@ export async function closeSale(trx: Trx, clock: Clock, sale: Sale, tenders: Pay
     record: {
       ...record,
       rounding: sale.rounding,
-      tenders: tenders.map((p) => ({ method: p.method, amount: p.amount, tendered: p.tendered, change: p.change, ...(p.tip ? { tip: p.tip } : {}) })),
+      tenders: tenders.map((p) => ({
+        method: p.method, amount: p.amount, tendered: p.tendered, change: p.change, ...(p.tip ? { tip: p.tip } : {}),
+        // a card tender: what identifies it at Stripe, never a card number (server/payments/)
+        ...(p.method === 'card' ? { brand: p.card_brand, last4: p.card_last4, payment_intent: p.stripe_payment_intent_id } : {}),
+      })),
     },
     sales: totals.total,
   });
@@ -128,6 +147,7 @@ export async function closeSale(trx: Trx, clock: Clock, sale: Sale, tenders: Pay
   await trx('orders').where({ id: order.id }).update({
     status: 'paid', paid_total: tenders.reduce((s, p) => s + p.amount, 0), rounding: sale.rounding, closed_at: now, version: order.version + 1, updated_at: now,
     subtotal: totals.subtotal, discount_total: totals.discountTotal, tax_total: totals.taxTotal, total: totals.total, receipt_no: entry.receipt_no, journal_seq: entry.seq,
+    sales_date: entry.business_date, // the business date the sale counts on (reports, server/reports/)
   });
   // the receipt on the terminal's receipt printer, the drawer first for cash (none: the browser prints it)
   await queueSaleReceipt(trx, clock, { orderId: order.id, terminalId: actor.terminalId, staff: actor.staffName, terminal: actor.terminal, cash: tenders.at(-1)?.method === 'cash' });

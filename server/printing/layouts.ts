@@ -122,7 +122,18 @@ export interface DrawerInput {
   at: string;
 }
 
-export type JobInput = ReceiptInput | GuestCheckInput | RefundInput | KitchenInput | TestInput | DrawerInput;
+/** An X (any time, nothing reset) or Z (the close of a business day) report: rows as server/reports/ makes them. */
+export interface DayReportInput {
+  kind: 'day-report';
+  store: StoreHeader;
+  title: string;
+  businessDate: string;
+  staff: string | null;
+  at: string;
+  rows: Array<{ label: string; amount?: number; text?: string; rule?: boolean; bold?: boolean }>;
+}
+
+export type JobInput = ReceiptInput | GuestCheckInput | RefundInput | KitchenInput | TestInput | DrawerInput | DayReportInput;
 export type JobKind = JobInput['kind'];
 
 /** What is printed on a job beyond its input: where it came from, whether it may have printed. */
@@ -160,6 +171,9 @@ export function layoutJob(input: JobInput, columns: number, marks: JobMarks = {}
       break;
     case 'test':
       testPage(s, input);
+      break;
+    case 'day-report':
+      dayReport(s, input);
       break;
   }
   if (marks.backupFrom) s.banner(`BACKUP FROM ${marks.backupFrom}`);
@@ -278,4 +292,17 @@ function testPage(s: Slip, t: TestInput) {
   s.pair('Left', 'right');
   s.text('Bold', { bold: true }).text('Double size', { width: 2, height: 2 });
   s.text('', { align: 'center' }).qr('Test print');
+}
+
+function dayReport(s: Slip, r: DayReportInput) {
+  header(s, r.store);
+  s.title(r.title, { big: true });
+  s.pair(`Business day ${r.businessDate}`, localTime(r.at, r.store.timezone));
+  if (r.staff) s.text(r.staff);
+  s.rule();
+  for (const row of r.rows) {
+    if (row.rule) s.rule();
+    if (row.amount !== undefined) s.amount(row.label, row.amount, { bold: row.bold });
+    else s.pair(row.label, row.text ?? '', { bold: row.bold });
+  }
 }

@@ -10,6 +10,7 @@ import { idParam, validate } from '../http/validate';
 import { formatLocal } from '../business-date';
 import { getOrderView } from '../orders/service';
 import * as printing from './service';
+import { noSale } from '../cash/service';
 
 export interface PrintRouteDeps {
   db: Db;
@@ -74,8 +75,9 @@ export function printingRoutes(deps: PrintRouteDeps): Router {
   // no sale: a manager may; a cashier with a manager's PIN (the approval dialog)
   router.post('/drawer/open', need('drawer:no-sale'), validate(NoSale), async (ctx) => {
     const a = ctx.state.auth;
-    const { printer } = await printing.openDrawer(deps, terminalOf(ctx), { staffId: a.staff?.id, approvedBy: a.approver?.id, reason: (ctx.state.input as { reason?: string }).reason });
-    sent(ctx, `Drawer opened (${printer.name}).`, '/terminal');
+    // a journal entry of its own kind, and with "ask for a float" only while the drawer is open (server/cash/)
+    const { printer } = await noSale(deps, { staffId: a.staff?.id, staffName: a.staff?.name, approvedBy: a.approver?.id, approverName: a.approver?.name, terminalId: terminalOf(ctx), terminal: a.terminal?.name }, (ctx.state.input as { reason?: string }).reason);
+    sent(ctx, `Drawer opened (${printer}).`, '/terminal');
   });
 
   // what a page shows when it (re)connects: the printers failing now (static/js/printer-alerts.js)

@@ -8,6 +8,7 @@ import { PRINT_TOPIC, queueJob } from './jobs';
 import { guestCheckInput, kitchenInputs, receiptInput, refundInput, type Who } from './inputs';
 import { getPrinter, receiptPrinterOf, stationPrinters } from './printers';
 import type { PrinterRow } from './render';
+import type { DayReportInput } from './layouts';
 
 /**
  * Printing, as the rest of the server asks for it. Jobs are queued inside the caller's business
@@ -122,30 +123,21 @@ export async function printGuestCheck(deps: PrintDeps, orderId: number, terminal
   return r;
 }
 
-/**
- * No sale: opens the terminal's cash drawer through its receipt printer. Audited with who asked
- * and who approved it (a cashier needs a manager's PIN: the route's permission).
- */
-export async function openDrawer(deps: PrintDeps, terminalId: number | null | undefined, by: { staffId?: number | null; approvedBy?: number | null; reason?: string | null }): Promise<{ printer: PrinterRow }> {
-  const printer = await inTransaction(deps.db, async (trx) => {
-    const printer = await receiptPrinterOf(trx, terminalId);
-    if (!printer) throw unprocessable('This terminal has no receipt printer, so no cash drawer to open.', 'no-receipt-printer');
-    await queueJob(trx, deps.clock, printer, { kind: 'drawer', at: deps.clock.now().toISOString() });
-    await audit(trx, deps.clock, { action: 'no_sale', staffId: by.staffId, approvedBy: by.approvedBy, terminalId, details: { printer: printer.name, ...(by.reason ? { reason: by.reason } : {}) } });
-    return printer;
-  });
-  deps.events.publish('outbox:written', { topic: PRINT_TOPIC });
-  return { printer };
+/** A drawer pulse through this printer, inside the caller's transaction (a no sale: server/cash/). */
+export function queuePrinterDrawer(trx: Trx, clock: Clock, printer: PrinterRow): Promise<number> {
+  return queueJob(trx, clock, printer, { kind: 'drawer', at: clock.now().toISOString() });
 }
 
-/** A printer's cash drawer opened from the back office: a no sale, audited. */
-export async function openPrinterDrawer(deps: PrintDeps, printerId: number, by: { staffId?: number | null; approvedBy?: number | null; terminalId?: number | null }): Promise<void> {
-  await inTransaction(deps.db, async (trx) => {
-    const printer = await getPrinter(trx, printerId);
-    await queueJob(trx, deps.clock, printer, { kind: 'drawer', at: deps.clock.now().toISOString() });
-    await audit(trx, deps.clock, { action: 'no_sale', staffId: by.staffId, approvedBy: by.approvedBy, terminalId: by.terminalId, details: { printer: printer.name } });
-  });
-  deps.events.publish('outbox:written', { topic: PRINT_TOPIC });
+/**
+ * An X or Z report on the terminal's receipt printer, inside the caller's transaction (a Z's);
+ * null when the terminal has none (the report page prints in the browser).
+ */
+export async function queueDayReport(trx: Trx, clock: Clock, terminalId: number | null | undefined, report: Omit<DayReportInput, 'kind' | 'store'>): Promise<number | null> {
+  const printer = await receiptPrinterOf(trx, terminalId);
+  if (!printer) return null;
+  const s = await getSettings(trx);
+  const store = { name: s.storeName, header: s.receiptHeader, footer: s.receiptFooter, currency: s.currency, timezone: s.timezone };
+  return queueJob(trx, clock, printer, { kind: 'day-report', store, ...report });
 }
 
 /** A test page through the printer's queue: what its paper, code page and cutter make of it. */

@@ -8,6 +8,10 @@ export interface ServerToClientEvents {
   'order:updated': (p: { orderId: number; version: number }) => void;
   'order:ready': (p: { orderId: number; number: number; tableId: number | null }) => void;
   'product:availability': (p: { productId: number; available: boolean }) => void;
+  /** to every terminal: the catalog changed in the back office; grids read it again (static/js/terminal.js) */
+  'catalog:changed': () => void;
+  /** to every terminal: a counted product ran low or out (static/js/terminal.js) */
+  'stock:alert': (p: { productId: number; name: string; stock: number; level: 'low' | 'out' }) => void;
   'ticket:created': (p: { ticketId: number; stationId: number; orderId: number }) => void;
   'ticket:changed': (p: { ticketId: number; stationId: number; orderId: number; status: 'open' | 'bumped' }) => void;
   'floor:changed': () => void;
@@ -73,6 +77,8 @@ export function relayToSockets(events: Pick<EventBus, 'subscribe'>, io: () => Io
   events.subscribe('ticket:changed', (t) => void io()?.to(stations(t.stationId)).emit('ticket:changed', t));
   events.subscribe('floor:changed', () => void io()?.to(FLOOR_ROOM).emit('floor:changed'));
   events.subscribe('product:availability', (p) => void io()?.emit('product:availability', p));
+  events.subscribe('catalog:changed', () => void io()?.emit('catalog:changed'));
+  events.subscribe('stock:alert', (p) => void io()?.emit('stock:alert', p));
   events.subscribe('printer:alert', (p) => void io()?.emit('printer:alert', p));
 }
 

@@ -8,7 +8,7 @@ import { conflict, invalid } from '../errors';
 import { hostAllowed, hostName } from '../http/allowed-hosts';
 import { formView, render, toast, type FormView } from '../http/render';
 import { parseInput } from '../http/validate';
-import { BusinessSettings, LEDGER_SETTING_KEYS } from './schema';
+import { BACKUP_SETTING_KEYS, BusinessSettings, CLOSE_SETTING_KEYS, LEDGER_SETTING_KEYS } from './schema';
 import { getSettings } from './service';
 
 const checkbox = z.union([z.literal('on'), z.literal('true')]).optional().transform((v) => v !== undefined);
@@ -36,6 +36,9 @@ const SettingsForm = z.object({
   kitchenOnPayCounter: checkbox,
   kitchenOnPayTakeaway: checkbox,
   kitchenOnPayDineIn: checkbox,
+  // stock (issue 24): overselling a counted product, and 86 at zero
+  stockAllowOversell: checkbox,
+  stockAutoUnavailable: checkbox,
 }).transform(({ kitchenOnPayCounter, kitchenOnPayTakeaway, kitchenOnPayDineIn, ...rest }) => ({
   ...rest, kitchenOnPay: { counter: kitchenOnPayCounter, takeaway: kitchenOnPayTakeaway, dine_in: kitchenOnPayDineIn },
 })).pipe(BusinessSettings);
@@ -50,7 +53,7 @@ const asForm = (s: BusinessSettings) => ({
 /** A refused save shows the page again with what was typed, each problem beside its field, in these words. */
 const settingsForm = (db: Db): FormView => ({
   page: 'backoffice/settings.html',
-  data: async () => ({ settings: await getSettings(db) }),
+  data: async () => ({ settings: await getSettings(db), ...(await choices(db)) }),
   messages: {
     storeName: 'Give the store a name (up to 120 characters).',
     timezone: 'Not a time zone this server knows.',
@@ -67,14 +70,24 @@ const settingsForm = (db: Db): FormView => ({
   },
 });
 
+// time zones and currencies are chosen from lists, not typed (issue 24)
+const ZONES = Intl.supportedValuesOf('timeZone');
+const CURRENCIES = Intl.supportedValuesOf('currency');
+/** The lists the form chooses from, and whether the currency is fixed (a sale exists). */
+async function choices(db: Db) {
+  return { zones: ZONES.includes('UTC') ? ZONES : ['UTC', ...ZONES], currencies: CURRENCIES, currencyLocked: Boolean(await db('journal').where({ kind: 'sale' }).first('seq')) };
+}
+
 export function settingsRoutes(deps: { db: Db; clock: Clock }): Router {
   const router = new Router();
   router.get('/backoffice/settings', requires('settings:edit', deps), async (ctx) => {
     const settings = await getSettings(deps.db);
-    render(ctx, 'backoffice/settings.html', null, { settings, form: asForm(settings) });
+    render(ctx, 'backoffice/settings.html', null, { settings, form: asForm(settings), ...(await choices(deps.db)) });
   });
   router.post('/backoffice/settings', requires('settings:edit', deps), formView(settingsForm(deps.db)), async (ctx) => {
-    const next = parseInput(SettingsForm, ctx.request.body);
+    // time zone and currency come from lists; a form without them (a script's, a fixed currency) keeps them as they are
+    const was = await getSettings(deps.db);
+    const next = parseInput(SettingsForm, { timezone: was.timezone, currency: was.currency, ...(ctx.request.body as object) });
     if (!hostAllowed(ctx.host, next.allowedHosts)) {
       // saving would refuse this very browser's next request
       const msg = `This page was reached as "${hostName(ctx.host)}", which is not in Allowed hosts: add it, or saving would lock this browser out.`;
@@ -86,8 +99,8 @@ export function settingsRoutes(deps: { db: Db; clock: Clock }): Router {
       if (next.currency !== current.currency && (await trx('journal').where({ kind: 'sale' }).first('seq'))) {
         throw conflict('The currency is fixed once a sale exists.', 'currency-fixed');
       }
-      // the ledger's settings have a page of their own (/backoffice/ledger): this form leaves them as they are
-      const changed = (Object.keys(next) as Array<keyof BusinessSettings>).filter((k) => !LEDGER_SETTING_KEYS.has(k) && JSON.stringify(next[k]) !== JSON.stringify(current[k]));
+      // the ledger's and the backups' settings have pages of their own: this form leaves them as they are
+      const changed = (Object.keys(next) as Array<keyof BusinessSettings>).filter((k) => !LEDGER_SETTING_KEYS.has(k) && !BACKUP_SETTING_KEYS.has(k) && !CLOSE_SETTING_KEYS.has(k) && JSON.stringify(next[k]) !== JSON.stringify(current[k]));
       for (const key of changed) {
         await trx('settings').insert({ key, value: JSON.stringify(next[key]), updated_at: deps.clock.now() }).onConflict('key').merge();
       }
@@ -99,7 +112,7 @@ export function settingsRoutes(deps: { db: Db; clock: Clock }): Router {
       }
     });
     toast(ctx, 'Settings saved. Every terminal uses them from its next tap.');
-    render(ctx, 'backoffice/settings.html', null, { settings: next, form: asForm(next) });
+    render(ctx, 'backoffice/settings.html', null, { settings: next, form: asForm(next), ...(await choices(deps.db)) });
   });
   return router;
 }

@@ -38,11 +38,33 @@ export const BusinessSettings = z.object({
   ledgerIntervalSeconds: z.number().int().min(5).max(86_400).default(60), // how often a batch is tried when nothing else asks
   ledgerBatchSize: z.number().int().min(1).max(20_000).default(5000), // entries per batch at most
   ledgerAlertHours: z.number().int().min(1).max(720).default(24), // terminals show a banner when the oldest unshipped entry is older
+  // stock (issue 24, server/inventory/): a sale of a counted product beyond its stock is refused
+  // unless overselling is allowed (the stock goes below zero); at zero it is marked 86 when asked
+  stockAllowOversell: z.boolean(),
+  stockAutoUnavailable: z.boolean(),
+  // backups (issue 27, server/backup/): how many nightly backups DATA_DIR/backups keeps, and a
+  // second folder (a mounted USB stick, a network share) each backup is copied to; edited on the
+  // Backups page (BACKUP_SETTING_KEYS); the back office warns while no second folder is set
+  backupRetention: z.number().int().min(1).max(365).default(14),
+  backupCopyDir: z.string().trim().max(500).refine((d) => d === '' || d.startsWith('/'), 'must be an absolute folder path, or empty').default(''),
+  // cash drawers (issue 23, server/cash/): a cash tender or a no sale asks for the drawer's float
+  // first. Off by default, as in most tills: sessions, paid in/out and counts work either way
+  requireDrawerSession: z.boolean().default(false),
+  // the nightly export (server/export/): the store-local time it runs for the business day just
+  // ended ('' = only on demand), and a byte-order mark in its CSV files for spreadsheet tools
+  exportTime: z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d)?$/, 'must be HH:MM, or empty').default('05:00'),
+  exportBom: z.boolean().default(false),
 });
 export type BusinessSettings = z.infer<typeof BusinessSettings>;
 
 /** Settings edited on their own page (/backoffice/ledger), which the general settings form leaves as they are. */
 export const LEDGER_SETTING_KEYS: ReadonlySet<string> = new Set(['ledgerUrl', 'ledgerStoreId', 'ledgerIntervalSeconds', 'ledgerBatchSize', 'ledgerAlertHours']);
+
+/** Settings edited on the Close of day page (/backoffice/close), which the general settings form leaves as they are. */
+export const CLOSE_SETTING_KEYS: ReadonlySet<string> = new Set(['requireDrawerSession', 'exportTime', 'exportBom']);
+
+/** Settings edited on the Backups page (/backoffice/backups), which the general settings form leaves as they are. */
+export const BACKUP_SETTING_KEYS: ReadonlySet<string> = new Set(['backupRetention', 'backupCopyDir']);
 
 export const DEFAULT_SETTINGS: BusinessSettings = {
   storeName: 'My Store',
@@ -67,6 +89,13 @@ export const DEFAULT_SETTINGS: BusinessSettings = {
   ledgerIntervalSeconds: 60,
   ledgerBatchSize: 5000,
   ledgerAlertHours: 24,
+  stockAllowOversell: true,
+  stockAutoUnavailable: false,
+  backupRetention: 14,
+  backupCopyDir: '',
+  requireDrawerSession: false,
+  exportTime: '05:00',
+  exportBom: false,
 };
 
 /** An http or https URL with a host and no credentials in it (the ledger's signature authenticates us). */

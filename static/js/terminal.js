@@ -9,9 +9,17 @@
     const socket = window.io({ transports: ['websocket', 'polling'] });
     const watch = () => { const p = panel(); if (p) socket.emit('order:watch', { orderId: Number(p.dataset.orderId) }); };
     socket.on('connect', watch);
-    socket.on('product:availability', () => {
+    const regrid = () => {
       const g = document.getElementById('product-grid');
       if (g) window.htmx.trigger(g, 'catalog-changed');
+    };
+    socket.on('product:availability', regrid);
+    // the back office changed products, prices or stock (issue 24): the grid reads them again
+    socket.on('catalog:changed', regrid);
+    socket.on('stock:alert', (a) => {
+      const message = a.level === 'out' ? `${a.name} is out of stock.` : `${a.name} is running low: ${Number(a.stock)} left.`;
+      document.body.dispatchEvent(new CustomEvent('toast', { detail: { message } }));
+      regrid();
     });
     socket.on('order:ready', (msg) => {
       const f = document.getElementById('flash');

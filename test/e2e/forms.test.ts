@@ -16,14 +16,16 @@ describe('e2e: forms, toasts and the PIN screen in Chromium', function () {
   const env = e2eStore();
   const fieldOf = (page: Page, name: string) => page.locator(`label:has([name="${name}"])`);
 
-  it('settings with a bad time zone: the error beside that field, every other value as typed, nothing saved; corrected, a toast says saved', async () => {
+  it('settings with a bad business-day start: the error beside that field, every other value as chosen or typed, nothing saved; corrected, a toast says saved', async () => {
     const context = await env.browser.newContext();
     const page = await pairBrowser(context, env.app, { pin: PINS.owner, name: 'Office' });
     const watch = watchPage(page);
     await page.goto(`${env.app.url}/backoffice/settings`);
     const before = await getSettings(env.t.db);
     await page.fill('input[name=storeName]', 'Corner Café on the square');
-    await page.fill('input[name=timezone]', 'Mars/Olympus');
+    // the time zone is chosen from a list (issue 24); a bad time of day is the field in error
+    await page.selectOption('select[name=timezone]', 'Europe/Paris');
+    await page.fill('input[name=businessDayStart]', '25:99');
     await page.fill('input[name=cashRounding]', '5');
     await page.fill('textarea[name=receiptFooter]', 'See you soon!');
     await page.fill('input[name=idleLockSeconds]', '600');
@@ -32,20 +34,21 @@ describe('e2e: forms, toasts and the PIN screen in Chromium', function () {
     await page.click('#save-settings');
     await page.waitForSelector('#settings-errors');
 
-    assert.match((await fieldOf(page, 'timezone').textContent())!, /Not a time zone this server knows/);
-    assert.equal(await page.getAttribute('input[name=timezone]', 'aria-invalid'), 'true');
+    assert.match((await fieldOf(page, 'businessDayStart').textContent())!, /Use a time as HH:MM/);
+    assert.equal(await page.getAttribute('input[name=businessDayStart]', 'aria-invalid'), 'true');
     assert.equal(await page.locator('.field-error').count(), 1, 'one error, beside its field');
-    assert.equal(await page.inputValue('input[name=timezone]'), 'Mars/Olympus', 'the bad value stays to be corrected');
+    assert.equal(await page.inputValue('input[name=businessDayStart]'), '25:99', 'the bad value stays to be corrected');
+    assert.equal(await page.inputValue('select[name=timezone]'), 'Europe/Paris', 'the zone as chosen');
     assert.equal(await page.inputValue('input[name=storeName]'), 'Corner Café on the square');
     assert.equal(await page.inputValue('input[name=cashRounding]'), '5');
     assert.equal(await page.inputValue('textarea[name=receiptFooter]'), 'See you soon!');
     assert.equal(await page.inputValue('input[name=idleLockSeconds]'), '600');
     assert.equal(await page.isChecked('input[name=pricesIncludeTax]'), !wasChecked);
-    assert.equal(await page.inputValue('input[name=currency]'), before.currency);
-    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('name')), 'timezone', 'the bad field has the focus');
+    assert.equal(await page.inputValue('select[name=currency]'), before.currency);
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('name')), 'businessDayStart', 'the bad field has the focus');
     assert.deepEqual(await getSettings(env.t.db), before, 'nothing saved');
 
-    await page.fill('input[name=timezone]', 'Europe/Paris');
+    await page.fill('input[name=businessDayStart]', '04:00');
     await page.click('#save-settings');
     await page.waitForSelector('#toasts .toast');
     assert.match((await page.textContent('#toasts'))!, /Settings saved/);

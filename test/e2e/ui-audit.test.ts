@@ -64,6 +64,12 @@ const SCREENS: Screen[] = [
     },
   },
   { name: 'kitchen-stations', open: go('kitchen', '/kitchen') },
+  // issue 23: the drawer, the reports, the close of day, the drawer sessions
+  { name: 'cash-drawer', open: go('cashier', '/cash') },
+  { name: 'reports', open: go('owner', '/backoffice/reports') },
+  { name: 'reports-hourly', open: go('owner', '/backoffice/reports?report=hourly') },
+  { name: 'close-of-day', open: go('owner', '/backoffice/close') },
+  { name: 'cash-sessions', open: go('owner', '/backoffice/cash') },
   {
     name: 'kitchen',
     open: async (env, context) => {
@@ -130,6 +136,7 @@ const SCREENS: Screen[] = [
   { name: 'backoffice', open: go('owner', '/backoffice') },
   { name: 'backoffice-devices', open: go('owner', '/backoffice/devices') },
   { name: 'backoffice-ledger', open: go('owner', '/backoffice/ledger') },
+  { name: 'backoffice-backups', open: go('owner', '/backoffice/backups') },
   { name: 'backoffice-floor-plan', open: go('owner', '/backoffice/floor') },
   { name: 'backoffice-staff', open: go('owner', '/backoffice/staff') },
   { name: 'backoffice-settings', open: go('owner', '/backoffice/settings') },
@@ -137,13 +144,20 @@ const SCREENS: Screen[] = [
     name: 'backoffice-settings-errors',
     open: async (env, context) => {
       const page = await go('owner', '/backoffice/settings')(env, context);
-      await page.fill('input[name=timezone]', 'Mars/Olympus');
+      await page.fill('input[name=businessDayStart]', '25:99');
       await page.click('#save-settings');
       await page.waitForSelector('#settings-errors');
       return page;
     },
   },
   { name: 'backoffice-audit', open: go('owner', '/backoffice/audit') },
+  // the catalog, stock and staff hours (issue 24)
+  { name: 'backoffice-products', open: go('owner', '/backoffice/products') },
+  { name: 'backoffice-product-form', open: go('owner', '/backoffice/products/new') },
+  { name: 'backoffice-modifier-groups', open: go('owner', '/backoffice/modifier-groups') },
+  { name: 'backoffice-catalog-import', open: go('owner', '/backoffice/catalog/import') },
+  { name: 'backoffice-stock', open: go('owner', '/backoffice/inventory') },
+  { name: 'backoffice-staff-hours', open: go('owner', '/backoffice/staff/hours') },
   { name: 'backoffice-integrations', open: go('owner', '/backoffice/integrations') },
   { name: 'approval-page', open: go('cashier', '/backoffice') },
   { name: 'not-found', open: go('owner', '/backoffice/no-such-page') },

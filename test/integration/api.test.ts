@@ -12,6 +12,8 @@ import { createApiToken, API_SCOPES } from '../../server/api/tokens';
 import { verifyJournal } from '../../server/journal/verify';
 import { FakeClock } from '../helpers/clock';
 import { until } from '../helpers/wait';
+import { needTools } from '../helpers/tools';
+import { StripeFake } from '../fakes/stripe-api';
 
 const key = () => crypto.randomUUID();
 
@@ -22,15 +24,18 @@ describe('the integration API (/api/v1)', function () {
   let api: ApiRecorder;
   let token: string; // every scope
   let store: Awaited<ReturnType<typeof seedStore>>;
+  let stripe: StripeFake;
   before(async () => {
     t = await createTestDb();
     store = await seedStore(t.db);
-    app = await bootApp(t.db);
+    stripe = await new StripeFake().start(); // card payments (issue 22) against the loopback Stripe
+    app = await bootApp(t.db, { config: testConfig({ STRIPE_SECRET_KEY: stripe.secretKey, STRIPE_API_BASE: stripe.url }) });
     api = await ApiRecorder.load(app.url);
     token = (await createApiToken(t.db, new FakeClock(), { name: 'Web shop', scopes: [...API_SCOPES] })).token;
   });
   after(async () => {
     await app.close();
+    await stripe.close();
     await t.drop();
   });
 
@@ -49,7 +54,7 @@ describe('the integration API (/api/v1)', function () {
   });
 
   it('refuses every operation without a token (401), with a revoked one (401) and without its scope (403)', async () => {
-    const limited = (await createApiToken(t.db, new FakeClock(), { name: 'No scopes that matter', scopes: ['inventory:write'] })).token;
+    const limited = (await createApiToken(t.db, new FakeClock(), { name: 'No scopes that matter', scopes: [] })).token;
     const revoked = await createApiToken(t.db, new FakeClock(), { name: 'Old', scopes: [...API_SCOPES] });
     await t.db('api_tokens').where({ id: revoked.record.id }).update({ revoked_at: new Date() });
     for (const [p, ops] of Object.entries(api.doc.paths)) {
@@ -221,7 +226,8 @@ describe('the integration API (/api/v1)', function () {
       ['POST', '/orders', { json: { type: 'counter', idempotencyKey: key(), lines: [{ productId: 999999, qty: 1 }] } }, 422, /no product/],
       ['POST', '/orders', { raw: JSON.stringify({ type: 'counter', idempotencyKey: key(), customerName: 'x'.repeat(1024 * 1024) }) }, 413, /larger than/],
       ['POST', `/orders/${open.id}/payments`, { json: { method: 'cash', amount: -500, idempotencyKey: key() } }, 400, /amount/],
-      ['POST', `/orders/${open.id}/payments`, { json: { method: 'card', amount: 500, idempotencyKey: key() } }, 400, /method/],
+      ['POST', `/orders/${open.id}/payments`, { json: { method: 'card', amount: 500, idempotencyKey: key() } }, 400, /readerId/],
+      ['POST', `/orders/${open.id}/payments`, { json: { method: 'cheque', amount: 500, idempotencyKey: key() } }, 400, /method/],
       ['POST', `/orders/${open.id}/payments`, { json: { method: 'cash', amount: 500, idempotencyKey: key() } }, 422, /no items/],
       ['POST', `/orders/${open.id}/lines`, { json: { productId: 1, qty: 0 } }, 400, /qty/],
       ['POST', `/orders/${open.id}/lines`, { json: { sku: 'NOPE', qty: 1 } }, 422, /no product with SKU/],
@@ -374,6 +380,23 @@ describe('the integration API (/api/v1)', function () {
     assert.equal(shipped.body.backlog, status.body.backlog, 'with no ledger set, shipping sends nothing and loses nothing');
   });
 
+  it('lists the backups and backs up now (backups:admin); 503 where this server cannot', async function () {
+    // the behaviour is test/integration/backup-api.test.ts's; here each documented answer is produced once
+    assert.equal((await api.call('GET', '/backups', { token })).status, 200);
+    assert.equal((await api.call('POST', '/backups', { token, json: {} })).status, 400);
+    const off = await api.call('POST', '/backups', { token, json: { idempotencyKey: key() } });
+    assert.deepEqual([off.status, off.body.type], [503, '/problems/backups-unavailable'], 'this app was given no DATABASE_URL for pg_dump');
+    needTools(this, 'pg_dump');
+    const withUrl = await bootApp(t.db, { config: testConfig({ DATABASE_URL: t.url }) });
+    try {
+      const other = new ApiRecorder(withUrl.url, api.doc);
+      assert.equal((await other.call('POST', '/backups', { token, json: { idempotencyKey: key() } })).status, 201);
+      for (const s of other.seen) api.seen.add(s);
+    } finally {
+      await withUrl.close();
+    }
+  });
+
   it('rate-limits per token', async () => {
     const strict = await bootApp(t.db, { config: testConfig({ RATE_LIMIT_API_PER_MIN: '3' }) });
     try {
@@ -402,6 +425,76 @@ describe('the integration API (/api/v1)', function () {
     const bad = spawnCli(['api-token', '--name', 'X', '--scopes', 'everything'], { DATA_DIR: tempDir(), DATABASE_URL: t.url });
     assert.equal(await bad.exited, 2);
     assert.match(bad.output(), /unknown: everything/);
+  });
+
+  it('creates and changes products (catalog:write) and adjusts stock (inventory:write), each audited; terminals are told', async () => {
+    const cat = await t.db('categories').where({ name: 'Retail' }).first('id');
+    const rates = await t.db('tax_rates').orderBy('id').select('id');
+    const heard: string[] = [];
+    const off = app.events.subscribe('catalog:changed', () => void heard.push('catalog:changed'));
+    const made = await api.call<{ id: number; price: number; taxRates: Record<string, number | null>; stock: number | null }>('POST', '/products', {
+      token, json: { name: 'API tote bag', categoryId: cat.id, price: 650, taxRateId: rates[0].id, taxRates: { takeaway: rates[rates.length - 1].id }, sku: 'API-TOTE', trackStock: true },
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    assert.equal(made.body.stock, 0);
+    assert.equal(made.body.taxRates.takeaway, rates[rates.length - 1].id);
+    assert.equal((await api.call('POST', '/products', { token, json: { name: 'No price', categoryId: cat.id, taxRateId: rates[0].id } })).status, 400);
+    assert.equal((await api.call('POST', '/products', { token, json: { name: 'Same SKU', categoryId: cat.id, price: 1, taxRateId: rates[0].id, sku: 'API-TOTE' } })).status, 400);
+    const patched = await api.call<{ price: number; name: string }>('PATCH', `/products/${made.body.id}`, { token, json: { price: 700 } });
+    assert.equal(patched.status, 200);
+    assert.deepEqual([patched.body.price, patched.body.name], [700, 'API tote bag']);
+    assert.equal((await api.call('PATCH', `/products/${made.body.id}`, { token, json: { price: -1 } })).status, 400);
+    assert.equal((await api.call('PATCH', '/products/999999', { token, json: { price: 1 } })).status, 404);
+    const price = await t.db('audit_log').where({ action: 'price_changed' }).orderBy('id', 'desc').first('details');
+    assert.deepEqual([price.details.from, price.details.to], [650, 700]);
+    const key = crypto.randomUUID();
+    const adj = await api.call<{ stockAfter: number; delta: number }>('POST', '/inventory/adjustments', { token, json: { productId: made.body.id, reason: 'received', quantity: 24, idempotencyKey: key } });
+    assert.equal(adj.status, 201, JSON.stringify(adj.body));
+    assert.deepEqual([adj.body.delta, adj.body.stockAfter], [24, 24]);
+    assert.equal((await api.call('POST', '/inventory/adjustments', { token, json: { productId: made.body.id, reason: 'received', quantity: 24, idempotencyKey: key } })).status, 201, 'a retry answers the first');
+    assert.equal((await api.call('POST', '/inventory/adjustments', { token, json: { productId: made.body.id, reason: 'waste', quantity: 1, idempotencyKey: key } })).status, 422);
+    assert.equal((await t.db('products').where({ id: made.body.id }).first('stock')).stock, 24);
+    assert.equal((await api.call('POST', '/inventory/adjustments', { token, json: { productId: made.body.id, reason: 'lost', quantity: 1, idempotencyKey: crypto.randomUUID() } })).status, 400);
+    assert.equal((await api.call('POST', '/inventory/adjustments', { token, json: { productId: 999999, reason: 'count', quantity: 1, idempotencyKey: crypto.randomUUID() } })).status, 404);
+    const mug = await store.product('Café mug');
+    assert.equal((await api.call('POST', '/inventory/adjustments', { token, json: { productId: mug.id, reason: 'waste', quantity: 1, idempotencyKey: crypto.randomUUID() } })).status, 409, 'waste of a product nobody counts');
+    off();
+    assert.ok(heard.length >= 3);
+  });
+
+  it('serves the daily sales summary (reports:read), and refuses a malformed date', async () => {
+    const day = await api.call<{ from: string; summary: { checks: number } }>('GET', '/reports/sales/daily', { token });
+    assert.equal(day.status, 200);
+    assert.ok(day.body.summary.checks >= 0);
+    assert.equal((await api.call('GET', '/reports/sales/daily?date=2026-13-45', { token })).status, 400);
+  });
+
+  it('takes a card payment on a reader (202, pending), follows it to paid, refunds it to the card; Cancel of a pending one', async () => {
+    const reader = stripe.addReader('API reader');
+    const [row] = await t.db('card_readers').insert({ stripe_reader_id: reader.id, label: 'API reader', device_type: reader.device_type, created_at: new Date(), updated_at: new Date() }).returning('id');
+    const brownie = await store.product('Brownie');
+    const order = await api.call<OrderJson>('POST', '/orders', { token, json: { type: 'counter', lines: [{ productId: brownie.id, qty: 2 }], idempotencyKey: key() } });
+    const pay = await api.call<PaymentJson>('POST', `/orders/${order.body.id}/payments`, { token, json: { method: 'card', amount: order.body.total, tip: 50, readerId: row.id, idempotencyKey: key() } });
+    assert.equal(pay.status, 202, JSON.stringify(pay.body));
+    assert.equal(pay.body.status, 'pending');
+    stripe.tap(reader.id);
+    await until('the card payment is paid', async () => (await api.call<PaymentJson>('GET', `/payments/${pay.body.id}`, { token })).body.status === 'succeeded');
+    const paid = await api.call<PaymentJson>('GET', `/payments/${pay.body.id}`, { token });
+    assert.deepEqual([paid.body.orderStatus, paid.body.tip, paid.body.card?.last4], ['paid', 50, '4242']);
+    const refund = await api.call<RefundJson>('POST', `/payments/${pay.body.id}/refunds`, { token, json: { reason: 'API card refund', amount: 100, idempotencyKey: key() } });
+    assert.equal(refund.status, 201, JSON.stringify(refund.body));
+    assert.equal([...stripe.refunds.values()].filter((r) => r.payment_intent === paid.body.card?.paymentIntent).length, 1);
+    assert.equal((await api.call('POST', `/payments/${pay.body.id}/cancel`, { token })).status, 200, 'a settled payment answers as it is');
+
+    const other = await api.call<OrderJson>('POST', '/orders', { token, json: { type: 'counter', lines: [{ productId: brownie.id, qty: 1 }], idempotencyKey: key() } });
+    const pending = await api.call<PaymentJson>('POST', `/orders/${other.body.id}/payments`, { token, json: { method: 'card', amount: other.body.total, readerId: row.id, idempotencyKey: key() } });
+    assert.equal(pending.status, 202);
+    const canceled = await api.call<PaymentJson>('POST', `/payments/${pending.body.id}/cancel`, { token });
+    assert.equal(canceled.body.status, 'canceled');
+    const cash = await api.call<PaymentJson>('POST', `/orders/${other.body.id}/payments`, { token, json: { method: 'cash', amount: other.body.total, idempotencyKey: key() } });
+    assert.equal(cash.status, 201);
+    assert.equal((await api.call('POST', `/payments/${cash.body.id}/cancel`, { token })).status, 422);
+    assert.equal((await api.call('POST', '/payments/999999/cancel', { token })).status, 404);
   });
 
   it('exercised every (path, method, status) the document lists', () => {

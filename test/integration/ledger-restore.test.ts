@@ -9,6 +9,12 @@ import { assertChainsEqual, bootLedgerApp, LEDGER_SECRET, pairWith, pointAt, sel
 import { createTestDb, testCluster, type TestDb } from '../helpers/pg';
 import { seedStore } from '../helpers/store';
 import * as orders from '../../server/orders/service';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FakeClock } from '../helpers/clock';
+import { writeExport } from '../../server/export/service';
+import { xReport } from '../../server/reports/service';
 
 /**
  * Issue 25: the store's database restored from an older backup while the cloud ledger holds
@@ -58,6 +64,36 @@ async function assertRowsFollowJournal(db: Db, localOpenId: number): Promise<voi
   assert.ok(!entries.some((e) => e.order_id === local.id), 'its id is none of the journal\'s');
   const restored = await db('orders').where({ restored: true }).orderBy('id').pluck('receipt_no');
   assert.deepEqual(restored.map(Number).sort((a, b) => a - b), [...Array.from({ length: 15 }, (_, i) => 11 + i), 26, 28].sort((a, b) => a - b), 'the orders rebuilt or closed from the ledger are marked restored');
+}
+
+/**
+ * The day's X report and export on the restored store agree with its journal: the X is the
+ * journal's day; the export's sales summary (read from orders, payments and refunds) gives the
+ * same figures, its orders.csv has a row for every sale and void entry, payments.csv the entries'
+ * tenders and refunds, and journal.ndjson is the day's entries.
+ */
+async function assertXAndExportFollowJournal(db: Db): Promise<void> {
+  const clock = new FakeClock();
+  const x = await xReport(db, clock);
+  const entries = (await listEntries(db, 0, 1000)).filter((e) => e.business_date === x.date);
+  const sales = entries.filter((e) => e.kind === 'sale');
+  const refunds = entries.filter((e) => e.kind === 'refund');
+  const sum = (es: typeof entries, k: string) => es.reduce((s, e) => s + (e[k] as number), 0);
+  assert.deepEqual([x.totals.sales.count, x.totals.sales.total, x.totals.refunds.count, x.totals.refunds.total, x.totals.voids.count], [sales.length, sum(sales, 'total'), refunds.length, -sum(refunds, 'total'), 1], 'the X is the journal\'s day');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'restore-export-'));
+  try {
+    const { dir: out } = await writeExport({ db, clock, exportDir: dir }, x.date, 'manual');
+    const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'));
+    assert.deepEqual([summary.sales.checks, summary.sales.salesTotal, summary.sales.refunds.count, summary.sales.refunds.total, summary.sales.voids.count, summary.sales.net],
+      [sales.length, sum(sales, 'total'), refunds.length, -sum(refunds, 'total'), 1, x.totals.net], 'the export\'s summary, read from the rows, is the journal\'s');
+    const rows = (name: string) => fs.readFileSync(path.join(out, name), 'utf8').replace(/^\uFEFF/, '').trim().split(/\r?\n/).slice(1);
+    assert.equal(rows('orders.csv').length, sales.length + 1, 'orders.csv: every sale and the void');
+    assert.equal(rows('payments.csv').length, sales.reduce((n, e) => n + (e.tenders as unknown[]).length, 0) + refunds.length, 'payments.csv: every tender and refund');
+    const ndjson = fs.readFileSync(path.join(out, 'journal.ndjson'), 'utf8').trim().split('\n');
+    assert.deepEqual(ndjson.map((l) => JSON.parse(l).seq), entries.map((e) => e.seq), 'journal.ndjson: the day\'s entries');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 describe('a store restored from an older backup while the cloud ledger is ahead', function () {
@@ -206,6 +242,7 @@ describe('a store restored from an older backup while the cloud ledger is ahead'
     assert.ok((await verifyJournal(db)).ok);
     assert.equal(await assertChainsEqual(db, r), 28, 'entry for entry the ledger\'s');
     await assertRowsFollowJournal(db, open.id);
+    await assertXAndExportFollowJournal(db);
 
     const next = await s.sell(brownie);
     assert.equal(next.status, 201);

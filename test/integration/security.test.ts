@@ -32,7 +32,8 @@ function enumerateRoutes(app: TestApp): RouteInfo[] {
   return out;
 }
 const concrete = (path: string) => path.replace(/:[A-Za-z]+/g, '1');
-const PUBLIC = new Set(['GET /healthz', 'GET /setup', 'POST /setup', 'GET /pair', 'POST /pair']);
+// /ca.pem: the store's own certificate authority, which a browser must trust before it can pair over HTTPS (server/http/tls.ts); public by nature
+const PUBLIC = new Set(['GET /healthz', 'GET /setup', 'POST /setup', 'GET /pair', 'POST /pair', 'GET /ca.pem']);
 
 function socketConnect(url: string, cookie?: string): Promise<{ ok: boolean; error?: string; socket: ReturnType<typeof ioClient> }> {
   const socket = ioClient(url, { transports: ['websocket'], extraHeaders: cookie ? { Cookie: cookie } : {}, reconnection: false, forceNew: true });
@@ -60,7 +61,7 @@ describe('staff, terminals and security', function () {
     await t.drop();
   });
 
-  it('every route refuses an unpaired browser (enumerated from the routers); only setup, pairing and /healthz answer', async () => {
+  it('every route refuses an unpaired browser (enumerated from the routers); only setup, pairing, /healthz and the store\'s CA certificate answer', async () => {
     const routes = enumerateRoutes(app);
     assert.ok(routes.length > 30, `found ${routes.length} routes`);
     const undeclared = routes.filter((r) => !r.access && !r.scope).map((r) => `${r.method} ${r.path}`);

@@ -21,6 +21,9 @@ import * as m0020 from './0020_history_indexes';
 import * as m0021 from './0021_printers';
 import * as m0022 from './0022_scanners';
 import * as m0023 from './0023_ledger';
+import * as m0024 from './0024_card_payments';
+import * as m0025 from './0025_shifts_reports';
+import * as m0026 from './0026_backoffice';
 import * as m0027 from './0027_restored_records';
 
 /**
@@ -50,6 +53,9 @@ const migrations: Array<[string, Knex.Migration]> = [
   ['0021_printers', m0021],
   ['0022_scanners', m0022],
   ['0023_ledger', m0023],
+  ['0024_card_payments', m0024],
+  ['0025_shifts_reports', m0025],
+  ['0026_backoffice', m0026],
   ['0027_restored_records', m0027],
 ];
 
